@@ -1,0 +1,113 @@
+"""The Starlette application factory: /graphql, /webhooks/..., /healthz, /readyz."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.exceptions import DBConnectionError, OperationalError
+
+from models.db import close_database, open_database, ping
+from providers import api_channel
+from resolvers.clock import Clock, use_clock
+from schema import build_schema
+from schema.view import GraphQLView
+from settings import Settings, get_settings, use_settings
+
+log = logging.getLogger("switchboard")
+
+
+class RequestLimits:
+    """Gives every request an id (logged with masked errors) and refuses bodies over the limit with 413."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        scope["request_id"] = uuid.uuid4().hex[:16]
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    if await ping():
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "database unreachable"}, status_code=503)
+
+
+async def database_down(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable while serving %s: %s", request.url.path, exc)
+    return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, manage_database: bool = True) -> ASGIApp:
+    settings = settings or get_settings()
+    use_settings(settings)
+    if clock is not None:
+        use_clock(clock)
+    if settings.production and settings.secret_key == Settings().secret_key:
+        raise RuntimeError("SECRET_KEY must be set in production.")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            await open_database(settings.database_url)
+        try:
+            yield
+        finally:
+            if manage_database:
+                await close_database()
+
+    graphql = GraphQLView(build_schema(), settings)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *api_channel.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={DBConnectionError: database_down, OperationalError: database_down, ConnectionError: database_down},
+    )
+    return RequestLimits(app, settings.max_body_bytes)

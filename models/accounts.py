@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "account"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="users", on_delete=fields.CASCADE
+    )
+    account_id: int
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=320)
+    role = fields.CharEnumField(Role, max_length=10, default=Role.MEMBER)
+    available = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "user"
+        unique_together = (("account", "email"),)
+
+
+class ApiToken(Model):
+    """A bearer token, stored as its SHA-256 digest: the token itself is shown once."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    user_id: int
+    digest = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "api_token"

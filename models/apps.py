@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Provider(StrEnum):
+    TWILIO_WHATSAPP = "TWILIO_WHATSAPP"
+    MESSENGER = "MESSENGER"
+    API = "API"
+
+
+class MessagingApp(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="apps", on_delete=fields.CASCADE)
+    account_id: int
+    provider = fields.CharEnumField(Provider, max_length=20)
+    name = fields.CharField(max_length=200)
+    installed_by = fields.ForeignKeyField("models.User", related_name="installed_apps", on_delete=fields.RESTRICT)
+    installed_by_id: int
+    "Provider credentials as Fernet ciphertext (SECRET_KEY); never returned by the API."
+    credentials_encrypted = fields.TextField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "messaging_app"
+
+
+class AppAccess(Model):
+    """Shared access: the users who see an app's conversations (the installer always has a row)."""
+
+    id = fields.IntField(primary_key=True)
+    app = fields.ForeignKeyField("models.MessagingApp", related_name="access", on_delete=fields.CASCADE)
+    app_id: int
+    user = fields.ForeignKeyField("models.User", related_name="app_access", on_delete=fields.CASCADE)
+    user_id: int
+
+    class Meta:
+        table = "app_access"
+        unique_together = (("app", "user"),)

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class Direction(StrEnum):
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    READ = "READ"
+    FAILED = "FAILED"
+
+
+class Contact(Model):
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
+    account_id: int
+    app = fields.ForeignKeyField("models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE)
+    app_id: int
+    external_id = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=255, null=True)
+    avatar_url = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "contact"
+        unique_together = (("app", "external_id"),)
+
+
+class Conversation(Model):
+    """One row per (app, contact), ever: deleting hides it and erases its messages (R-DELETE).
+
+    The last message is kept on the row (Tortoise refuses cyclic foreign keys) so a section page
+    needs no per-row query. `version` moves on every assignment or status change; writers
+    compare-and-set on it so two concurrent assignments never lose an update (R-ASSIGN).
+    """
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
+    account_id: int
+    app = fields.ForeignKeyField("models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE)
+    app_id: int
+    contact = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE)
+    contact_id: int
+    status = fields.CharEnumField(ConversationStatus, max_length=10, default=ConversationStatus.OPEN)
+    assignee = fields.ForeignKeyField(
+        "models.User", related_name="assigned_conversations", null=True, on_delete=fields.SET_NULL
+    )
+    assignee_id: int | None
+    version = fields.IntField(default=0)
+    last_message_id = fields.IntField(null=True)
+    last_message_at = fields.DatetimeField(null=True)
+    last_message_text = fields.TextField(null=True)
+    last_message_direction = fields.CharEnumField(Direction, max_length=10, null=True)
+    last_inbound_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation"
+        unique_together = (("app", "contact"),)
+
+
+class Message(Model):
+    """A message. `conversation` is null once its conversation was deleted: the row stays as a
+    content-free tombstone so a late provider retry of the same id is still recognised (R-IDEMPOTENT).
+    """
+
+    id = fields.IntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
+    account_id: int
+    app = fields.ForeignKeyField("models.MessagingApp", related_name="messages", on_delete=fields.CASCADE)
+    app_id: int
+    conversation = fields.ForeignKeyField(
+        "models.Conversation", related_name="messages", null=True, on_delete=fields.CASCADE
+    )
+    conversation_id: int | None
+    direction = fields.CharEnumField(Direction, max_length=10)
+    text = fields.TextField(null=True)
+    attachments = fields.JSONField(default=list)
+    sender_name = fields.CharField(max_length=255, null=True)
+    sent_by = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
+    sent_by_id: int | None
+    status = fields.CharEnumField(DeliveryStatus, max_length=10)
+    error_code = fields.CharField(max_length=64, null=True)
+    error_message = fields.TextField(null=True)
+    provider_message_id = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "message"
+        unique_together = (("app", "provider_message_id"),)
+        indexes = (("conversation_id", "id"),)

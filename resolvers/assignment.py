@@ -1,0 +1,60 @@
+"""R-AVAIL and R-ASSIGN: who may be given a conversation, and assigning without lost updates."""
+
+from __future__ import annotations
+
+from models import AppAccess, Conversation, InboxEventType, User
+from resolvers.access import account_user, visible_conversation
+from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable, Conflict
+from resolvers.events import change
+from resolvers.viewer import Viewer
+
+
+async def set_availability(viewer: Viewer, available: bool) -> User:
+    """Going unavailable leaves the conversations a user already has with them."""
+    await User.filter(id=viewer.id).update(available=available)
+    viewer.user.available = available
+    return viewer.user
+
+
+async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str) -> Conversation:
+    conversation = await visible_conversation(viewer, conversation_id)
+    assignee = await account_user(viewer, user_id)
+    if not assignee.available:
+        raise AssigneeUnavailable(f"{assignee.name} is not available for new conversations.")
+    if not await AppAccess.exists(app_id=conversation.app_id, user_id=assignee.id):
+        raise AssigneeNoAccess(f"{assignee.name} has no access to this conversation's app.")
+    if conversation.assignee_id == assignee.id:
+        return conversation
+    async with change() as c:
+        await _compare_and_set(conversation, assignee.id)
+        c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
+        for hook in ASSIGNMENT_HOOKS:
+            await hook(c, conversation, viewer)
+    return conversation
+
+
+async def unassign_conversation(viewer: Viewer, conversation_id: str) -> Conversation:
+    conversation = await visible_conversation(viewer, conversation_id)
+    if conversation.assignee_id is None:
+        return conversation
+    async with change() as c:
+        await _compare_and_set(conversation, None)
+        c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
+    return conversation
+
+
+async def _compare_and_set(conversation: Conversation, assignee_id: int | None) -> None:
+    """Writes only if nobody changed the conversation since it was read; else CONFLICT."""
+    updated = await Conversation.filter(id=conversation.id, version=conversation.version).update(
+        assignee_id=assignee_id, version=conversation.version + 1
+    )
+    if updated != 1:
+        raise Conflict("Someone else changed this conversation at the same moment; reload and try again.")
+    conversation.assignee_id = assignee_id
+    conversation.version += 1
+
+
+# Later concerns (notifications) add work to the assignment transaction here: hook(change, conversation, actor).
+ASSIGNMENT_HOOKS: list = []
+
+

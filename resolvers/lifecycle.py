@@ -1,0 +1,64 @@
+"""R-CLOSE and R-DELETE."""
+
+from __future__ import annotations
+
+from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
+from resolvers import clock
+from resolvers.access import visible_conversation
+from resolvers.errors import Conflict, Forbidden
+from resolvers.events import change
+from resolvers.viewer import Viewer
+
+
+async def close_conversation(viewer: Viewer, conversation_id: str) -> Conversation:
+    """Closing keeps the assignee."""
+    return await _set_status(viewer, conversation_id, ConversationStatus.CLOSED, InboxEventType.CONVERSATION_CLOSED)
+
+
+async def reopen_conversation(viewer: Viewer, conversation_id: str) -> Conversation:
+    """Back to the section its assignment gives."""
+    return await _set_status(viewer, conversation_id, ConversationStatus.OPEN, InboxEventType.CONVERSATION_REOPENED)
+
+
+async def _set_status(
+    viewer: Viewer, conversation_id: str, status: ConversationStatus, event: InboxEventType
+) -> Conversation:
+    conversation = await visible_conversation(viewer, conversation_id)
+    if conversation.status == status:
+        return conversation
+    async with change() as c:
+        updated = await Conversation.filter(id=conversation.id, version=conversation.version).update(
+            status=status, version=conversation.version + 1
+        )
+        if updated != 1:
+            raise Conflict("Someone else changed this conversation at the same moment; reload and try again.")
+        conversation.status = status
+        conversation.version += 1
+        c.record(event, conversation, actor_id=viewer.id)
+    return conversation
+
+
+async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
+    """Installer only. Erases the history for good; message rows stay as content-free tombstones
+    so a provider's late retry of an old message is still recognised as a duplicate."""
+    conversation = await visible_conversation(viewer, conversation_id)
+    app = await MessagingApp.get(id=conversation.app_id)
+    if app.installed_by_id != viewer.id:
+        raise Forbidden("Only the user who installed this app may delete its conversations.")
+    async with change() as c:
+        await Message.filter(conversation_id=conversation.id).update(
+            conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
+        )
+        await Conversation.filter(id=conversation.id).update(
+            deleted_at=clock.now(),
+            status=ConversationStatus.OPEN,
+            assignee_id=None,
+            version=conversation.version + 1,
+            last_message_id=None,
+            last_message_at=None,
+            last_message_text=None,
+            last_message_direction=None,
+            last_inbound_at=None,
+        )
+        c.record(InboxEventType.CONVERSATION_DELETED, conversation, actor_id=viewer.id)
+    return conversation.id

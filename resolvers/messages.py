@@ -1,0 +1,210 @@
+"""Messages: the one inbound path every provider uses (R-NEW, R-REOPEN, R-IDEMPOTENT) and the thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tortoise.exceptions import IntegrityError
+
+from models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    InboxEventType,
+    Message,
+    MessagingApp,
+)
+from resolvers import clock
+from resolvers.events import Change, change
+from resolvers.errors import ValidationFailed
+from resolvers.pagination import decode_cursor, encode_cursor, page_size
+
+MAX_TEXT = 64_000
+MAX_ATTACHMENTS = 20
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message from a contact, as every provider normalises it."""
+
+    app_id: int
+    provider_message_id: str
+    contact_external_id: str
+    contact_name: str | None = None
+    contact_avatar_url: str | None = None
+    text: str | None = None
+    attachments: list[dict[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Received:
+    message: Message
+    duplicate: bool
+
+
+def validate_inbound(inbound: InboundMessage) -> None:
+    """Refuses what cannot be stored whole; never truncates silently."""
+    if not inbound.provider_message_id or len(inbound.provider_message_id) > 255:
+        raise ValidationFailed("The message id is missing or longer than 255 characters.", field="messageId")
+    if not inbound.contact_external_id or len(inbound.contact_external_id) > 255:
+        raise ValidationFailed("The sender id is missing or longer than 255 characters.", field="sender.id")
+    if inbound.text is not None and len(inbound.text) > MAX_TEXT:
+        raise ValidationFailed(f"The text is longer than {MAX_TEXT} characters.", field="text")
+    if len(inbound.attachments) > MAX_ATTACHMENTS:
+        raise ValidationFailed(f"More than {MAX_ATTACHMENTS} attachments.", field="attachments")
+    if not inbound.text and not inbound.attachments:
+        raise ValidationFailed("A message needs text or an attachment.", field="text")
+
+
+def _clean(text: str | None) -> str | None:
+    """NUL cannot be stored by PostgreSQL; it carries no meaning in a chat message."""
+    return text.replace("\x00", "\ufffd") if text else text
+
+
+async def receive_message(inbound: InboundMessage) -> Received:
+    """Stores an inbound message once, however often or concurrently it is delivered.
+
+    The unique (app, provider message id) constraint decides; a losing concurrent insert rolls its
+    whole transaction back and, on the next attempt, finds the winner's row.
+    """
+    validate_inbound(inbound)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await _receive_once(inbound)
+        except IntegrityError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _receive_once(inbound: InboundMessage) -> Received:
+    async with change() as c:
+        existing = await Message.get_or_none(app_id=inbound.app_id, provider_message_id=inbound.provider_message_id)
+        if existing is not None:
+            return Received(existing, duplicate=True)
+        contact = await _contact(inbound)
+        conversation = await _live_conversation(c, contact)
+        now = clock.now()
+        message = await Message.create(
+            account_id=contact.account_id,
+            app_id=inbound.app_id,
+            conversation_id=conversation.id,
+            direction=Direction.INBOUND,
+            text=_clean(inbound.text),
+            attachments=inbound.attachments,
+            sender_name=contact.name,
+            status=DeliveryStatus.RECEIVED,
+            provider_message_id=inbound.provider_message_id,
+            created_at=now,
+            updated_at=now,
+        )
+        conversation.last_message_id = message.id
+        conversation.last_message_at = now
+        conversation.last_message_text = message.text
+        conversation.last_message_direction = Direction.INBOUND
+        conversation.last_inbound_at = now
+        await conversation.save(
+            update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction", "last_inbound_at"]
+        )
+        c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
+        for hook in INBOUND_HOOKS:
+            await hook(c, conversation, message)
+    return Received(message, duplicate=False)
+
+
+async def _contact(inbound: InboundMessage) -> Contact:
+    contact = await Contact.get_or_none(app_id=inbound.app_id, external_id=inbound.contact_external_id)
+    if contact is None:
+        app = await MessagingApp.get(id=inbound.app_id)
+        return await Contact.create(
+            account_id=app.account_id,
+            app_id=app.id,
+            external_id=inbound.contact_external_id,
+            name=_clean(inbound.contact_name),
+            avatar_url=inbound.contact_avatar_url,
+            created_at=clock.now(),
+        )
+    updates = {"name": _clean(inbound.contact_name), "avatar_url": inbound.contact_avatar_url}
+    changed = {name: value for name, value in updates.items() if value and getattr(contact, name) != value}
+    if changed:
+        contact.update_from_dict(changed)
+        await contact.save(update_fields=list(changed))
+    return contact
+
+
+async def _live_conversation(c: Change, contact: Contact) -> Conversation:
+    """R-NEW, R-REOPEN, and R-DELETE's resurrection: the (app, contact) conversation, open."""
+    conversation = await Conversation.filter(app_id=contact.app_id, contact_id=contact.id).select_for_update().first()
+    if conversation is None:
+        conversation = await Conversation.create(
+            account_id=contact.account_id,
+            app_id=contact.app_id,
+            contact_id=contact.id,
+            status=ConversationStatus.OPEN,
+            created_at=clock.now(),
+        )
+        c.record(InboxEventType.CONVERSATION_CREATED, conversation)
+    elif conversation.deleted_at is not None:
+        conversation.deleted_at = None
+        conversation.status = ConversationStatus.OPEN
+        conversation.assignee_id = None
+        conversation.version += 1
+        conversation.created_at = clock.now()
+        await conversation.save(update_fields=["deleted_at", "status", "assignee_id", "version", "created_at"])
+        c.record(InboxEventType.CONVERSATION_CREATED, conversation)
+    elif conversation.status == ConversationStatus.CLOSED:
+        conversation.status = ConversationStatus.OPEN
+        conversation.version += 1
+        await conversation.save(update_fields=["status", "version"])
+        c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
+    conversation.contact = contact
+    return conversation
+
+
+# Later concerns (notifications, notes) add work to the inbound transaction here.
+INBOUND_HOOKS: list = []
+
+
+@dataclass
+class MessagePage:
+    rows: list[Message]
+    has_next: bool
+    has_previous: bool
+
+
+def message_cursor(message: Message) -> str:
+    return encode_cursor(message.id)
+
+
+async def messages_page(
+    conversation: Conversation,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> MessagePage:
+    """Oldest first; `last`/`before` page backwards from the newest."""
+    query = Message.filter(conversation_id=conversation.id)
+    if after:
+        query = query.filter(id__gt=_message_key(after))
+    if before:
+        query = query.filter(id__lt=_message_key(before))
+    if last is not None and first is None:
+        size = page_size(last)
+        rows = list(reversed(await query.order_by("-id").limit(size + 1)))
+        has_more = len(rows) > size
+        return MessagePage(rows[1:] if has_more else rows, before is not None, has_more)
+    size = page_size(first)
+    rows = await query.order_by("id").limit(size + 1)
+    return MessagePage(rows[:size], len(rows) > size, after is not None)
+
+
+def _message_key(cursor: str) -> int:
+    (pk,) = decode_cursor(cursor, 1)
+    if not isinstance(pk, int):
+        raise ValidationFailed("Malformed cursor.", field="after")
+    return pk

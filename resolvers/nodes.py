@@ -1,0 +1,40 @@
+"""`node(id)`: any object the viewer may see, else nothing (never another tenant's, never an unshared app's)."""
+
+from __future__ import annotations
+
+from tortoise.models import Model
+
+from models import Account, Contact, Conversation, Message, MessagingApp, User
+from resolvers.errors import NotFound
+from resolvers.ids import parse_api_id
+from resolvers.viewer import Viewer
+
+
+async def find_node(viewer: Viewer, api_id: str) -> Model | None:
+    try:
+        type_name, pk = parse_api_id(api_id)
+    except NotFound:
+        return None
+    apps = list(await viewer.app_ids())
+    account = viewer.account_id
+    if type_name == "User":
+        return await User.get_or_none(id=pk, account_id=account)
+    if type_name == "Account":
+        return await Account.get_or_none(id=pk) if pk == account else None
+    if type_name == "MessagingApp":
+        if viewer.is_admin:
+            return await MessagingApp.get_or_none(id=pk, account_id=account)
+        return await MessagingApp.get_or_none(id=pk, account_id=account, id__in=apps)
+    if type_name == "Conversation":
+        return await Conversation.get_or_none(id=pk, account_id=account, app_id__in=apps, deleted_at__isnull=True)
+    if type_name == "Contact":
+        return await Contact.get_or_none(id=pk, account_id=account, app_id__in=apps)
+    if type_name == "Message":
+        return await Message.get_or_none(
+            id=pk, account_id=account, app_id__in=apps, conversation__deleted_at__isnull=True
+        )
+    return NODE_FINDERS[type_name](viewer, pk) if type_name in NODE_FINDERS else None
+
+
+# Later concerns register finders for their own node types: finder(viewer, pk) -> awaitable row | None.
+NODE_FINDERS: dict = {}

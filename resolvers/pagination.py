@@ -1,0 +1,44 @@
+"""Keyset cursors (never OFFSET) and the `first` bounds shared by every connection."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from resolvers.errors import ValidationFailed
+
+MAX_PAGE = 100
+
+
+def page_size(first: int | None, default: int = 25) -> int:
+    size = default if first is None else first
+    if not 1 <= size <= MAX_PAGE:
+        raise ValidationFailed(f"`first`/`last` must be between 1 and {MAX_PAGE}.", field="first")
+    return size
+
+
+def encode_cursor(*key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValidationFailed("Malformed cursor.", field="after") from None
+    if not isinstance(key, list) or len(key) != arity:
+        raise ValidationFailed("Malformed cursor.", field="after")
+    return key
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
+    """A (time, id) keyset cursor, as written by `encode_cursor(time.isoformat(), id)`."""
+    moment, pk = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(moment), int(pk)
+    except (TypeError, ValueError):
+        raise ValidationFailed("Malformed cursor.", field="after") from None

@@ -1,0 +1,113 @@
+"""R-SECTION: which conversations a viewer sees in each section, newest first, by keyset pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from models import Conversation, ConversationStatus
+from resolvers.access import visible_app_id
+from resolvers.pagination import decode_time_cursor, encode_cursor, page_size
+from resolvers.viewer import Viewer
+
+
+class Section(StrEnum):
+    UNASSIGNED = "UNASSIGNED"
+    ASSIGNED_TO_ME = "ASSIGNED_TO_ME"
+    ASSIGNED_TO_OTHERS = "ASSIGNED_TO_OTHERS"
+    CLOSED = "CLOSED"
+
+
+def section_of(viewer: Viewer, conversation: Conversation) -> Section:
+    if conversation.status == ConversationStatus.CLOSED:
+        return Section.CLOSED
+    if conversation.assignee_id is None:
+        return Section.UNASSIGNED
+    if conversation.assignee_id == viewer.id:
+        return Section.ASSIGNED_TO_ME
+    return Section.ASSIGNED_TO_OTHERS
+
+
+def _section_filter(viewer: Viewer, section: Section) -> Q:
+    if section == Section.CLOSED:
+        return Q(status=ConversationStatus.CLOSED)
+    if section == Section.UNASSIGNED:
+        return Q(status=ConversationStatus.OPEN, assignee_id__isnull=True)
+    if section == Section.ASSIGNED_TO_ME:
+        return Q(status=ConversationStatus.OPEN, assignee_id=viewer.id)
+    return Q(status=ConversationStatus.OPEN, assignee_id__isnull=False) & ~Q(assignee_id=viewer.id)
+
+
+async def _scope(viewer: Viewer, app_id: str | None) -> list[int]:
+    if app_id is not None:
+        return [await visible_app_id(viewer, app_id)]
+    return sorted(await viewer.app_ids())
+
+
+def conversation_cursor(conversation: Conversation) -> str:
+    moment = conversation.last_message_at or conversation.created_at
+    return encode_cursor(moment.isoformat(), conversation.id)
+
+
+@dataclass
+class ConversationPage:
+    rows: list[Conversation]
+    has_next: bool
+    has_previous: bool
+
+
+async def conversations_page(
+    viewer: Viewer, section: Section, *, app_id: str | None = None, first: int | None = None, after: str | None = None
+) -> ConversationPage:
+    size = page_size(first)
+    app_ids = await _scope(viewer, app_id)
+    if not app_ids:
+        return ConversationPage([], False, after is not None)
+    query = Conversation.filter(
+        _section_filter(viewer, section), account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True
+    )
+    if after:
+        at, last_id = decode_time_cursor(after)
+        query = query.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=last_id))
+    rows = (
+        await query.select_related("contact", "assignee")
+        .order_by("-last_message_at", "-id")
+        .limit(size + 1)
+    )
+    return ConversationPage(rows[:size], len(rows) > size, after is not None)
+
+
+async def section_total(viewer: Viewer, section: Section, *, app_id: str | None = None) -> int:
+    app_ids = await _scope(viewer, app_id)
+    if not app_ids:
+        return 0
+    return await Conversation.filter(
+        _section_filter(viewer, section), account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True
+    ).count()
+
+
+async def section_counts(viewer: Viewer, *, app_id: str | None = None) -> dict[Section, int]:
+    """All four counts in one query."""
+    counts = dict.fromkeys(Section, 0)
+    app_ids = await _scope(viewer, app_id)
+    if not app_ids:
+        return counts
+    rows = (
+        await Conversation.filter(account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True)
+        .annotate(n=Count("id"))
+        .group_by("status", "assignee_id")
+        .values("status", "assignee_id", "n")
+    )
+    for row in rows:
+        if row["status"] == ConversationStatus.CLOSED:
+            counts[Section.CLOSED] += row["n"]
+        elif row["assignee_id"] is None:
+            counts[Section.UNASSIGNED] += row["n"]
+        elif row["assignee_id"] == viewer.id:
+            counts[Section.ASSIGNED_TO_ME] += row["n"]
+        else:
+            counts[Section.ASSIGNED_TO_OTHERS] += row["n"]
+    return counts

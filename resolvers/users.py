@@ -1,0 +1,65 @@
+"""Accounts and users: creating them (R-SETTINGS), listing a team."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import Account, Role, User
+from resolvers import clock
+from resolvers.errors import ValidationFailed
+from resolvers.viewer import Viewer, issue_token
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    token: str
+
+
+def _check(name: str, email: str) -> tuple[str, str]:
+    name, email = name.strip(), email.strip().lower()
+    if not 1 <= len(name) <= 200:
+        raise ValidationFailed("name must have 1 to 200 characters.", field="name")
+    if len(email) > 320 or not EMAIL.match(email):
+        raise ValidationFailed("email is not a valid address.", field="email")
+    return name, email
+
+
+async def users(viewer: Viewer, *, available_only: bool = False) -> list[User]:
+    query = User.filter(account_id=viewer.account_id)
+    if available_only:
+        query = query.filter(available=True)
+    return await query.order_by("id")
+
+
+async def create_user(viewer: Viewer, name: str, email: str, role: Role = Role.MEMBER) -> CreatedUser:
+    viewer.require_admin()
+    name, email = _check(name, email)
+    try:
+        async with in_transaction():
+            user = await User.create(account_id=viewer.account_id, name=name, email=email, role=role, created_at=clock.now())
+            token = await issue_token(user)
+    except IntegrityError:
+        raise ValidationFailed(f"A user with the email {email} already exists.", field="email") from None
+    return CreatedUser(user, token)
+
+
+async def create_account(name: str, admin_name: str, admin_email: str) -> tuple[Account, CreatedUser]:
+    """A new account with its first ADMIN (the command line's `create-account`)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise ValidationFailed("The account name must have 1 to 200 characters.", field="name")
+    admin_name, admin_email = _check(admin_name, admin_email)
+    async with in_transaction():
+        account = await Account.create(name=name, created_at=clock.now())
+        admin = await User.create(
+            account_id=account.id, name=admin_name, email=admin_email, role=Role.ADMIN, created_at=clock.now()
+        )
+        token = await issue_token(admin)
+    return account, CreatedUser(admin, token)

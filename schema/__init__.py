@@ -1,0 +1,53 @@
+"""The assembled GraphQL schema: one Query, Mutation and Subscription merged from each concern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.apps import AppsMutation, AppsQuery
+from schema.errors import classify
+from schema.inbox import InboxMutation, InboxQuery
+from schema.introspection import IntrospectionGuard
+from schema.team import TeamMutation, TeamQuery
+from settings import get_settings
+
+Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery))
+Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation))
+SUBSCRIPTIONS: tuple[type, ...] = ()
+
+
+class SwitchboardSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        context: Any = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", "") or "-"
+        for error in errors:
+            classify(error, request_id)
+
+
+def build_schema() -> SwitchboardSchema:
+    settings = get_settings()
+    return SwitchboardSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+            IntrospectionGuard,
+        ],
+    )

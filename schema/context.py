@@ -1,0 +1,32 @@
+"""The per-request context: who is asking, and the request-scoped data loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import Info
+
+from resolvers.errors import Unauthenticated
+from resolvers.viewer import Viewer
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Any
+    viewer: Viewer | None
+    request_id: str = ""
+    loaders: Loaders = field(default_factory=Loaders)
+    response: Any = None
+
+
+def viewer_of(info: Info) -> Viewer:
+    viewer = info.context.viewer
+    if viewer is None:
+        raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
+    return viewer
+
+
+def loaders_of(info: Info) -> Loaders:
+    return info.context.loaders

@@ -1,0 +1,37 @@
+"""Every error a client can act on carries `extensions.code`; anything unexpected is masked to INTERNAL."""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+
+from resolvers.errors import InboxError
+
+log = logging.getLogger("switchboard.graphql")
+
+
+
+def _is_too_complex(message: str) -> bool:
+    return "exceeds maximum operation depth" in message or "aliases found" in message or (
+        "Document contains more than" in message and "tokens" in message
+    )
+
+
+def classify(error: GraphQLError, request_id: str) -> None:
+    """Gives `error` its code in place (Strawberry formats it afterwards)."""
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    extensions = dict(error.extensions or {})
+    if isinstance(original, InboxError):
+        extensions.update(original.extensions)
+        extensions["code"] = original.code
+        error.message = original.message
+    elif original is None:
+        extensions["code"] = "QUERY_TOO_COMPLEX" if _is_too_complex(error.message) else "VALIDATION_FAILED"
+    else:
+        log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original)
+        error.message = f"Internal error (request id {request_id})."
+        extensions = {"code": "INTERNAL", "requestId": request_id}
+    error.extensions = extensions

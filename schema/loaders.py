@@ -1,0 +1,36 @@
+"""Request-scoped batch loaders: a page of rows costs one query per related kind, never one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+import models
+from tortoise.models import Model
+
+
+def _by_id(model: type) -> DataLoader:
+    async def load(ids: Sequence[int]) -> list:
+        rows = {row.id: row for row in await model.filter(id__in=list(ids))}
+        return [rows.get(pk) for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self) -> None:
+        self.user = _by_id(models.User)
+        self.app = _by_id(models.MessagingApp)
+        self.contact = _by_id(models.Contact)
+        self.message = _by_id(models.Message)
+        self.conversation = _by_id(models.Conversation)
+
+
+async def related(row: Model, name: str, loader: DataLoader) -> Model | None:
+    """The related row `name`: already joined by select_related, else batched through `loader`."""
+    joined = row.__dict__.get(f"_{name}")
+    if joined is not None:
+        return joined
+    pk = getattr(row, f"{name}_id")
+    return None if pk is None else await loader.load(pk)

@@ -1,0 +1,282 @@
+"""The GraphQL object types: thin wrappers over rows; every rule is asked of resolvers/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+import models
+from resolvers.apps import shared_with, webhook_url
+from resolvers.ids import to_api_id
+from resolvers.messages import message_cursor, messages_page
+from resolvers.sections import Section as SectionValue
+from resolvers.sections import section_of
+from schema.context import loaders_of, viewer_of
+from schema.loaders import related
+
+Role = strawberry.enum(models.Role, name="Role")
+Provider = strawberry.enum(models.Provider, name="Provider")
+ConversationStatus = strawberry.enum(models.ConversationStatus, name="ConversationStatus")
+Direction = strawberry.enum(models.Direction, name="Direction")
+DeliveryStatus = strawberry.enum(models.DeliveryStatus, name="DeliveryStatus")
+Section = strawberry.enum(SectionValue, name="Section")
+
+__all__ = ["JSON"]
+
+
+@strawberry.interface
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class User(Node):
+    row: strawberry.Private[models.User]
+
+    @classmethod
+    def of(cls, row: models.User) -> User:
+        return cls(id=strawberry.ID(to_api_id("User", row.id)), row=row)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def email(self) -> str:
+        return self.row.email
+
+    @strawberry.field
+    def role(self) -> Role:
+        return self.row.role
+
+    @strawberry.field(description="Green dot: anyone may assign new conversations to this user.")
+    def available(self) -> bool:
+        return self.row.available
+
+
+@strawberry.type
+class Account(Node):
+    name: str
+
+    @classmethod
+    def of(cls, row: models.Account) -> Account:
+        return cls(id=strawberry.ID(to_api_id("Account", row.id)), name=row.name)
+
+
+@strawberry.type
+class MessagingApp(Node):
+    row: strawberry.Private[models.MessagingApp]
+
+    @classmethod
+    def of(cls, row: models.MessagingApp) -> MessagingApp:
+        return cls(id=strawberry.ID(to_api_id("MessagingApp", row.id)), row=row)
+
+    @strawberry.field
+    def provider(self) -> Provider:
+        return self.row.provider
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="The user who installed the app: the only one who may delete its conversations.")
+    async def installed_by(self, info: Info) -> User:
+        return User.of(await loaders_of(info).user.load(self.row.installed_by_id))
+
+    @strawberry.field(description="Users with shared access to this app's conversations.")
+    async def shared_with(self) -> list[User]:
+        return [User.of(user) for user in await shared_with(self.row)]
+
+    @strawberry.field(description="Where the provider must deliver webhooks for this app.")
+    def webhook_url(self) -> str:
+        return webhook_url(self.row)
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.type
+class Contact(Node):
+    row: strawberry.Private[models.Contact]
+
+    @classmethod
+    def of(cls, row: models.Contact) -> Contact:
+        return cls(id=strawberry.ID(to_api_id("Contact", row.id)), row=row)
+
+    @strawberry.field(description="The provider's id for the person: E.164 phone for WhatsApp, PSID for Messenger.")
+    def external_id(self) -> str:
+        return self.row.external_id
+
+    @strawberry.field
+    def name(self) -> str | None:
+        return self.row.name
+
+    @strawberry.field
+    def avatar_url(self) -> str | None:
+        return self.row.avatar_url
+
+
+@strawberry.type
+class Attachment:
+    url: str
+    content_type: str | None
+
+
+@strawberry.type
+class Message(Node):
+    row: strawberry.Private[models.Message]
+
+    @classmethod
+    def of(cls, row: models.Message) -> Message:
+        return cls(id=strawberry.ID(to_api_id("Message", row.id)), row=row)
+
+    @strawberry.field
+    async def conversation(self, info: Info) -> Annotated[Conversation, strawberry.lazy("schema.types")]:
+        return Conversation.of(await loaders_of(info).conversation.load(self.row.conversation_id))
+
+    @strawberry.field
+    def direction(self) -> Direction:
+        return self.row.direction
+
+    @strawberry.field
+    def text(self) -> str | None:
+        return self.row.text
+
+    @strawberry.field
+    def attachments(self) -> list[Attachment]:
+        return [Attachment(url=a["url"], content_type=a.get("contentType")) for a in self.row.attachments or []]
+
+    @strawberry.field(description="Contact name for INBOUND, user name for OUTBOUND.")
+    def sender_name(self) -> str | None:
+        return self.row.sender_name
+
+    @strawberry.field
+    async def sent_by(self, info: Info) -> User | None:
+        if self.row.sent_by_id is None:
+            return None
+        return User.of(await loaders_of(info).user.load(self.row.sent_by_id))
+
+    @strawberry.field
+    def status(self) -> DeliveryStatus:
+        return self.row.status
+
+    @strawberry.field(description="Provider error code when status is FAILED, e.g. 63016.")
+    def error_code(self) -> str | None:
+        return self.row.error_code
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.type
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Conversation(Node):
+    row: strawberry.Private[models.Conversation]
+
+    @classmethod
+    def of(cls, row: models.Conversation) -> Conversation:
+        return cls(id=strawberry.ID(to_api_id("Conversation", row.id)), row=row)
+
+    @strawberry.field
+    async def app(self, info: Info) -> MessagingApp:
+        return MessagingApp.of(await loaders_of(info).app.load(self.row.app_id))
+
+    @strawberry.field
+    async def contact(self, info: Info) -> Contact:
+        return Contact.of(await related(self.row, "contact", loaders_of(info).contact))
+
+    @strawberry.field
+    def status(self) -> ConversationStatus:
+        return self.row.status
+
+    @strawberry.field(description="Where the viewer sees it.")
+    def section(self, info: Info) -> Section:
+        return section_of(viewer_of(info), self.row)
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> User | None:
+        user = await related(self.row, "assignee", loaders_of(info).user)
+        return User.of(user) if user else None
+
+    @strawberry.field
+    async def last_message(self, info: Info) -> Message | None:
+        if self.row.last_message_id is None:
+            return None
+        row = await loaders_of(info).message.load(self.row.last_message_id)
+        return Message.of(row) if row else None
+
+    @strawberry.field
+    def last_message_at(self) -> datetime | None:
+        return self.row.last_message_at
+
+    @strawberry.field(description="Oldest first; `last`/`before` page backwards from the newest.")
+    async def messages(
+        self, first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None
+    ) -> MessageConnection:
+        page = await messages_page(self.row, first=first, after=after, last=last, before=before)
+        edges = [MessageEdge(cursor=message_cursor(row), node=Message.of(row)) for row in page.rows]
+        return MessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.type
+class ConversationEdge:
+    cursor: str
+    node: Conversation
+
+
+@strawberry.type
+class ConversationConnection:
+    edges: list[ConversationEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class SectionCounts:
+    unassigned: int
+    assigned_to_me: int
+    assigned_to_others: int
+    closed: int
+
+
+@strawberry.type
+class CreatedUser:
+    user: User
+    token: str = strawberry.field(description="Shown once; store it. Sent as `Authorization: Bearer <token>`.")

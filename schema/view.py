@@ -1,0 +1,32 @@
+"""The Strawberry ASGI view: authenticates each request and builds its context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from resolvers.viewer import authenticate, bearer_token
+from schema.context import Context
+from settings import Settings
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            keep_alive=True,
+            keep_alive_interval=15,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.allowed_origins,
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        viewer = None
+        if isinstance(request, Request):
+            viewer = await authenticate(bearer_token(request.headers.get("authorization")))
+        return Context(request=request, viewer=viewer, request_id=request.scope.get("request_id", ""), response=response)

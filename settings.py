@@ -1,0 +1,80 @@
+"""All configuration, read from environment variables (README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite://switchboard.db"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    smtp_from: str = "Switchboard <inbox@switchboard.local>"
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_api_base_url: str = "https://api.twilio.com"
+    graph_api_base_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v21.0"
+    secret_key: str = "development-secret-key-change-me"
+    email_coalesce_seconds: int = 300
+    allowed_origins: list[str] = field(default_factory=list)
+    env: str = "development"
+    whatsapp_new_installs: bool = True
+    max_body_bytes: int = 1_000_000
+    max_query_depth: int = 12
+    max_query_tokens: int = 2_000
+    max_query_aliases: int = 30
+    max_subscriptions_per_connection: int = 20
+    subscriber_queue_size: int = 1_000
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            database_url=env.get("DATABASE_URL") or defaults.database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            smtp_from=env.get("SMTP_FROM") or defaults.smtp_from,
+            public_base_url=(env.get("PUBLIC_BASE_URL") or defaults.public_base_url).rstrip("/"),
+            twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or defaults.twilio_api_base_url).rstrip("/"),
+            graph_api_base_url=(env.get("GRAPH_API_BASE_URL") or defaults.graph_api_base_url).rstrip("/"),
+            graph_api_version=env.get("GRAPH_API_VERSION") or defaults.graph_api_version,
+            secret_key=env.get("SECRET_KEY") or defaults.secret_key,
+            email_coalesce_seconds=int(env.get("EMAIL_COALESCE_SECONDS") or defaults.email_coalesce_seconds),
+            allowed_origins=_list(env.get("ALLOWED_ORIGINS")),
+            env=env.get("SWITCHBOARD_ENV") or defaults.env,
+            whatsapp_new_installs=_bool(env.get("WHATSAPP_NEW_INSTALLS"), True),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
+        )
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _current
+    if _current is None:
+        _current = Settings.from_env()
+    return _current
+
+
+def use_settings(settings: Settings) -> None:
+    """Makes `settings` the process-wide configuration (the app factory and tests call it)."""
+    global _current
+    _current = settings
