@@ -50,8 +50,6 @@ async def install_messaging_app(
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValidationFailed("name must have 1 to 200 characters.", field="name")
-    for check in INSTALL_CHECKS:
-        check(provider)
     clean = validate_credentials(provider, credentials)
     users = await _account_users(viewer, share_with or [])
     async with in_transaction():
@@ -97,6 +95,3 @@ async def uninstall_messaging_app(viewer: Viewer, app_id: str) -> int:
 async def shared_with(app: MessagingApp) -> list[User]:
     return await User.filter(app_access__app_id=app.id).order_by("id")
 
-
-# Checks a provider integration adds before an install goes ahead: check(provider) raises to refuse.
-INSTALL_CHECKS: list = []

@@ -28,8 +28,6 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
     async with change() as c:
         await _compare_and_set(conversation, assignee.id)
         c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
-        for hook in ASSIGNMENT_HOOKS:
-            await hook(c, conversation, viewer)
     return conversation
 
 
@@ -52,9 +50,4 @@ async def _compare_and_set(conversation: Conversation, assignee_id: int | None) 
         raise Conflict("Someone else changed this conversation at the same moment; reload and try again.")
     conversation.assignee_id = assignee_id
     conversation.version += 1
-
-
-# Later concerns (notifications) add work to the assignment transaction here: hook(change, conversation, actor).
-ASSIGNMENT_HOOKS: list = []
-
 

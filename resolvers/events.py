@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -20,11 +20,12 @@ EVENT_LOCK_KEY = 0x5B1E_E7E7
 
 @dataclass
 class Change:
-    """What a transaction will announce; `record` queues an event, written just before commit."""
+    """What a transaction will announce: `record` queues an event, written just before commit;
+    `after_commit` holds work that must wait for the commit (a provider send, an email wake-up)."""
 
     pending: list[InboxEvent] = field(default_factory=list)
     event_ids: list[int] = field(default_factory=list)
-    after_commit: list = field(default_factory=list)
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def record(
         self,

@@ -110,8 +110,6 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction", "last_inbound_at"]
         )
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
-        for hook in INBOUND_HOOKS:
-            await hook(c, conversation, message)
     return Received(message, duplicate=False)
 
 
@@ -162,10 +160,6 @@ async def _live_conversation(c: Change, contact: Contact) -> Conversation:
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
     conversation.contact = contact
     return conversation
-
-
-# Later concerns (notifications, notes) add work to the inbound transaction here.
-INBOUND_HOOKS: list = []
 
 
 @dataclass

@@ -33,8 +33,5 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         return await Message.get_or_none(
             id=pk, account_id=account, app_id__in=apps, conversation__deleted_at__isnull=True
         )
-    return NODE_FINDERS[type_name](viewer, pk) if type_name in NODE_FINDERS else None
+    return None
 
-
-# Later concerns register finders for their own node types: finder(viewer, pk) -> awaitable row | None.
-NODE_FINDERS: dict = {}
