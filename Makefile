@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install run test migrations bench clean
 
 install: $(STAMP)
+	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
