@@ -4,6 +4,7 @@ from models.accounts import Account, ApiToken, Role, User
 from models.apps import AppAccess, MessagingApp, Provider
 from models.events import InboxEvent, InboxEventType
 from models.inbox import Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
+from models.notifications import EmailItem, EmailStatus, Notification, NotificationKind, NotificationSetting, OutboxEmail
 
 __all__ = [
     "Account",
@@ -14,10 +15,16 @@ __all__ = [
     "ConversationStatus",
     "DeliveryStatus",
     "Direction",
+    "EmailItem",
+    "EmailStatus",
     "InboxEvent",
     "InboxEventType",
     "Message",
     "MessagingApp",
+    "Notification",
+    "NotificationKind",
+    "NotificationSetting",
+    "OutboxEmail",
     "Provider",
     "Role",
     "User",

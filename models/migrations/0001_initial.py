@@ -6,6 +6,7 @@ from models.accounts import Role
 from models.apps import Provider
 from models.events import InboxEventType
 from models.inbox import ConversationStatus, DeliveryStatus, Direction
+from models.notifications import EmailStatus, NotificationKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
@@ -143,6 +144,68 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'message', 'app': 'models', 'unique_together': (('app', 'provider_message_id'),), 'indexes': [Index(fields=['conversation_id', 'id'])], 'pk_attr': 'id', 'table_description': 'A message. `conversation` is null once its conversation was deleted: the row stays as a'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Notification',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
+                ('app_id', fields.IntField()),
+                ('kind', fields.CharEnumField(description='NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME', enum_type=NotificationKind, max_length=40)),
+                ('conversation', fields.ForeignKeyField('models.Conversation', source_field='conversation_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
+                ('message', fields.ForeignKeyField('models.Message', source_field='message_id', null=True, db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.SET_NULL)),
+                ('actor', fields.ForeignKeyField('models.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='caused_notifications', on_delete=OnDelete.SET_NULL)),
+                ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'notification', 'app': 'models', 'indexes': [Index(fields=['user_id', 'id']), Index(fields=['user_id', 'read_at'])], 'pk_attr': 'id', 'table_description': 'A desktop notification: written in the transaction of the change that causes it.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='NotificationSetting',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='notification_settings', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME', enum_type=NotificationKind, max_length=40)),
+                ('desktop', fields.BooleanField()),
+                ('email', fields.BooleanField()),
+            ],
+            options={'table': 'notification_setting', 'app': 'models', 'unique_together': (('user', 'kind'),), 'pk_attr': 'id', 'table_description': "A user's choice for one kind. No row: the R-NOTIFY default."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OutboxEmail',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='outbox_emails', on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('models.User', source_field='user_id', db_constraint=True, to_field='id', related_name='outbox_emails', on_delete=OnDelete.CASCADE)),
+                ('conversation', fields.ForeignKeyField('models.Conversation', source_field='conversation_id', db_constraint=True, to_field='id', related_name='outbox_emails', on_delete=OnDelete.CASCADE)),
+                ('status', fields.CharEnumField(default=EmailStatus.PENDING, description='PENDING: PENDING\nSENDING: SENDING\nSENT: SENT\nFAILED: FAILED\nCANCELLED: CANCELLED', enum_type=EmailStatus, max_length=10)),
+                ('due_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('attempts', fields.IntField(default=0)),
+                ('attempted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('claim_token', fields.CharField(null=True, max_length=32)),
+                ('claimed_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.TextField(null=True, unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'outbox_email', 'app': 'models', 'indexes': [Index(fields=['status', 'due_at']), Index(fields=['user_id', 'conversation_id', 'id'])], 'pk_attr': 'id', 'table_description': 'One email to one user about one conversation: the durable outbox.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='EmailItem',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('email', fields.ForeignKeyField('models.OutboxEmail', source_field='email_id', db_constraint=True, to_field='id', related_name='items', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME', enum_type=NotificationKind, max_length=40)),
+                ('message', fields.ForeignKeyField('models.Message', source_field='message_id', null=True, db_constraint=True, to_field='id', related_name='email_items', on_delete=OnDelete.SET_NULL)),
+                ('actor', fields.ForeignKeyField('models.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='email_items', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'email_item', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One thing an email tells: a message that arrived, or an assignment.'},
             bases=['Model'],
         ),
     ]

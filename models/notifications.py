@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class NotificationKind(StrEnum):
+    NEW_MESSAGE_ASSIGNED_TO_ME = "NEW_MESSAGE_ASSIGNED_TO_ME"
+    NEW_MESSAGE_ASSIGNED_TO_OTHERS = "NEW_MESSAGE_ASSIGNED_TO_OTHERS"
+    NEW_MESSAGE_UNASSIGNED = "NEW_MESSAGE_UNASSIGNED"
+    CONVERSATION_ASSIGNED_TO_ME = "CONVERSATION_ASSIGNED_TO_ME"
+
+
+class EmailStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class NotificationSetting(Model):
+    """A user's choice for one kind. No row: the R-NOTIFY default."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="notification_settings", on_delete=fields.CASCADE)
+    user_id: int
+    kind = fields.CharEnumField(NotificationKind, max_length=40)
+    desktop = fields.BooleanField()
+    email = fields.BooleanField()
+
+    class Meta:
+        table = "notification_setting"
+        unique_together = (("user", "kind"),)
+
+
+class Notification(Model):
+    """A desktop notification: written in the transaction of the change that causes it."""
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="notifications", on_delete=fields.CASCADE)
+    account_id: int
+    user = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    user_id: int
+    app_id = fields.IntField()
+    kind = fields.CharEnumField(NotificationKind, max_length=40)
+    conversation = fields.ForeignKeyField(
+        "models.Conversation", related_name="notifications", on_delete=fields.CASCADE
+    )
+    conversation_id: int
+    message = fields.ForeignKeyField("models.Message", related_name="notifications", null=True, on_delete=fields.SET_NULL)
+    message_id: int | None
+    actor = fields.ForeignKeyField("models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL)
+    actor_id: int | None
+    read_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "notification"
+        indexes = (("user_id", "id"), ("user_id", "read_at"))
+
+
+class OutboxEmail(Model):
+    """One email to one user about one conversation: the durable outbox.
+
+    Items (EmailItem) are added while it is PENDING; a worker claims it with a conditional UPDATE
+    (status and claim token), so however many processes run, one of them sends it. A claim whose
+    worker died is taken over once `claimed_until` has passed.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    account = fields.ForeignKeyField("models.Account", related_name="outbox_emails", on_delete=fields.CASCADE)
+    account_id: int
+    user = fields.ForeignKeyField("models.User", related_name="outbox_emails", on_delete=fields.CASCADE)
+    user_id: int
+    conversation = fields.ForeignKeyField(
+        "models.Conversation", related_name="outbox_emails", on_delete=fields.CASCADE
+    )
+    conversation_id: int
+    status = fields.CharEnumField(EmailStatus, max_length=10, default=EmailStatus.PENDING)
+    due_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    attempted_at = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
+    claimed_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "outbox_email"
+        indexes = (("status", "due_at"), ("user_id", "conversation_id", "id"))
+
+
+class EmailItem(Model):
+    """One thing an email tells: a message that arrived, or an assignment."""
+
+    id = fields.BigIntField(primary_key=True)
+    email = fields.ForeignKeyField("models.OutboxEmail", related_name="items", on_delete=fields.CASCADE)
+    email_id: int
+    kind = fields.CharEnumField(NotificationKind, max_length=40)
+    message = fields.ForeignKeyField("models.Message", related_name="email_items", null=True, on_delete=fields.SET_NULL)
+    message_id: int | None
+    actor = fields.ForeignKeyField("models.User", related_name="email_items", null=True, on_delete=fields.SET_NULL)
+    actor_id: int | None
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "email_item"
