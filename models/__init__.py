@@ -2,6 +2,7 @@
 
 from models.accounts import Account, ApiToken, Role, User
 from models.apps import AppAccess, MessagingApp, Provider
+from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
 from models.inbox import Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
 from models.notifications import EmailItem, EmailStatus, Notification, NotificationKind, NotificationSetting, OutboxEmail
@@ -12,19 +13,25 @@ __all__ = [
     "AppAccess",
     "Contact",
     "Conversation",
+    "ConversationLink",
     "ConversationStatus",
+    "Deal",
     "DeliveryStatus",
     "Direction",
     "EmailItem",
     "EmailStatus",
     "InboxEvent",
     "InboxEventType",
+    "Lead",
+    "LinkKind",
     "Message",
     "MessagingApp",
+    "Note",
     "Notification",
     "NotificationKind",
     "NotificationSetting",
     "OutboxEmail",
+    "Person",
     "Provider",
     "Role",
     "User",

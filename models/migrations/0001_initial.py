@@ -4,6 +4,7 @@ import functools
 from json import dumps, loads
 from models.accounts import Role
 from models.apps import Provider
+from models.crm import LinkKind
 from models.events import InboxEventType
 from models.inbox import ConversationStatus, DeliveryStatus, Direction
 from models.notifications import EmailStatus, NotificationKind
@@ -38,6 +39,45 @@ class Migration(migrations.Migration):
                 ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'inbox_event', 'app': 'models', 'indexes': [Index(fields=['account_id', 'id'])], 'pk_attr': 'id', 'table_description': 'The outbox of real time: written in the transaction of the change, published after commit.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Person',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='persons', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(max_length=200)),
+                ('phone', fields.CharField(null=True, max_length=64)),
+                ('email', fields.CharField(null=True, max_length=320)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'person', 'app': 'models', 'indexes': [Index(fields=['account_id', 'name', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Deal',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='deals', on_delete=OnDelete.CASCADE)),
+                ('title', fields.CharField(max_length=200)),
+                ('value', fields.FloatField(null=True)),
+                ('currency', fields.CharField(null=True, max_length=3)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', null=True, db_constraint=True, to_field='id', related_name='deals', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'deal', 'app': 'models', 'indexes': [Index(fields=['account_id', 'title', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Lead',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='leads', on_delete=OnDelete.CASCADE)),
+                ('title', fields.CharField(max_length=200)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', null=True, db_constraint=True, to_field='id', related_name='leads', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'lead', 'app': 'models', 'indexes': [Index(fields=['account_id', 'title', 'id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -144,6 +184,42 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'message', 'app': 'models', 'unique_together': (('app', 'provider_message_id'),), 'indexes': [Index(fields=['conversation_id', 'id'])], 'pk_attr': 'id', 'table_description': 'A message. `conversation` is null once its conversation was deleted: the row stays as a'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Note',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='notes', on_delete=OnDelete.CASCADE)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', null=True, db_constraint=True, to_field='id', related_name='notes', on_delete=OnDelete.CASCADE)),
+                ('lead', fields.ForeignKeyField('models.Lead', source_field='lead_id', null=True, db_constraint=True, to_field='id', related_name='notes', on_delete=OnDelete.CASCADE)),
+                ('deal', fields.ForeignKeyField('models.Deal', source_field='deal_id', null=True, db_constraint=True, to_field='id', related_name='notes', on_delete=OnDelete.CASCADE)),
+                ('conversation', fields.ForeignKeyField('models.Conversation', source_field='conversation_id', null=True, db_constraint=True, to_field='id', related_name='notes', on_delete=OnDelete.SET_NULL)),
+                ('content', fields.TextField(unique=False)),
+                ('window_starts_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('messages_since', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('edited_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'note', 'app': 'models', 'indexes': [Index(fields=['person_id', 'id']), Index(fields=['lead_id', 'id']), Index(fields=['deal_id', 'id'])], 'pk_attr': 'id', 'table_description': 'A note on exactly one of person, lead or deal (R-NOTE).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ConversationLink',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='conversation_links', on_delete=OnDelete.CASCADE)),
+                ('conversation', fields.ForeignKeyField('models.Conversation', source_field='conversation_id', db_constraint=True, to_field='id', related_name='links', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='PERSON: PERSON\nLEAD: LEAD\nDEAL: DEAL', enum_type=LinkKind, max_length=10)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', null=True, db_constraint=True, to_field='id', related_name='links', on_delete=OnDelete.CASCADE)),
+                ('lead', fields.ForeignKeyField('models.Lead', source_field='lead_id', null=True, db_constraint=True, to_field='id', related_name='links', on_delete=OnDelete.CASCADE)),
+                ('deal', fields.ForeignKeyField('models.Deal', source_field='deal_id', null=True, db_constraint=True, to_field='id', related_name='links', on_delete=OnDelete.CASCADE)),
+                ('note', fields.ForeignKeyField('models.Note', source_field='note_id', null=True, db_constraint=True, to_field='id', related_name='links', on_delete=OnDelete.SET_NULL)),
+                ('linked_by', fields.ForeignKeyField('models.User', source_field='linked_by_id', null=True, db_constraint=True, to_field='id', related_name='made_links', on_delete=OnDelete.SET_NULL)),
+                ('linked_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'conversation_link', 'app': 'models', 'unique_together': (('conversation', 'kind'),), 'pk_attr': 'id', 'table_description': "A conversation's link to one person, lead or deal: one per kind (R-LINK)."},
             bases=['Model'],
         ),
         ops.CreateModel(
