@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -38,6 +39,12 @@ class SwitchboardSchema(strawberry.Schema):
 
 def build_schema() -> SwitchboardSchema:
     settings = get_settings()
+    # The limiters' rule classes are made once: ValidationCache keys on them, and a new class per
+    # request (what a factory of QueryDepthLimiter gives) would make every lookup a miss.
+    limits = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
+    ]
     return SwitchboardSchema(
         query=Query,
         mutation=Mutation,
@@ -45,9 +52,8 @@ def build_schema() -> SwitchboardSchema:
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
             IntrospectionGuard,
         ],
     )

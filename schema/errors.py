@@ -29,7 +29,8 @@ def classify(error: GraphQLError, request_id: str) -> None:
         extensions["code"] = original.code
         error.message = original.message
     elif original is None:
-        extensions["code"] = "QUERY_TOO_COMPLEX" if _is_too_complex(error.message) else "VALIDATION_FAILED"
+        # A rule of ours may name its code (introspection in production: UNAUTHENTICATED).
+        extensions.setdefault("code", "QUERY_TOO_COMPLEX" if _is_too_complex(error.message) else "VALIDATION_FAILED")
     else:
         log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original)
         error.message = f"Internal error (request id {request_id})."

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, ValidationRule
 from strawberry.extensions import SchemaExtension
 
 from settings import get_settings
 
 
+class AnonymousIntrospection(ValidationRule):
+    """Refuses `__schema` and `__type` (wherever they sit, fragments included); `__typename` stays allowed."""
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        if node.name.value in ("__schema", "__type"):
+            self.report_error(
+                GraphQLError(
+                    "Introspection needs a signed-in user in production.", node, extensions={"code": "UNAUTHENTICATED"}
+                )
+            )
+
+
 class IntrospectionGuard(SchemaExtension):
-    def on_validate(self) -> Iterator[None]:
+    # A validation rule rather than a check after validation: Strawberry decides whether to execute
+    # before the extensions' validation hooks finish, and the rule class is constant, so
+    # ValidationCache keeps the anonymous and the signed-in answers apart.
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        if get_settings().production and getattr(context.context, "viewer", None) is None:
+            context.validation_rules = (*context.validation_rules, AnonymousIntrospection)
         yield
-        context = self.execution_context.context
-        if not get_settings().production or getattr(context, "viewer", None) is not None:
-            return
-        query = self.execution_context.query or ""
-        if "__schema" in query or "__type" in query:
-            error = GraphQLError("Introspection needs a signed-in user in production.", extensions={"code": "UNAUTHENTICATED"})
-            self.execution_context.pre_execution_errors = [*(self.execution_context.pre_execution_errors or []), error]
