@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -46,22 +47,17 @@ class RequestLimits:
         seen = 0
 
         async def limited_receive() -> Message:
+            # Raised inside the endpoint's read, so Starlette's exception middleware answers 413
+            # before any other response starts (a bare exception would first become a 500).
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
-                    raise BodyTooLarge
+                    raise HTTPException(413, "Request body too large")
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
-
-
-class BodyTooLarge(Exception):
-    pass
+        await self.app(scope, limited_receive, send)
 
 
 async def healthz(request: Request) -> Response:
