@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OutboundSend(Model):
+    """A reply still owed to its provider: written with the QUEUED message, removed once the
+    provider accepted or refused it. A row whose `next_attempt_at` has passed was never settled
+    (crash, provider down) and is claimed again by the retry loop; `attempts` bounds the retries.
+    """
+
+    id = fields.IntField(primary_key=True)
+    message = fields.OneToOneField("models.Message", related_name="outbound_send", on_delete=fields.CASCADE)
+    message_id: int
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    last_error = fields.TextField(null=True)
+
+    class Meta:
+        table = "outbound_send"
