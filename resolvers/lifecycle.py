@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import F
+
 from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
 from resolvers import clock
 from resolvers.access import visible_conversation
@@ -46,6 +48,9 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
     if app.installed_by_id != viewer.id:
         raise Forbidden("Only the user who installed this app may delete its conversations.")
     async with change() as c:
+        # Locked first: an inbound message committing meanwhile would otherwise keep its text and
+        # come back with the resurrected conversation.
+        conversation = await visible_conversation(viewer, conversation_id, for_update=True)
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )
@@ -53,7 +58,7 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
             deleted_at=clock.now(),
             status=ConversationStatus.OPEN,
             assignee_id=None,
-            version=conversation.version + 1,
+            version=F("version") + 1,
             last_message_id=None,
             last_message_at=None,
             last_message_text=None,

@@ -30,8 +30,9 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
     if type_name == "Contact":
         return await Contact.get_or_none(id=pk, account_id=account, app_id__in=apps)
     if type_name == "Message":
+        # A deleted conversation's messages are tombstones without a conversation: they do not exist.
         return await Message.get_or_none(
-            id=pk, account_id=account, app_id__in=apps, conversation__deleted_at__isnull=True
+            id=pk, account_id=account, app_id__in=apps, conversation_id__isnull=False, conversation__deleted_at__isnull=True
         )
     return None
 

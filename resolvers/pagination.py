@@ -39,6 +39,9 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
     """A (time, id) keyset cursor, as written by `encode_cursor(time.isoformat(), id)`."""
     moment, pk = decode_cursor(cursor, 2)
     try:
-        return datetime.fromisoformat(moment), int(pk)
+        at, key = datetime.fromisoformat(moment), int(pk)
     except (TypeError, ValueError):
         raise ValidationFailed("Malformed cursor.", field="after") from None
+    if at.tzinfo is None:
+        raise ValidationFailed("Malformed cursor.", field="after")
+    return at, key

@@ -71,7 +71,8 @@ async def conversations_page(
     )
     if after:
         at, last_id = decode_time_cursor(after)
-        query = query.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=last_id))
+        # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
+        query = query.filter(Q(last_message_at__lte=at) & (Q(last_message_at__lt=at) | Q(id__lt=last_id)))
     rows = (
         await query.select_related("contact", "assignee")
         .order_by("-last_message_at", "-id")

@@ -28,7 +28,8 @@ def classify(error: GraphQLError, request_id: str) -> None:
         extensions.update(original.extensions)
         extensions["code"] = original.code
         error.message = original.message
-    elif original is None:
+    elif original is None or isinstance(original, GraphQLError):
+        # (graphql-core wraps a bad variable, e.g. an unknown enum value, in a second GraphQLError.)
         # A rule of ours may name its code (introspection in production: UNAUTHENTICATED).
         extensions.setdefault("code", "QUERY_TOO_COMPLEX" if _is_too_complex(error.message) else "VALIDATION_FAILED")
     else:

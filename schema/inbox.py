@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 import models
 from resolvers import assignment, lifecycle, sections
@@ -40,6 +41,17 @@ def as_node(row: object) -> Node | None:
     return node_type.of(row) if node_type else None  # type: ignore[attr-defined]
 
 
+def _selects(selections: list, name: str) -> bool:
+    """Whether `name` is asked for, directly or through fragments (counting costs a query)."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                return True
+        elif _selects(selection.selections, name):
+            return True
+    return False
+
+
 @strawberry.type
 class InboxQuery:
     @strawberry.field
@@ -59,9 +71,7 @@ class InboxQuery:
         viewer = viewer_of(info)
         page = await sections.conversations_page(viewer, section, app_id=app_id, first=first, after=after)
         edges = [ConversationEdge(cursor=sections.conversation_cursor(row), node=Conversation.of(row)) for row in page.rows]
-        wants_total = any(
-            selection.name == "totalCount" for field in info.selected_fields for selection in field.selections
-        )
+        wants_total = _selects(info.selected_fields[0].selections, "totalCount")
         total = await sections.section_total(viewer, section, app_id=app_id) if wants_total else 0
         return ConversationConnection(
             edges=edges,

@@ -92,6 +92,34 @@ class Api:
         app = data["installMessagingApp"]
         return ApiApp(self, app["id"], secret, app["webhookUrl"])
 
+    async def create_team(self) -> Team:
+        """Ana (ADMIN, installer), Bob and Carol (MEMBERs), and an API app shared with all three."""
+        admin = await self.create_account()
+        bob = await self.create_user(admin, "Bob Member")
+        carol = await self.create_user(admin, "Carol Member")
+        app = await self.install_api_app(admin, share_with=[bob, carol])
+        return Team(admin, bob, carol, app)
+
+    # ---- reading the inbox as a user sees it
+
+    async def section(self, person: Person, section: str, *, app_id: str | None = None, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+        """The `conversations` connection of `section` for `person` (SECTION_PAGE's fields)."""
+        variables = {"s": section, "app": app_id, "first": first, "after": after}
+        return (await self.data(SECTION_PAGE, variables, token=person.token))["conversations"]
+
+    async def contacts_in(self, person: Person, section: str, *, app_id: str | None = None) -> list[str]:
+        """The contacts' external ids of the section's first 100 conversations, in the order shown."""
+        page = await self.section(person, section, app_id=app_id, first=100)
+        return [edge["node"]["contact"]["externalId"] for edge in page["edges"]]
+
+
+@dataclass
+class Team:
+    admin: Person
+    bob: Person
+    carol: Person
+    app: ApiApp
+
 
 @dataclass
 class ApiApp:
@@ -117,6 +145,28 @@ class ApiApp:
         response = await self.post(json.dumps(payload).encode())
         assert response.status_code == 200, response.text
         return response
+
+    async def conversation_id(self, contact: str) -> str:
+        """The API id of this app's conversation with `contact` (set-up only: users find it in a section)."""
+        from models import Conversation
+        from resolvers.ids import pk_of, to_api_id
+
+        row = await Conversation.get(app_id=pk_of("MessagingApp", self.id), contact__external_id=contact)
+        return to_api_id("Conversation", row.id)
+
+
+SECTION_PAGE = """query($s: Section!, $app: ID, $first: Int, $after: String) {
+  conversations(section: $s, appId: $app, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id status section lastMessageAt contact { externalId } assignee { id } } } } }"""
+CONVERSATION_FIELDS = "id status section assignee { id } lastMessage { text }"
+ASSIGN = f"mutation($id: ID!, $u: ID!) {{ assignConversation(id: $id, userId: $u) {{ {CONVERSATION_FIELDS} }} }}"
+UNASSIGN = f"mutation($id: ID!) {{ unassignConversation(id: $id) {{ {CONVERSATION_FIELDS} }} }}"
+CLOSE = f"mutation($id: ID!) {{ closeConversation(id: $id) {{ {CONVERSATION_FIELDS} }} }}"
+REOPEN = f"mutation($id: ID!) {{ reopenConversation(id: $id) {{ {CONVERSATION_FIELDS} }} }}"
+DELETE = "mutation($id: ID!) { deleteConversation(id: $id) }"
+SET_AVAILABILITY = "mutation($a: Boolean!) { setAvailability(available: $a) { id available } }"
 
 
 class QueryCounter(logging.Handler):
