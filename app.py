@@ -17,6 +17,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 
 from models.db import close_database, open_database, ping
 from providers import api_channel
+from providers.email import EmailWorker, email_sender
 from resolvers.clock import Clock, use_clock
 from schema import build_schema
 from schema.view import GraphQLView
@@ -42,6 +43,7 @@ class RequestLimits:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            log.warning("request %s to %s: declared body of %r bytes refused", scope["request_id"], scope["path"], declared[:20])
             await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -54,6 +56,7 @@ class RequestLimits:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
+                    log.warning("request %s to %s: body over %d bytes refused", scope["request_id"], scope["path"], seen)
                     raise HTTPException(413, "Request body too large")
             return message
 
@@ -87,9 +90,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_database:
             await open_database(settings.database_url)
+        emails = EmailWorker(email_sender(settings))
+        emails.start()
         try:
             yield
         finally:
+            await emails.stop()
             if manage_database:
                 await close_database()
 

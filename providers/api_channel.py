@@ -80,7 +80,7 @@ async def inbound(request: Request) -> Response:
         return JSONResponse({"error": "bad signature"}, status_code=403)
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         log.warning("api channel app %s: malformed JSON", app.id)
         return JSONResponse({"error": "malformed JSON"}, status_code=400)
     try:

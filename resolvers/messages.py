@@ -51,6 +51,8 @@ def validate_inbound(inbound: InboundMessage) -> None:
         raise ValidationFailed("The message id is missing or longer than 255 characters.", field="messageId")
     if not inbound.contact_external_id or len(inbound.contact_external_id) > 255:
         raise ValidationFailed("The sender id is missing or longer than 255 characters.", field="sender.id")
+    if inbound.contact_name is not None and len(inbound.contact_name) > 255:
+        raise ValidationFailed("The sender name is longer than 255 characters.", field="sender.name")
     if inbound.text is not None and len(inbound.text) > MAX_TEXT:
         raise ValidationFailed(f"The text is longer than {MAX_TEXT} characters.", field="text")
     if len(inbound.attachments) > MAX_ATTACHMENTS:
