@@ -6,6 +6,7 @@ from models import AppAccess, Conversation, InboxEventType, User
 from resolvers.access import account_user, visible_conversation
 from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable, Conflict
 from resolvers.events import change
+from resolvers.notifications import notify_assigned
 from resolvers.viewer import Viewer
 
 
@@ -28,6 +29,7 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
     async with change() as c:
         await _compare_and_set(conversation, assignee.id)
         c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
+        await notify_assigned(c, conversation, actor_id=viewer.id)
     return conversation
 
 

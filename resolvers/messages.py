@@ -18,6 +18,7 @@ from models import (
 )
 from resolvers import clock
 from resolvers.events import Change, change
+from resolvers.notifications import notify_inbound_message
 from resolvers.errors import ValidationFailed
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
 
@@ -112,6 +113,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction", "last_inbound_at"]
         )
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
+        await notify_inbound_message(c, conversation, message)
     return Received(message, duplicate=False)
 
 

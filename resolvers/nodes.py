@@ -7,6 +7,7 @@ from tortoise.models import Model
 from models import Account, Contact, Conversation, Message, MessagingApp, User
 from resolvers.errors import NotFound
 from resolvers.ids import parse_api_id
+from resolvers.notifications import visible_notification
 from resolvers.viewer import Viewer
 
 
@@ -34,5 +35,7 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         return await Message.get_or_none(
             id=pk, account_id=account, app_id__in=apps, conversation_id__isnull=False, conversation__deleted_at__isnull=True
         )
+    if type_name == "Notification":
+        return await visible_notification(viewer, pk)
     return None
 

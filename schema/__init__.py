@@ -21,11 +21,12 @@ from schema.apps import AppsMutation, AppsQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.introspection import IntrospectionGuard
+from schema.notifications import NotificationsMutation, NotificationsQuery
 from schema.team import TeamMutation, TeamQuery
 from settings import get_settings
 
-Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery))
-Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation))
+Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery))
+Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation))
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

@@ -11,6 +11,7 @@ from resolvers.errors import NotFound
 from resolvers.ids import to_api_id
 from resolvers.nodes import find_node
 from schema.context import viewer_of
+from schema.notifications import Notification
 from schema.types import (
     Account,
     Contact,
@@ -33,6 +34,7 @@ NODE_TYPES: dict[type, type] = {
     models.Conversation: Conversation,
     models.Contact: Contact,
     models.Message: Message,
+    models.Notification: Notification,
 }
 
 

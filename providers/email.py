@@ -1,0 +1,113 @@
+"""Email over SMTP (aiosmtplib), or to the log without SMTP_URL; and the outbox worker loop.
+
+`smtp://[user:pass@]host:port` upgrades with STARTTLS when the server offers it, `smtps://` speaks
+TLS from the start; AUTH happens only when the URL carries credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from resolvers.emails import EmailNotSent, EmailSender, OutgoingEmail, deliver_due_emails, set_waker
+from settings import Settings
+
+log = logging.getLogger("switchboard.email")
+
+POLL_SECONDS = 15.0
+
+
+class SmtpSender:
+    def __init__(self, url: str, from_address: str, *, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMTP_URL must look like smtp://[user:pass@]host:port or smtps://…")
+        self.hostname = parts.hostname
+        self.tls = parts.scheme == "smtps"
+        self.port = parts.port or (465 if self.tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.from_address = from_address
+        self.timeout = timeout
+
+    def message(self, email: OutgoingEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.from_address
+        message["To"] = email.to
+        message["Subject"] = email.subject
+        message["Message-ID"] = make_msgid(domain="switchboard")
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        return message
+
+    async def send(self, email: OutgoingEmail) -> None:
+        try:
+            await aiosmtplib.send(
+                self.message(email),
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                use_tls=self.tls,
+                start_tls=False if self.tls else None,
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            codes = [recipient.code for recipient in refused.recipients]
+            reason = "; ".join(f"{r.code} {r.message}" for r in refused.recipients)
+            raise EmailNotSent(reason, permanent=all(500 <= code < 600 for code in codes)) from None
+        except aiosmtplib.SMTPResponseException as response:
+            raise EmailNotSent(f"{response.code} {response.message}", permanent=500 <= response.code < 600) from None
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+            raise EmailNotSent(f"SMTP server unreachable: {error}", permanent=False) from None
+
+
+class LogSender:
+    """Without SMTP_URL: each email is written to the log, whole."""
+
+    async def send(self, email: OutgoingEmail) -> None:
+        log.info("email to %s\nSubject: %s\n\n%s", email.to, email.subject, email.text)
+
+
+def email_sender(settings: Settings) -> EmailSender:
+    return SmtpSender(settings.smtp_url, settings.smtp_from) if settings.smtp_url else LogSender()
+
+
+class EmailWorker:
+    """Delivers due emails: woken after each commit that queued one, and every POLL_SECONDS for
+    coalesced emails whose period ended, retries, and what other processes left behind."""
+
+    def __init__(self, sender: EmailSender, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self.sender = sender
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        set_waker(self._wake.set)
+        self._task = asyncio.create_task(self._run(), name="email-worker")
+
+    async def stop(self) -> None:
+        set_waker(None)
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                while await deliver_due_emails(self.sender):
+                    pass
+            except Exception:
+                log.exception("email delivery round failed; retrying on the next wake-up")
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
