@@ -6,19 +6,23 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from models.db import close_database, open_database, ping
-from providers import api_channel
+from providers import api_channel, messenger, twilio
 from providers.email import EmailWorker, email_sender
+from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
+import schema
 from schema import build_schema
 from schema.view import GraphQLView
 from settings import Settings, get_settings, use_settings
@@ -63,6 +67,18 @@ class RequestLimits:
         await self.app(scope, limited_receive, send)
 
 
+WEB_DIR = Path(schema.__file__).parent / "web"
+WEB_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "Cache-Control": "no-cache",
+}
+
+
+async def web_app(request: Request) -> Response:
+    """The inbox single-page app: one page for / and for every deep link it routes itself."""
+    return FileResponse(WEB_DIR / "index.html", headers=WEB_HEADERS)
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -92,9 +108,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await open_database(settings.database_url)
         emails = EmailWorker(email_sender(settings))
         emails.start()
+        app.state.providers = ProviderRuntime(settings)
+        await app.state.providers.start()
         try:
             yield
         finally:
+            await app.state.providers.close()
             await emails.stop()
             if manage_database:
                 await close_database()
@@ -106,6 +125,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *api_channel.routes,
+        *twilio.routes,
+        *messenger.routes,
+        Route("/", web_app),
+        Route("/inbox/conversations/{conversation_id}", web_app),
+        Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
     ]
     app = Starlette(
         routes=routes,

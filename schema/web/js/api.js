@@ -1,0 +1,74 @@
+// GraphQL over HTTP, and what the served schema offers (features appear as their API lands).
+
+export class ApiError extends Error {
+  constructor(message, code, extensions = {}) {
+    super(message);
+    this.code = code;
+    this.extensions = extensions;
+  }
+}
+
+export class Api {
+  constructor(token) {
+    this.token = token;
+  }
+
+  async request(query, variables = {}) {
+    let response;
+    try {
+      response = await fetch("/graphql", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch (error) {
+      throw new ApiError("The server cannot be reached.", "NETWORK");
+    }
+    let body;
+    try {
+      body = await response.json();
+    } catch (error) {
+      throw new ApiError(`The server answered ${response.status}.`, response.status === 503 ? "UNAVAILABLE" : "INTERNAL");
+    }
+    if (body.errors && body.errors.length) {
+      const first = body.errors[0];
+      const extensions = first.extensions || {};
+      throw new ApiError(first.message, extensions.code || "INTERNAL", extensions);
+    }
+    return body.data;
+  }
+
+  async features() {
+    const data = await this.request(FEATURES);
+    const names = (type) => new Set((type && type.fields ? type.fields : []).map((field) => field.name));
+    const query = names(data.__schema.queryType);
+    const mutation = names(data.__schema.mutationType);
+    const subscription = names(data.__schema.subscriptionType);
+    const conversation = names(data.conversation);
+    return {
+      live: subscription.has("inboxEvents") && query.has("inboxEventCursor"),
+      replyWindow: conversation.has("canReply") && conversation.has("replyWindowEndsAt"),
+      send: mutation.has("sendMessage"),
+      linking:
+        conversation.has("linkedPerson") &&
+        mutation.has("linkConversation") &&
+        mutation.has("unlinkConversation") &&
+        query.has("persons") &&
+        query.has("leads") &&
+        query.has("deals"),
+      notifications:
+        query.has("notifications") && query.has("notificationSettings") && mutation.has("updateNotificationSettings"),
+      notificationStream: subscription.has("notifications"),
+      markRead: mutation.has("markNotificationsRead"),
+    };
+  }
+}
+
+const FEATURES = `{
+  __schema {
+    queryType { fields { name } }
+    mutationType { fields { name } }
+    subscriptionType { fields { name } }
+  }
+  conversation: __type(name: "Conversation") { fields { name } }
+}`;

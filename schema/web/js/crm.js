@@ -1,0 +1,132 @@
+// Linking a conversation to the CRM's person, lead and deal (existing or new), and the notes
+// those links produced.
+
+import { h, renderIf, timeTag } from "./dom.js";
+
+const NOTE = "notes { id content createdAt updatedAt windowStartsAt }";
+export const LINKED_FIELDS = `linkedPerson { id name phone email ${NOTE} }
+  linkedLead { id title ${NOTE} }
+  linkedDeal { id title value currency ${NOTE} }`;
+
+const KINDS = [
+  { kind: "PERSON", field: "linkedPerson", label: "Person", root: "persons", label_of: (node) => node.name },
+  { kind: "LEAD", field: "linkedLead", label: "Lead", root: "leads", label_of: (node) => node.title },
+  { kind: "DEAL", field: "linkedDeal", label: "Deal", root: "deals", label_of: (node) => node.title },
+];
+
+const LINK = `mutation Link($id: ID!, $target: LinkTarget!) { linkConversation(id: $id, target: $target) { id } }`;
+const UNLINK = `mutation Unlink($id: ID!, $kind: LinkKind!) { unlinkConversation(id: $id, kind: $kind) { id } }`;
+
+export class CrmPanel {
+  constructor({ api, root, toast, changed }) {
+    this.api = api;
+    this.root = root;
+    this.toast = toast;
+    this.changed = changed;
+  }
+
+  render(conversation) {
+    const key = JSON.stringify([
+      conversation.id,
+      KINDS.map(({ field }) => conversation[field] && [conversation[field].id, conversation[field].notes.map((n) => n.updatedAt)]),
+    ]);
+    renderIf(this.root, key, () => [h("h2", {}, "CRM"), KINDS.map((spec) => this.section(conversation, spec))]);
+  }
+
+  section(conversation, spec) {
+    const linked = conversation[spec.field];
+    const headingId = `crm-${spec.kind.toLowerCase()}`;
+    if (linked) {
+      return h(
+        "section",
+        { class: "crm-kind", "aria-labelledby": headingId, dataset: { kind: spec.kind } },
+        h("h3", { id: headingId }, spec.label),
+        h(
+          "p",
+          { class: "linked" },
+          h("strong", {}, spec.label_of(linked)),
+          h("button", { type: "button", class: "link-button", onClick: () => this.unlink(conversation.id, spec) }, `Unlink ${spec.label.toLowerCase()}`)
+        ),
+        linked.notes.length
+          ? h(
+              "ol",
+              { class: "notes", "aria-label": `Notes on ${spec.label_of(linked)}` },
+              linked.notes.map((note) => h("li", { class: "note" }, h("pre", {}, note.content), h("p", { class: "meta" }, "Updated ", timeTag(note.updatedAt, { full: true }))))
+            )
+          : h("p", { class: "hint" }, "No notes yet.")
+      );
+    }
+    const results = h("ul", { class: "results", "aria-live": "polite" });
+    const input = h("input", {
+      type: "search",
+      name: "q",
+      id: `${headingId}-q`,
+      placeholder: spec.kind === "PERSON" ? conversation.contact.name || "" : "",
+      autocomplete: "off",
+    });
+    const form = h(
+      "form",
+      {
+        class: "link-form",
+        onSubmit: (event) => {
+          event.preventDefault();
+          this.search(conversation, spec, input.value.trim(), results);
+        },
+      },
+      h("label", { for: input.id }, `Find or create a ${spec.label.toLowerCase()}`),
+      h("div", { class: "row" }, input, h("button", { type: "submit" }, "Search")),
+      results,
+      h("button", { type: "button", class: "secondary", onClick: () => this.create(conversation, spec, input.value.trim()) }, `New ${spec.label.toLowerCase()}`)
+    );
+    return h("section", { class: "crm-kind", "aria-labelledby": headingId, dataset: { kind: spec.kind } }, h("h3", { id: headingId }, spec.label), form);
+  }
+
+  async search(conversation, spec, text, results) {
+    try {
+      const data = await this.api.request(
+        `query Find($q: String) { ${spec.root}(search: $q, first: 8) { edges { node { id ${spec.kind === "PERSON" ? "name" : "title"} } } } }`,
+        { q: text || null }
+      );
+      const nodes = data[spec.root].edges.map((edge) => edge.node);
+      results.replaceChildren(
+        ...(nodes.length
+          ? nodes.map((node) =>
+              h("li", {}, h("button", { type: "button", class: "link-button", onClick: () => this.link(conversation.id, { [`${spec.kind.toLowerCase()}Id`]: node.id }) }, `Link ${spec.label_of(node)}`))
+            )
+          : [h("li", { class: "hint" }, `No ${spec.label.toLowerCase()} found.`)])
+      );
+    } catch (error) {
+      this.toast(error.message, true);
+    }
+  }
+
+  create(conversation, spec, text) {
+    const contactName = conversation.contact.name || conversation.contact.externalId;
+    if (spec.kind === "PERSON") {
+      const phone = /^\+\d{6,}$/.test(conversation.contact.externalId) ? conversation.contact.externalId : null;
+      return this.link(conversation.id, { newPerson: { name: text || contactName, phone } });
+    }
+    const title = text || `${contactName} (${spec.label.toLowerCase()})`;
+    return this.link(conversation.id, spec.kind === "LEAD" ? { newLead: { title } } : { newDeal: { title } });
+  }
+
+  async link(id, target) {
+    try {
+      await this.api.request(LINK, { id, target });
+      this.toast("Linked; a note records the conversation.");
+      await this.changed();
+    } catch (error) {
+      this.toast(error.message, true);
+    }
+  }
+
+  async unlink(id, spec) {
+    try {
+      await this.api.request(UNLINK, { id, kind: spec.kind });
+      this.toast(`${spec.label} unlinked; its notes stay.`);
+      await this.changed();
+    } catch (error) {
+      this.toast(error.message, true);
+    }
+  }
+}

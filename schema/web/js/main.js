@@ -1,0 +1,403 @@
+// The Switchboard inbox: sign-in, the four sections with live counts, the conversation list and
+// the open thread, all kept current by the inboxEvents subscription.
+
+import { Api, ApiError } from "./api.js";
+import { CrmPanel } from "./crm.js";
+import { h, initials, renderIf, replace, timeTag } from "./dom.js";
+import { LiveClient } from "./live.js";
+import { Bell, NOTIFICATION_STREAM } from "./notify.js";
+import { ThreadView, providerLabel, threadQuery } from "./thread.js";
+
+const TOKEN_KEY = "switchboard.token";
+const SECTIONS = [
+  ["UNASSIGNED", "unassigned", "Unassigned"],
+  ["ASSIGNED_TO_ME", "assignedToMe", "Assigned to me"],
+  ["ASSIGNED_TO_OTHERS", "assignedToOthers", "Assigned to others"],
+  ["CLOSED", "closed", "Closed"],
+];
+const CONVERSATION_PATH = /^\/inbox\/conversations\/([^/]+)\/?$/;
+
+const VIEWER = "{ viewer { id name email role available } account { name } }";
+const INBOX = `query Inbox($section: Section!) {
+  sectionCounts { unassigned assignedToMe assignedToOthers closed }
+  conversations(section: $section, first: 50) {
+    totalCount
+    edges { node {
+      id status lastMessageAt
+      contact { name externalId }
+      lastMessage { text direction attachments { contentType } }
+      assignee { id name }
+      app { name provider }
+    } }
+  }
+}`;
+const EVENTS = "subscription Events($after: String) { inboxEvents(after: $after) { cursor type conversationId } }";
+const AVAILABILITY = "mutation($available: Boolean!) { setAvailability(available: $available) { id available } }";
+
+const $ = (selector) => document.querySelector(selector);
+
+const state = {
+  api: null,
+  live: null,
+  viewer: null,
+  features: null,
+  section: "UNASSIGNED",
+  openId: null,
+  cursor: null,
+  inboxRequest: 0,
+  threadRequest: 0,
+};
+let thread = null;
+let crm = null;
+let bell = null;
+
+function toast(message, isError = false) {
+  const region = $("#toast");
+  const item = h("p", { class: isError ? "error" : "" }, message);
+  region.append(item);
+  setTimeout(() => item.remove(), isError ? 8000 : 3000);
+}
+
+// ---- sign-in
+
+function tokenFromLocation() {
+  const match = location.hash.match(/token=([^&]+)/);
+  if (!match) return;
+  localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  history.replaceState(history.state, "", location.pathname + location.search);
+}
+
+function showSignIn(message = "") {
+  $("#app").hidden = true;
+  $("#signin").hidden = false;
+  replace($("#signin-error"), message);
+  $("#token").focus();
+}
+
+// Starts over from a clean page, so nothing of the previous user stays in memory.
+function signOut(message = "") {
+  localStorage.removeItem(TOKEN_KEY);
+  if (state.live) state.live.stop();
+  sessionStorage.setItem("switchboard.signin", message);
+  location.replace("/");
+}
+
+async function start(token) {
+  state.api = new Api(token);
+  let who;
+  try {
+    who = await state.api.request(VIEWER);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "UNAUTHENTICATED") {
+      signOut("That token was not accepted. Check it and try again.");
+      return;
+    }
+    showSignIn(error.message);
+    return;
+  }
+  state.viewer = who.viewer;
+  state.features = await state.api.features();
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  $("#viewer-name").textContent = who.viewer.name;
+  $("#viewer-avatar").textContent = initials(who.viewer.name);
+  $("#account-name").textContent = who.account.name;
+  renderAvailability();
+
+  thread = new ThreadView({
+    api: state.api,
+    viewer: state.viewer,
+    features: state.features,
+    root: $("#thread"),
+    toast,
+    changed: () => refresh({ list: true, thread: true }),
+    deleted: (id) => {
+      if (state.openId === id) navigate(null);
+      refresh({ list: true });
+    },
+  });
+  $("#crm").hidden = !state.features.linking;
+  if (state.features.linking) {
+    crm = new CrmPanel({ api: state.api, root: $("#crm"), toast, changed: () => refresh({ list: true, thread: true }) });
+  }
+  if (state.features.notifications) {
+    bell = new Bell({ api: state.api, features: state.features, root: $("#bell-wrap"), onOpen: (id) => navigate(id), toast });
+    bell.load().catch((error) => toast(error.message, true));
+  }
+
+  if (state.features.live) {
+    const data = await state.api.request("{ inboxEventCursor }");
+    state.cursor = data.inboxEventCursor;
+  }
+  renderSections();
+  await loadInbox();
+  await route({ fromLocation: true });
+  startLive(token);
+}
+
+// ---- live updates
+
+function startLive(token) {
+  const { features } = state;
+  if (!features.live && !features.notificationStream) {
+    setLiveStatus("offline", "Live updates are not available on this server.");
+    return;
+  }
+  state.live = new LiveClient({
+    token,
+    onAuthFailed: () => signOut("Your session ended. Sign in again."),
+    onStatus: (status) => setLiveStatus(status),
+    onReconnected: () => bell && bell.load().catch(() => {}),
+  });
+  window.switchboard = { live: state.live };
+  if (features.live) {
+    state.live.subscribe(
+      () => ({ query: EVENTS, variables: { after: state.cursor } }),
+      (data) => {
+        const event = data.inboxEvents;
+        state.cursor = event.cursor;
+        if (event.type === "CONVERSATION_DELETED" && event.conversationId === state.openId) {
+          toast("This conversation was deleted.");
+          navigate(null);
+        }
+        refresh({ list: true, thread: event.conversationId === state.openId });
+      },
+      () => {
+        // The cursor could not be resumed: start from now and reload everything once.
+        state.api.request("{ inboxEventCursor }").then((data) => {
+          state.cursor = data.inboxEventCursor;
+          refresh({ list: true, thread: true });
+          state.live.reconnectNow();
+        });
+        return true;
+      }
+    );
+  }
+  if (features.notificationStream && bell) {
+    state.live.subscribe(
+      () => ({ query: NOTIFICATION_STREAM }),
+      (data) => bell.received(data.notifications)
+    );
+  }
+}
+
+function setLiveStatus(status, title = "") {
+  const el = $("#live-status");
+  el.dataset.status = status;
+  el.title = title;
+  el.textContent = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Not live" }[status] || status;
+}
+
+let pending = { list: false, thread: false };
+let refreshTimer = null;
+
+function refresh({ list = false, thread: withThread = false }) {
+  pending.list ||= list;
+  pending.thread ||= withThread;
+  clearTimeout(refreshTimer);
+  return new Promise((resolve) => {
+    refreshTimer = setTimeout(async () => {
+      const todo = pending;
+      pending = { list: false, thread: false };
+      await Promise.all([todo.list && loadInbox(), todo.thread && loadThread()]);
+      resolve();
+    }, 30);
+  });
+}
+
+// ---- sections and the list
+
+function renderSections(counts) {
+  const nav = $("#sections");
+  replace(
+    nav,
+    h(
+      "ul",
+      {},
+      SECTIONS.map(([section, field, label]) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              "aria-pressed": String(state.section === section),
+              dataset: { section },
+              onClick: () => selectSection(section),
+            },
+            h("span", { class: "label" }, label),
+            h("span", { class: "count", "aria-label": counts ? `${counts[field]} conversations` : "" }, counts ? String(counts[field]) : "")
+          )
+        )
+      )
+    )
+  );
+}
+
+async function selectSection(section) {
+  state.section = section;
+  const [, , label] = SECTIONS.find(([name]) => name === section);
+  $("#list-title").textContent = label;
+  renderSections(state.counts);
+  await loadInbox();
+}
+
+async function loadInbox() {
+  const request = ++state.inboxRequest;
+  let data;
+  try {
+    data = await state.api.request(INBOX, { section: state.section });
+  } catch (error) {
+    if (error.code === "UNAUTHENTICATED") return signOut("Your session ended. Sign in again.");
+    toast(error.message, true);
+    return;
+  }
+  if (request !== state.inboxRequest) return;
+  state.counts = data.sectionCounts;
+  renderSections(state.counts);
+  const rows = data.conversations.edges.map((edge) => edge.node);
+  const title = `Switchboard${data.sectionCounts.unassigned ? ` (${data.sectionCounts.unassigned} unassigned)` : ""}`;
+  if (!state.openId) document.title = title;
+  renderList(rows);
+}
+
+function renderList(rows) {
+  const list = $("#conversation-list");
+  const key = JSON.stringify([state.openId, rows.map((r) => [r.id, r.lastMessageAt, r.status, r.assignee && r.assignee.id, r.lastMessage && r.lastMessage.text])]);
+  $("#list-empty").hidden = rows.length > 0;
+  renderIf(list, key, () =>
+    rows.map((row) => {
+      const name = row.contact.name || row.contact.externalId;
+      const last = row.lastMessage;
+      const preview = last ? `${last.direction === "OUTBOUND" ? "You: " : ""}${last.text || "Attachment"}` : "No messages";
+      return h(
+        "li",
+        { dataset: { id: row.id } },
+        h(
+          "a",
+          {
+            href: `/inbox/conversations/${encodeURIComponent(row.id)}`,
+            class: "conversation",
+            "aria-current": row.id === state.openId ? "true" : false,
+            onClick: (event) => {
+              if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+              event.preventDefault();
+              navigate(row.id);
+            },
+          },
+          h("span", { class: "avatar", "aria-hidden": "true" }, initials(name)),
+          h(
+            "span",
+            { class: "summary" },
+            h("span", { class: "top" }, h("strong", { class: "contact" }, name), timeTag(row.lastMessageAt)),
+            h("span", { class: "preview" }, preview),
+            h(
+              "span",
+              { class: "tags" },
+              h("span", { class: "app" }, providerLabel(row.app.provider)),
+              row.assignee && h("span", { class: "assignee" }, row.assignee.name)
+            )
+          )
+        )
+      );
+    })
+  );
+}
+
+// ---- the open conversation
+
+function navigate(id) {
+  const path = id ? `/inbox/conversations/${encodeURIComponent(id)}` : "/";
+  if (location.pathname !== path) history.pushState({}, "", path);
+  route({ fromLocation: false });
+}
+
+async function route({ fromLocation }) {
+  const match = location.pathname.match(CONVERSATION_PATH);
+  state.openId = match ? decodeURIComponent(match[1]) : null;
+  $("#thread").hidden = !state.openId;
+  $("#no-thread").hidden = Boolean(state.openId);
+  document.body.classList.toggle("thread-open", Boolean(state.openId));
+  if (!state.openId) {
+    thread.conversation = null;
+    $("#list-pane").querySelectorAll("[aria-current]").forEach((el) => el.removeAttribute("aria-current"));
+    return;
+  }
+  const conversation = await loadThread();
+  if (conversation && fromLocation && conversation.section !== state.section) await selectSection(conversation.section);
+  else await loadInbox();
+  if (!fromLocation) $("#thread-title") && $("#thread-title").focus({ preventScroll: true });
+}
+
+async function loadThread() {
+  if (!state.openId) return null;
+  const id = state.openId;
+  const request = ++state.threadRequest;
+  let data;
+  try {
+    data = await state.api.request(threadQuery(state.features), { id });
+  } catch (error) {
+    toast(error.message, true);
+    return null;
+  }
+  if (request !== state.threadRequest || id !== state.openId) return null;
+  const conversation = data.conversation;
+  if (!conversation) {
+    $("#thread").hidden = true;
+    $("#no-thread").hidden = false;
+    replace($("#no-thread"), h("p", {}, "This conversation does not exist or was deleted."));
+    return null;
+  }
+  $("#thread").hidden = false;
+  $("#no-thread").hidden = true;
+  document.title = `${conversation.contact.name || conversation.contact.externalId} · Switchboard`;
+  thread.show(conversation, data.users);
+  if (crm) crm.render(conversation);
+  return conversation;
+}
+
+// ---- availability
+
+function renderAvailability() {
+  const button = $("#availability");
+  const available = state.viewer.available;
+  button.setAttribute("aria-pressed", String(available));
+  button.querySelector(".label").textContent = available ? "Available" : "Unavailable";
+  button.title = available ? "New conversations can be assigned to you. Click to become unavailable." : "Nobody can assign you new conversations. Click to become available.";
+}
+
+async function toggleAvailability() {
+  try {
+    const data = await state.api.request(AVAILABILITY, { available: !state.viewer.available });
+    state.viewer.available = data.setAvailability.available;
+    renderAvailability();
+    toast(state.viewer.available ? "You are available." : "You are unavailable: nobody can assign you new conversations.");
+    refresh({ thread: true });
+  } catch (error) {
+    toast(error.message, true);
+  }
+}
+
+// ---- wiring
+
+$("#signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("#token").value.trim();
+  if (!token) return;
+  localStorage.setItem(TOKEN_KEY, token);
+  $("#token").value = "";
+  start(token);
+});
+$("#signout").addEventListener("click", () => signOut());
+$("#availability").addEventListener("click", toggleAvailability);
+$("#back").addEventListener("click", () => navigate(null));
+window.addEventListener("popstate", () => state.viewer && route({ fromLocation: true }));
+
+tokenFromLocation();
+const saved = localStorage.getItem(TOKEN_KEY);
+if (saved) start(saved);
+else {
+  showSignIn(sessionStorage.getItem("switchboard.signin") || "");
+  sessionStorage.removeItem("switchboard.signin");
+}

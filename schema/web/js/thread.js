@@ -1,0 +1,269 @@
+// One conversation: who and where, the actions on it, the messages with their delivery status,
+// and the reply box (which says when the provider's reply window is closed).
+
+import { h, initials, renderIf, replace, timeTag } from "./dom.js";
+import { LINKED_FIELDS } from "./crm.js";
+
+const STATUS_LABELS = {
+  RECEIVED: "Received",
+  QUEUED: "Queued",
+  SENT: "Sent",
+  DELIVERED: "Delivered",
+  READ: "Read",
+  FAILED: "Failed",
+};
+
+const PROVIDERS = { TWILIO_WHATSAPP: "WhatsApp", MESSENGER: "Messenger", API: "API channel" };
+
+export function providerLabel(provider) {
+  return PROVIDERS[provider] || provider;
+}
+
+export function threadQuery(features) {
+  return `query Thread($id: ID!) {
+    conversation(id: $id) {
+      id status section lastMessageAt
+      contact { id name externalId avatarUrl }
+      assignee { id name }
+      app { id name provider installedBy { id } sharedWith { id } }
+      ${features.replyWindow ? "canReply replyWindowEndsAt" : ""}
+      ${features.linking ? LINKED_FIELDS : ""}
+      messages(last: 100) {
+        edges { node { id direction text senderName status errorCode createdAt attachments { url contentType } } }
+      }
+    }
+    users(availableOnly: true) { id name }
+  }`;
+}
+
+const MUTATIONS = {
+  assign: "mutation($id: ID!, $userId: ID!) { assignConversation(id: $id, userId: $userId) { id } }",
+  unassign: "mutation($id: ID!) { unassignConversation(id: $id) { id } }",
+  close: "mutation($id: ID!) { closeConversation(id: $id) { id } }",
+  reopen: "mutation($id: ID!) { reopenConversation(id: $id) { id } }",
+  delete: "mutation($id: ID!) { deleteConversation(id: $id) }",
+  send: "mutation($id: ID!, $text: String!) { sendMessage(conversationId: $id, text: $text) { id status } }",
+};
+
+export class ThreadView {
+  constructor({ api, viewer, features, root, toast, changed, deleted }) {
+    this.api = api;
+    this.viewer = viewer;
+    this.features = features;
+    this.toast = toast;
+    this.changed = changed;
+    this.deleted = deleted;
+    this.info = root.querySelector("#thread-info");
+    this.actions = root.querySelector("#thread-actions");
+    this.messages = root.querySelector("#messages");
+    this.reply = root.querySelector("#reply");
+    this.replyText = root.querySelector("#reply-text");
+    this.replyButton = root.querySelector("#reply-send");
+    this.replyWindow = root.querySelector("#reply-window");
+    this.confirmingDelete = false;
+    this.conversation = null;
+    this.reply.hidden = !features.send;
+    this.reply.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.replyText.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) this.reply.requestSubmit();
+    });
+  }
+
+  show(conversation, users) {
+    if (!this.conversation || this.conversation.id !== conversation.id) {
+      this.confirmingDelete = false;
+      this.replyText.value = "";
+    }
+    this.conversation = conversation;
+    this.renderInfo(conversation);
+    this.renderActions(conversation, users);
+    this.renderMessages(conversation);
+    this.renderReply(conversation);
+  }
+
+  renderInfo(c) {
+    const name = c.contact.name || c.contact.externalId;
+    renderIf(this.info, JSON.stringify([c.id, name, c.status, c.assignee && c.assignee.name, c.app.name]), () => [
+      h("span", { class: "avatar", "aria-hidden": "true" }, initials(name)),
+      h(
+        "div",
+        {},
+        h("h2", { id: "thread-title", tabindex: "-1" }, name),
+        h(
+          "p",
+          { class: "meta" },
+          h("span", {}, c.contact.externalId),
+          " · ",
+          h("span", {}, `${c.app.name} (${providerLabel(c.app.provider)})`),
+          " · ",
+          h("span", { class: `chip ${c.status.toLowerCase()}`, id: "thread-status" }, c.status === "OPEN" ? "Open" : "Closed"),
+          " · ",
+          h("span", { id: "thread-assignee" }, c.assignee ? `Assigned to ${c.assignee.name}` : "Unassigned")
+        )
+      ),
+    ]);
+  }
+
+  renderActions(c, users) {
+    const access = new Set(c.app.sharedWith.map((user) => user.id));
+    const candidates = users.filter((user) => access.has(user.id) && (!c.assignee || user.id !== c.assignee.id));
+    const installer = c.app.installedBy.id === this.viewer.id;
+    const key = JSON.stringify([c.id, c.status, c.assignee && c.assignee.id, candidates.map((u) => u.id), installer, this.confirmingDelete]);
+    renderIf(this.actions, key, () => {
+      const select = h(
+        "select",
+        { id: "assign-select", name: "userId", required: true },
+        h("option", { value: "" }, candidates.length ? "Choose someone available…" : "Nobody available"),
+        candidates.map((user) => h("option", { value: user.id }, user.id === this.viewer.id ? `${user.name} (me)` : user.name))
+      );
+      const assign = h(
+        "form",
+        {
+          class: "assign",
+          onSubmit: (event) => {
+            event.preventDefault();
+            if (select.value) this.run("assign", { id: c.id, userId: select.value }, "Assigned.");
+          },
+        },
+        h("label", { for: "assign-select" }, c.assignee ? "Reassign to" : "Assign to"),
+        select,
+        h("button", { type: "submit", disabled: candidates.length === 0 }, "Assign")
+      );
+      return [
+        assign,
+        c.assignee && h("button", { type: "button", onClick: () => this.run("unassign", { id: c.id }, "Unassigned.") }, "Unassign"),
+        c.status === "OPEN"
+          ? h("button", { type: "button", onClick: () => this.run("close", { id: c.id }, "Closed.") }, "Close")
+          : h("button", { type: "button", onClick: () => this.run("reopen", { id: c.id }, "Reopened.") }, "Reopen"),
+        installer && this.deleteControls(c),
+      ];
+    });
+  }
+
+  deleteControls(c) {
+    if (!this.confirmingDelete) {
+      return h("button", { type: "button", class: "danger", onClick: () => this.confirmDelete(true) }, "Delete");
+    }
+    return h(
+      "div",
+      { class: "confirm", role: "group", "aria-label": "Confirm deletion" },
+      h("span", {}, "Delete this conversation's history for good?"),
+      h("button", { type: "button", class: "danger", onClick: () => this.remove(c.id) }, "Yes, delete"),
+      h("button", { type: "button", onClick: () => this.confirmDelete(false) }, "Cancel")
+    );
+  }
+
+  confirmDelete(on) {
+    this.confirmingDelete = on;
+    this.actions.dataset.renderKey = "";
+    this.changed();
+  }
+
+  renderMessages(c) {
+    const edges = c.messages.edges;
+    const key = JSON.stringify(edges.map(({ node }) => [node.id, node.status]));
+    if (this.messages.dataset.renderKey === key) return;
+    const nearBottom = this.messages.scrollHeight - this.messages.scrollTop - this.messages.clientHeight < 80;
+    const grew = edges.length !== Number(this.messages.dataset.count || 0) || this.messages.dataset.conversation !== c.id;
+    this.messages.dataset.renderKey = key;
+    this.messages.dataset.count = String(edges.length);
+    this.messages.dataset.conversation = c.id;
+    replace(
+      this.messages,
+      edges.length ? edges.map(({ node }) => this.message(node)) : h("li", { class: "empty" }, "No messages.")
+    );
+    if (nearBottom || grew) this.messages.scrollTop = this.messages.scrollHeight;
+  }
+
+  message(m) {
+    const outbound = m.direction === "OUTBOUND";
+    const status = STATUS_LABELS[m.status] || m.status;
+    return h(
+      "li",
+      { class: `message ${outbound ? "outbound" : "inbound"}`, dataset: { id: m.id, status: m.status } },
+      h(
+        "div",
+        { class: "bubble" },
+        h("p", { class: "sender" }, m.senderName || (outbound ? "You" : "Customer")),
+        m.text && h("p", { class: "text" }, m.text),
+        m.attachments.length > 0 &&
+          h(
+            "ul",
+            { class: "attachments" },
+            m.attachments.map((a) => h("li", {}, h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.contentType || "Attachment")))
+          ),
+        h(
+          "p",
+          { class: "meta" },
+          timeTag(m.createdAt),
+          outbound &&
+            h(
+              "span",
+              { class: `status ${m.status.toLowerCase()}`, title: m.errorCode ? `Error ${m.errorCode}` : status },
+              m.status === "FAILED" && m.errorCode ? `${status} (${m.errorCode})` : status
+            )
+        )
+      )
+    );
+  }
+
+  renderReply(c) {
+    if (!this.features.send) return;
+    const closed = this.features.replyWindow && !c.canReply;
+    this.replyText.disabled = closed;
+    this.replyButton.disabled = closed;
+    replace(
+      this.replyWindow,
+      closed
+        ? h(
+            "span",
+            { class: "closed" },
+            `The reply window is closed: ${providerLabel(c.app.provider)} allows a free-form reply only within 24 hours of the customer's last message. It opens again when they write.`
+          )
+        : this.features.replyWindow && c.replyWindowEndsAt
+          ? ["Reply window open until ", timeTag(c.replyWindowEndsAt, { full: true }), "."]
+          : ""
+    );
+    this.replyWindow.classList.toggle("warning", closed);
+  }
+
+  async send() {
+    const text = this.replyText.value.trim();
+    if (!text || !this.conversation) return;
+    this.replyButton.disabled = true;
+    try {
+      await this.api.request(MUTATIONS.send, { id: this.conversation.id, text });
+      this.replyText.value = "";
+    } catch (error) {
+      this.toast(error.code === "REPLY_WINDOW_CLOSED" ? `Not sent: ${error.message}` : error.message, true);
+    } finally {
+      this.replyButton.disabled = false;
+      await this.changed();
+    }
+  }
+
+  async run(action, variables, done) {
+    try {
+      await this.api.request(MUTATIONS[action], variables);
+      this.toast(done);
+    } catch (error) {
+      this.toast(error.message, true);
+    }
+    await this.changed();
+  }
+
+  async remove(id) {
+    try {
+      await this.api.request(MUTATIONS.delete, { id });
+      this.confirmingDelete = false;
+      this.toast("Conversation deleted.");
+      this.deleted(id);
+    } catch (error) {
+      this.toast(error.message, true);
+      this.confirmDelete(false);
+    }
+  }
+}
