@@ -26,6 +26,7 @@ import schema
 from schema import build_schema
 from schema.view import GraphQLView
 from settings import Settings, get_settings, use_settings
+from subscriptions.hub import start_hub, stop_hub
 
 log = logging.getLogger("switchboard")
 
@@ -110,9 +111,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         emails.start()
         app.state.providers = ProviderRuntime(settings)
         await app.state.providers.start()
+        await start_hub(settings.redis_url, settings.redis_channel, queue_size=settings.subscriber_queue_size)
         try:
             yield
         finally:
+            await stop_hub()
             await app.state.providers.close()
             await emails.stop()
             if manage_database:

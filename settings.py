@@ -37,6 +37,7 @@ class Settings:
     max_query_aliases: int = 30
     max_subscriptions_per_connection: int = 20
     subscriber_queue_size: int = 1_000
+    redis_channel: str = "switchboard:events"
 
     @property
     def production(self) -> bool:
@@ -49,6 +50,7 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             redis_url=env.get("REDIS_URL") or None,
+            redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,
             smtp_url=env.get("SMTP_URL") or None,
             smtp_from=env.get("SMTP_FROM") or defaults.smtp_from,
             public_base_url=(env.get("PUBLIC_BASE_URL") or defaults.public_base_url).rstrip("/"),

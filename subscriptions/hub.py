@@ -1,0 +1,252 @@
+"""The per-process hub: ONE broker subscription, fanned out to local subscribers through bounded queues.
+
+Inbox events. The broker only says "new events"; the hub then reads `InboxEvent` rows with an id
+above its position, in id order, from the database (resolvers/events.py makes ids visible in id
+order). So a live subscriber gets every event once and in order, even across a Redis outage (on
+reconnect, and every `POLL_SECONDS` anyway, the hub catches up from the database). Subscribers
+that ask for the same thing form a `Group`: the group renders each event once (schema/realtime.py
+executes the GraphQL document once per group, not per subscriber) and the hub hands the same
+payload to every member. A member whose queue is full is marked `overflowed` and its queue is
+dropped: it ends with `TooSlow` (SUBSCRIBER_TOO_SLOW) instead of growing memory or slowing others.
+
+Joining: `hub.join(...)` returns a `Subscriber` whose `start_after` is the last event id the hub
+took a recipient snapshot for. Every later event reaches its queue; events up to `start_after`
+are the subscriber's to replay from the database. Nothing is missed or doubled at that seam.
+
+Notifications (for the `notifications` subscription, any other per-user stream alike):
+    publisher.publish_notifications([(user_id, notification_id), ...])   # after commit
+    async for notification_id in hub.notification_ids(user_id): ...       # live, any process
+`notification_ids` raises `TooSlow` when the consumer falls `queue_size` ids behind. It is live
+only: nothing is replayed (the stored list is the record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from models import InboxEvent, User
+from subscriptions import publisher
+from subscriptions.broker import Broker, broker_for
+
+log = logging.getLogger("switchboard.hub")
+
+POLL_SECONDS = 5.0
+BATCH = 200
+
+
+class TooSlow(Exception):
+    """The subscriber fell more than its queue size behind and was cut off."""
+
+
+class Subscriber:
+    """A bounded queue of payloads for one subscription; `get` raises TooSlow once it overflowed."""
+
+    __slots__ = ("_items", "_limit", "_waiter", "group", "overflowed", "start_after", "user")
+
+    def __init__(self, user: Any, limit: int, start_after: int = 0, group: Group | None = None) -> None:
+        self.user = user
+        self.group = group
+        self.start_after = start_after
+        self.overflowed = False
+        self._items: deque[Any] = deque()
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+
+    def push(self, item: Any) -> None:
+        if self.overflowed:
+            return
+        if len(self._items) >= self._limit:
+            self.overflowed = True
+            self._items.clear()
+        else:
+            self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            if self.overflowed:
+                raise TooSlow
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.overflowed:
+            raise TooSlow
+        return self._items.popleft()
+
+
+Renderer = Callable[[InboxEvent, list[Subscriber], dict[str, Any]], Awaitable[Iterable[tuple[Any, Sequence[Subscriber]]]]]
+
+
+@dataclass(eq=False)
+class Group:
+    """Subscribers of one account who asked for the same thing. `render(event, members, scratch)`
+    returns (payload, recipients) pairs: who may see the event and what they get. `scratch` is
+    shared by every group rendering the same event (per-event caches)."""
+
+    account_id: int
+    conversation_id: int | None
+    render: Renderer
+    members: set[Subscriber] = field(default_factory=set)
+
+
+class Hub:
+    def __init__(self, broker: Broker, *, queue_size: int = 1_000, poll_seconds: float = POLL_SECONDS) -> None:
+        self.broker = broker
+        self.queue_size = queue_size
+        self.poll_seconds = poll_seconds
+        self.position = 0
+        self.groups: dict[int, dict[Hashable, Group]] = {}
+        self.listeners: dict[int, set[Subscriber]] = {}
+        self._wake = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    # ---- lifecycle
+
+    async def start(self) -> None:
+        latest = await InboxEvent.all().order_by("-id").first()
+        self.position = latest.id if latest else 0
+        self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="hub-dispatch")
+        await self.broker.start(self._on_message, self._wake.set)
+        publisher.install(self)
+
+    async def stop(self) -> None:
+        publisher.install(None)
+        await self.broker.close()
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._dispatcher
+
+    # ---- publishing (subscriptions.publisher calls these after commit)
+
+    def publish_events(self, event_ids: Sequence[int]) -> None:
+        self.broker.publish(json.dumps({"events": list(event_ids)}).encode())
+
+    def publish_notifications(self, pairs: Iterable[tuple[int, int]]) -> None:
+        self.broker.publish(json.dumps({"notifications": [list(pair) for pair in pairs]}).encode())
+
+    def _on_message(self, data: bytes) -> None:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            log.warning("ignoring an unreadable broker message %r", data[:100])
+            return
+        if message.get("events"):
+            self._wake.set()
+        for user_id, notification_id in message.get("notifications", ()):
+            for listener in self.listeners.get(user_id, ()):
+                listener.push(notification_id)
+
+    # ---- inbox events
+
+    def join(self, key: Hashable, make_group: Callable[[], Group], user: User) -> Subscriber:
+        account_groups = self.groups.setdefault(user.account_id, {})
+        group = account_groups.get(key)
+        if group is None:
+            group = account_groups[key] = make_group()
+        subscriber = Subscriber(user, self.queue_size, self.position, group)
+        group.members.add(subscriber)
+        return subscriber
+
+    def leave(self, subscriber: Subscriber) -> None:
+        group = subscriber.group
+        if group is None:
+            return
+        group.members.discard(subscriber)
+        if not group.members:
+            account_groups = self.groups.get(group.account_id, {})
+            for key, candidate in list(account_groups.items()):
+                if candidate is group:
+                    del account_groups[key]
+            if not account_groups:
+                self.groups.pop(group.account_id, None)
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading new inbox events failed; retrying")
+                await asyncio.sleep(1)
+                self._wake.set()
+
+    async def catch_up(self) -> None:
+        while True:
+            events = await InboxEvent.filter(id__gt=self.position).order_by("id").limit(BATCH)
+            for event in events:
+                await self._deliver(event)
+            if len(events) < BATCH:
+                return
+
+    async def _deliver(self, event: InboxEvent) -> None:
+        self.position = event.id
+        snapshot = [
+            (group, list(group.members))
+            for group in self.groups.get(event.account_id, {}).values()
+            if group.conversation_id is None or group.conversation_id == event.conversation_id
+        ]
+        scratch: dict[str, Any] = {}
+        for group, members in snapshot:
+            try:
+                for payload, recipients in await group.render(event, members, scratch):
+                    for subscriber in recipients:
+                        subscriber.push(payload)
+            except Exception:
+                log.exception("rendering inbox event %s failed", event.id)
+
+    # ---- per-user streams
+
+    async def notification_ids(self, user_id: int) -> AsyncIterator[int]:
+        listener = Subscriber(None, self.queue_size)
+        self.listeners.setdefault(user_id, set()).add(listener)
+        try:
+            while True:
+                yield await listener.get()
+        finally:
+            listeners = self.listeners.get(user_id)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self.listeners[user_id]
+
+
+_hub: Hub | None = None
+
+
+def current_hub() -> Hub:
+    if _hub is None:
+        raise RuntimeError("the real-time hub is not running (it starts with the app's lifespan)")
+    return _hub
+
+
+async def start_hub(redis_url: str | None, channel: str, *, queue_size: int) -> Hub:
+    """Starts this process's hub (the app's lifespan calls it); one per process."""
+    global _hub
+    if _hub is not None:
+        raise RuntimeError("a hub is already running in this process")
+    hub = Hub(broker_for(redis_url, channel), queue_size=queue_size)
+    await hub.start()
+    _hub = hub
+    return hub
+
+
+async def stop_hub() -> None:
+    global _hub
+    hub, _hub = _hub, None
+    if hub is not None:
+        await hub.stop()
