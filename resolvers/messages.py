@@ -16,7 +16,7 @@ from models import (
     Message,
     MessagingApp,
 )
-from resolvers import clock
+from resolvers import clock, notes
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
 from resolvers.errors import ValidationFailed
@@ -113,6 +113,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction", "last_inbound_at"]
         )
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
+        await notes.record_message(conversation, message)
         await notify_inbound_message(c, conversation, message)
     return Received(message, duplicate=False)
 

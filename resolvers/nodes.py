@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from models import Account, Contact, Conversation, Message, MessagingApp, User
+from models import Account, Contact, Conversation, Deal, Lead, Message, MessagingApp, Note, Person, User
 from resolvers.errors import NotFound
 from resolvers.ids import parse_api_id
 from resolvers.notifications import visible_notification
@@ -37,5 +37,10 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         )
     if type_name == "Notification":
         return await visible_notification(viewer, pk)
+    if type_name in _CRM:
+        return await _CRM[type_name].get_or_none(id=pk, account_id=account)
     return None
+
+
+_CRM: dict[str, type[Model]] = {"Person": Person, "Lead": Lead, "Deal": Deal, "Note": Note}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ async def issue_token(user: User) -> str:
 class Viewer:
     user: User
     _app_ids: frozenset[int] | None = field(default=None, repr=False)
+    _app_ids_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def id(self) -> int:
@@ -41,11 +43,13 @@ class Viewer:
         return self.user.role == Role.ADMIN
 
     async def app_ids(self) -> frozenset[int]:
-        """Apps shared with the viewer: the only ones whose conversations they see, admins included."""
-        if self._app_ids is None:
-            ids = await AppAccess.filter(user_id=self.user.id).values_list("app_id", flat=True)
-            self._app_ids = frozenset(ids)
-        return self._app_ids
+        """Apps shared with the viewer: the only ones whose conversations they see, admins included.
+        Read once per request, even when the fields of a page ask for it at the same moment."""
+        async with self._app_ids_lock:
+            if self._app_ids is None:
+                ids = await AppAccess.filter(user_id=self.user.id).values_list("app_id", flat=True)
+                self._app_ids = frozenset(ids)
+            return self._app_ids
 
     def forget_access(self) -> None:
         self._app_ids = None

@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.apps import AppsMutation, AppsQuery
+from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.introspection import IntrospectionGuard
@@ -25,8 +26,8 @@ from schema.notifications import NotificationsMutation, NotificationsQuery
 from schema.team import TeamMutation, TeamQuery
 from settings import get_settings
 
-Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery))
-Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation))
+Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery))
+Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation))
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

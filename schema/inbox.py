@@ -11,6 +11,7 @@ from resolvers.errors import NotFound
 from resolvers.ids import to_api_id
 from resolvers.nodes import find_node
 from schema.context import viewer_of
+from schema.crm import Deal, Lead, Note, Person
 from schema.notifications import Notification
 from schema.types import (
     Account,
@@ -35,6 +36,10 @@ NODE_TYPES: dict[type, type] = {
     models.Contact: Contact,
     models.Message: Message,
     models.Notification: Notification,
+    models.Person: Person,
+    models.Lead: Lead,
+    models.Deal: Deal,
+    models.Note: Note,
 }
 
 

@@ -18,6 +18,18 @@ def _by_id(model: type) -> DataLoader:
     return DataLoader(load_fn=load)
 
 
+def _grouped(model: type, key: str) -> DataLoader:
+    """Every row whose `key` is each given id, newest first: one query for a whole page."""
+
+    async def load(ids: Sequence[int]) -> list:
+        groups: dict[int, list] = {pk: [] for pk in ids}
+        for row in await model.filter(**{f"{key}__in": list(ids)}).order_by("-id"):
+            groups[getattr(row, key)].append(row)
+        return [groups[pk] for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     def __init__(self) -> None:
         self.user = _by_id(models.User)
@@ -25,6 +37,13 @@ class Loaders:
         self.contact = _by_id(models.Contact)
         self.message = _by_id(models.Message)
         self.conversation = _by_id(models.Conversation)
+        self.person = _by_id(models.Person)
+        self.lead = _by_id(models.Lead)
+        self.deal = _by_id(models.Deal)
+        self.person_notes = _grouped(models.Note, "person_id")
+        self.lead_notes = _grouped(models.Note, "lead_id")
+        self.deal_notes = _grouped(models.Note, "deal_id")
+        self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
 
 
 async def related(row: Model, name: str, loader: DataLoader) -> Model | None:

@@ -251,6 +251,24 @@ class Conversation(Node):
         )
 
     @strawberry.field
+    async def linked_person(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.crm")] | None:
+        from schema.crm import linked
+
+        return await linked(info, self.row, models.LinkKind.PERSON)
+
+    @strawberry.field
+    async def linked_lead(self, info: Info) -> Annotated[Lead, strawberry.lazy("schema.crm")] | None:
+        from schema.crm import linked
+
+        return await linked(info, self.row, models.LinkKind.LEAD)
+
+    @strawberry.field
+    async def linked_deal(self, info: Info) -> Annotated[Deal, strawberry.lazy("schema.crm")] | None:
+        from schema.crm import linked
+
+        return await linked(info, self.row, models.LinkKind.DEAL)
+
+    @strawberry.field
     def created_at(self) -> datetime:
         return self.row.created_at
 
