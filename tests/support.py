@@ -73,7 +73,13 @@ class Api:
         return Person(created["user"]["id"], created["token"], created["user"]["name"])
 
     async def install_api_app(
-        self, admin: Person, *, name: str = "Website chat", share_with: list[Person] = (), secret: str = "s3cret-s3cret-s3cret"
+        self,
+        admin: Person,
+        *,
+        name: str = "Website chat",
+        share_with: list[Person] = (),
+        secret: str = "s3cret-s3cret-s3cret",
+        delivery_url: str = "http://127.0.0.1:9/deliver",
     ) -> ApiApp:
         data = await self.data(
             """mutation($input: InstallMessagingAppInput!) {
@@ -83,7 +89,7 @@ class Api:
                 "input": {
                     "provider": "API",
                     "name": name,
-                    "credentials": {"secret": secret, "deliveryUrl": "http://127.0.0.1:9/deliver"},
+                    "credentials": {"secret": secret, "deliveryUrl": delivery_url},
                     "shareWith": [person.id for person in share_with],
                 }
             },
@@ -133,6 +139,11 @@ class ApiApp:
     async def post(self, body: bytes, *, signature: str | None = None) -> httpx.Response:
         headers = {"Content-Type": "application/json", "X-Switchboard-Signature": signature or sign(self.secret, body)}
         return await self.api.http.post(f"/webhooks/api/{self.id}", content=body, headers=headers)
+
+    async def post_status(self, body: bytes) -> httpx.Response:
+        """A signed delivery-status callback (providers.md: POST /webhooks/api/{appId}/status)."""
+        headers = {"Content-Type": "application/json", "X-Switchboard-Signature": sign(self.secret, body)}
+        return await self.api.http.post(f"/webhooks/api/{self.id}/status", content=body, headers=headers)
 
     async def receive(self, contact: str, text: str = "Hello", *, message_id: str | None = None, name: str | None = None) -> httpx.Response:
         """A contact writes in; returns the webhook's answer (asserted 200)."""
