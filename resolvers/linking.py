@@ -9,7 +9,7 @@ from resolvers import clock, crm
 from resolvers.access import visible_conversation
 from resolvers.errors import ValidationFailed
 from resolvers.events import change
-from resolvers.notes import start_note, target_field
+from resolvers.notes import link_is_live, start_note, target_field
 from resolvers.viewer import Viewer
 
 
@@ -38,7 +38,7 @@ async def link_conversation(viewer: Viewer, conversation_id: str, target: LinkTa
         entity = await _target(viewer, conversation, target)
         kind = _KINDS[type(entity)]
         link = await ConversationLink.get_or_none(conversation_id=conversation.id, kind=kind)
-        if link is not None and getattr(link, target_field(kind)) == entity.id:
+        if link is not None and link_is_live(link, conversation) and getattr(link, target_field(kind)) == entity.id:
             return conversation
         if link is None:
             link = ConversationLink(account_id=conversation.account_id, conversation_id=conversation.id, kind=kind)

@@ -51,13 +51,28 @@ async def lock_conversation(conversation: Conversation) -> None:
         await Conversation.filter(id=conversation.id).select_for_update().values_list("id", flat=True)
 
 
+def link_is_live(link: ConversationLink, conversation: Conversation) -> bool:
+    """Deleting a conversation ends its links (R-DELETE): the conversation a later message brings
+    back has a new `created_at` and starts unlinked. Stale links are dropped at the next message."""
+    return link.linked_at >= conversation.created_at
+
+
 async def record_message(conversation: Conversation, message: Message) -> None:
-    """Call in the transaction that stores `message` (inbound or outbound), after the conversation row
-    is up to date: re-renders or starts the note of every link of the conversation."""
+    """Call in the transaction that stores `message` (inbound or outbound), holding the conversation's
+    row lock as both paths do: re-renders or starts the note of every link of the conversation.
+    An unlinked conversation costs one query; a link being made meanwhile waits for the lock, and
+    its first note then shows this message."""
+    if not await ConversationLink.exists(conversation_id=conversation.id):
+        return
     await lock_conversation(conversation)
     links = await ConversationLink.filter(conversation_id=conversation.id).select_related("note")
+    stale = [link.id for link in links if not link_is_live(link, conversation)]
+    if stale:
+        await ConversationLink.filter(id__in=stale).delete()
     rendered: dict[datetime | None, str] = {}
     for link in links:
+        if link.id in stale:
+            continue
         note = link.note if link.note_id is not None else None
         if note is not None and note.edited_at is None and message.created_at < note.window_starts_at + WINDOW:
             if note.messages_since not in rendered:

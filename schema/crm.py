@@ -134,7 +134,7 @@ class Deal(Node):
 async def linked(info: Info, conversation: models.Conversation, kind: models.LinkKind) -> Person | Lead | Deal | None:
     """`Conversation.linkedPerson/Lead/Deal`: one batched query for a page's links, one per kind."""
     links = await loaders_of(info).conversation_links.load(conversation.id)
-    link = next((link for link in links if link.kind == kind), None)
+    link = next((link for link in links if link.kind == kind and notes.link_is_live(link, conversation)), None)
     if link is None:
         return None
     loaders = loaders_of(info)

@@ -14,7 +14,7 @@ from tests.resolvers.crm_support import (
     new_person,
     notes_of,
 )
-from tests.support import Api, QueryCounter
+from tests.support import DELETE, Api, QueryCounter
 
 PERSONS = """query($s: String, $first: Int, $after: String) { persons(search: $s, first: $first, after: $after) {
   pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { name } } } }"""
@@ -202,3 +202,19 @@ async def test_persons_page_with_notes_costs_the_same_queries_for_more_rows(api:
         return counter.count
 
     assert await linked_people(2) == await linked_people(8)
+
+
+async def test_r_link_deleted_conversation_comes_back_unlinked(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await team.app.receive("cust", "Hello", name="Carla")
+    conversation = await team.app.conversation_id("cust")
+    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    [note] = await notes_of(api, team.bob, person)
+    await api.data(DELETE, {"id": conversation}, token=team.admin.token)
+
+    clock.advance(minutes=5)
+    await team.app.receive("cust", "Hello again", name="Carla")
+
+    shown = (await api.data(CONVERSATION, {"id": conversation}, token=team.bob.token))["conversation"]
+    assert shown == {"linkedPerson": None, "linkedLead": None, "linkedDeal": None}
+    assert await notes_of(api, team.bob, person) == [note]
