@@ -31,6 +31,7 @@ class Settings:
     allowed_origins: list[str] = field(default_factory=list)
     env: str = "development"
     whatsapp_new_installs: bool = True
+    send_retry_seconds: float = 10.0
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 12
     max_query_tokens: int = 2_000
@@ -62,6 +63,7 @@ class Settings:
             allowed_origins=_list(env.get("ALLOWED_ORIGINS")),
             env=env.get("SWITCHBOARD_ENV") or defaults.env,
             whatsapp_new_installs=_bool(env.get("WHATSAPP_NEW_INSTALLS"), True),
+            send_retry_seconds=float(env.get("SEND_RETRY_SECONDS") or defaults.send_retry_seconds),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
         )
 

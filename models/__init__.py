@@ -6,6 +6,7 @@ from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
 from models.inbox import Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
 from models.notifications import EmailItem, EmailStatus, Notification, NotificationKind, NotificationSetting, OutboxEmail
+from models.outbound import OutboundSend
 
 __all__ = [
     "Account",
@@ -30,6 +31,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "NotificationSetting",
+    "OutboundSend",
     "OutboxEmail",
     "Person",
     "Provider",

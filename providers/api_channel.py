@@ -8,14 +8,18 @@ import json
 import logging
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models import Provider
+from models import DeliveryStatus, Provider
 from providers.webhooks import load_app
+from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
 from resolvers.errors import ValidationFailed
+from resolvers.ids import to_api_id
 from resolvers.messages import InboundMessage, receive_message
+from resolvers.replies import local_message_pk
 
 log = logging.getLogger(__name__)
 
@@ -91,4 +95,84 @@ async def inbound(request: Request) -> Response:
     return JSONResponse({"ok": True, "duplicate": received.duplicate}, status_code=200)
 
 
-routes = [Route("/webhooks/api/{app_id}", inbound, methods=["POST"])]
+STATUSES = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+}
+
+
+def parse_status(app_id: int, payload: Any) -> StatusUpdate:
+    if not isinstance(payload, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    message_id, status, code = payload.get("messageId"), payload.get("status"), payload.get("errorCode")
+    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 255:
+        raise ValidationFailed("messageId is required.", field="messageId")
+    if status not in STATUSES:
+        raise ValidationFailed("status must be sent, delivered, read or failed.", field="status")
+    if code is not None and not isinstance(code, str | int):
+        raise ValidationFailed("errorCode must be a string.", field="errorCode")
+    return StatusUpdate(
+        app_id, STATUSES[status], provider_message_id=message_id, message_pk=local_message_pk(message_id),
+        error_code=str(code) if code is not None else None,
+    )
+
+
+async def status(request: Request) -> Response:
+    """`{"messageId": <their or our id>, "status", "errorCode"?}`, signed like inbound messages."""
+    app, credentials = await load_app(request, Provider.API)
+    body = await request.body()
+    if not signature_ok(credentials["secret"], body, request.headers.get(SIGNATURE_HEADER)):
+        log.warning("api channel app %s: bad or missing signature on a status", app.id)
+        return JSONResponse({"error": "bad signature"}, status_code=403)
+    try:
+        update = parse_status(app.id, json.loads(body))
+    except (ValueError, RecursionError):
+        log.warning("api channel app %s: malformed status JSON", app.id)
+        return JSONResponse({"error": "malformed JSON"}, status_code=400)
+    except ValidationFailed as error:
+        log.warning("api channel app %s: rejected status: %s", app.id, error.message)
+        return JSONResponse({"error": error.message}, status_code=400)
+    if not await apply_status(update):
+        log.warning("api channel app %s: status for unknown message %s", app.id, update.provider_message_id)
+        return JSONResponse({"ok": True, "known": False})
+    return JSONResponse({"ok": True, "known": True})
+
+
+routes = [
+    Route("/webhooks/api/{app_id}", inbound, methods=["POST"]),
+    Route("/webhooks/api/{app_id}/status", status, methods=["POST"]),
+]
+
+
+class ApiChannel:
+    """Replies are POSTed, signed, to the app's deliveryUrl; a 2xx may carry their messageId."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def send(self, outbound: Outbound) -> SendResult:
+        body = json.dumps(
+            {
+                "messageId": to_api_id("Message", outbound.message.id),
+                "recipient": {"id": outbound.contact.external_id},
+                "text": outbound.message.text,
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json", "X-Switchboard-Signature": sign(outbound.credentials["secret"], body)}
+        try:
+            response = await self.http.post(outbound.credentials["deliveryUrl"], content=body, headers=headers)
+        except httpx.HTTPError as error:
+            return SendResult(error_message=f"deliveryUrl unreachable: {type(error).__name__}", retry=True)
+        if not response.is_success:
+            return SendResult(
+                error_code=f"HTTP_{response.status_code}",
+                error_message=f"deliveryUrl answered {response.status_code}",
+                retry=response.status_code >= 500 or response.status_code == 429,
+            )
+        try:
+            their_id = response.json().get("messageId")
+        except (ValueError, AttributeError):
+            their_id = None
+        return SendResult(provider_message_id=their_id if isinstance(their_id, str) and their_id else None)

@@ -10,7 +10,7 @@ from models import AppAccess, MessagingApp, Provider, User
 from resolvers import clock
 from resolvers.access import account_app
 from resolvers.credentials import encrypt_credentials, validate_credentials
-from resolvers.errors import NotFound, ValidationFailed
+from resolvers.errors import Forbidden, NotFound, ValidationFailed
 from resolvers.ids import pk_of, to_api_id
 from resolvers.viewer import Viewer
 from settings import get_settings
@@ -47,6 +47,11 @@ async def install_messaging_app(
     viewer: Viewer, provider: Provider, name: str, credentials: Any, share_with: list[str] | None = None
 ) -> MessagingApp:
     viewer.require_admin()
+    if provider == Provider.TWILIO_WHATSAPP and not get_settings().whatsapp_new_installs:
+        raise Forbidden(
+            "WhatsApp by Twilio is closed to new installs (WHATSAPP_NEW_INSTALLS=false); existing apps keep working.",
+            reason="WHATSAPP_NEW_INSTALLS_DISABLED",
+        )
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValidationFailed("name must have 1 to 200 characters.", field="name")

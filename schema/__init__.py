@@ -23,11 +23,12 @@ from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.introspection import IntrospectionGuard
 from schema.notifications import NotificationsMutation, NotificationsQuery
+from schema.replies import RepliesMutation
 from schema.team import TeamMutation, TeamQuery
 from settings import get_settings
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery))
-Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation))
+Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation))
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

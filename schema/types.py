@@ -13,6 +13,7 @@ import models
 from resolvers.apps import shared_with, webhook_url
 from resolvers.ids import to_api_id
 from resolvers.messages import message_cursor, messages_page
+from resolvers.replies import can_reply, reply_window_ends_at
 from resolvers.sections import Section as SectionValue
 from resolvers.sections import section_of
 from schema.context import loaders_of, viewer_of
@@ -177,6 +178,10 @@ class Message(Node):
     def error_code(self) -> str | None:
         return self.row.error_code
 
+    @strawberry.field(description="What the provider's error code means, when status is FAILED.")
+    def error_message(self) -> str | None:
+        return self.row.error_message
+
     @strawberry.field
     def created_at(self) -> datetime:
         return self.row.created_at
@@ -267,6 +272,16 @@ class Conversation(Node):
         from schema.crm import linked
 
         return await linked(info, self.row, models.LinkKind.DEAL)
+
+    @strawberry.field(description="Whether a free-form reply can be sent now (the provider's reply window is open).")
+    async def can_reply(self, info: Info) -> bool:
+        app = await loaders_of(info).app.load(self.row.app_id)
+        return can_reply(app.provider, self.row)
+
+    @strawberry.field(description="When the reply window closes (24 h after the contact's last message); null when the channel has none.")
+    async def reply_window_ends_at(self, info: Info) -> datetime | None:
+        app = await loaders_of(info).app.load(self.row.app_id)
+        return reply_window_ends_at(app.provider, self.row)
 
     @strawberry.field
     def created_at(self) -> datetime:

@@ -252,6 +252,18 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='OutboundSend',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('message', fields.OneToOneField('models.Message', source_field='message_id', db_constraint=True, to_field='id', related_name='outbound_send', on_delete=OnDelete.CASCADE)),
+                ('attempts', fields.IntField(default=0)),
+                ('next_attempt_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('last_error', fields.TextField(null=True, unique=False)),
+            ],
+            options={'table': 'outbound_send', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A reply still owed to its provider: written with the QUEUED message, removed once the'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='OutboxEmail',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),

@@ -1,0 +1,252 @@
+"""Facebook Messenger (providers.md, "Facebook Messenger"): the page webhook in, the Send API out."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from models import DeliveryStatus, MessagingApp, Provider
+from providers.webhooks import load_app
+from resolvers.contacts import complete_contact
+from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status, apply_watermark
+from resolvers.errors import ValidationFailed
+from resolvers.ids import to_api_id
+from resolvers.messages import InboundMessage, receive_message
+from resolvers.replies import receive_echo
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+CONTENT_TYPES = {"image": "image/*", "video": "video/*", "audio": "audio/*", "file": "application/octet-stream"}
+TRANSIENT = {"2", "1200"}
+ERRORS: dict[str, str] = {
+    "10": "Outside the 24-hour Messenger window: the page may no longer message this person.",
+    "551": "This person isn't available right now.",
+    "190": "The page access token is invalid or expired: reinstall the app with a new token.",
+    "4": "Messenger rate limit reached; try again later.",
+    "613": "Messenger rate limit reached; try again later.",
+}
+
+
+def sign(app_secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
+    return bool(header) and hmac.compare_digest(sign(app_secret, body), (header or "").strip())
+
+
+def _moment(ms: Any) -> datetime:
+    if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
+        raise ValidationFailed("watermark must be epoch milliseconds.", field="watermark")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _id(party: Any, name: str) -> str:
+    value = party.get("id") if isinstance(party, dict) else None
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value):
+        raise ValidationFailed(f"{name}.id is missing.", field=f"{name}.id")
+    return str(value)
+
+
+def _content(message: dict[str, Any]) -> tuple[str | None, list[dict[str, str | None]]]:
+    text = message.get("text") if isinstance(message.get("text"), str) else None
+    attachments: list[dict[str, str | None]] = []
+    notes: list[str] = []
+    for item in message.get("attachments") or []:
+        if not isinstance(item, dict):
+            continue
+        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        coordinates = payload.get("coordinates")
+        if isinstance(payload.get("url"), str) and payload["url"]:
+            attachments.append({"url": payload["url"], "contentType": CONTENT_TYPES.get(str(item.get("type")))})
+        elif isinstance(coordinates, dict):
+            notes.append(f"Location: ({coordinates.get('lat')}, {coordinates.get('long')})")
+    if notes:
+        text = "\n".join([text, *notes] if text else notes)
+    return text, attachments
+
+
+async def _message_event(request: Request, app: MessagingApp, credentials: dict[str, str], event: dict[str, Any]) -> None:
+    message = event["message"]
+    mid = message.get("mid")
+    if not isinstance(mid, str) or not mid:
+        raise ValidationFailed("message.mid is missing.", field="mid")
+    text, attachments = _content(message)
+    if message.get("is_echo"):
+        metadata = message.get("metadata")
+        stored = await receive_echo(
+            app.id, _id(event.get("recipient"), "recipient"), mid, text=text, attachments=attachments,
+            local_id=metadata if isinstance(metadata, str) else None,
+        )
+        if not stored:
+            log.info("messenger app %s: echo %s for a contact without conversation skipped", app.id, mid)
+        return
+    psid = _id(event.get("sender"), "sender")
+    received = await receive_message(InboundMessage(app.id, mid, psid, text=text, attachments=attachments))
+    if not received.duplicate and not received.message.sender_name:
+        _fetch_profile_later(request, app, credentials, psid)
+
+
+async def _postback_event(app: MessagingApp, event: dict[str, Any]) -> None:
+    postback = event["postback"] if isinstance(event["postback"], dict) else {}
+    psid = _id(event.get("sender"), "sender")
+    mid = postback.get("mid") or f"postback:{psid}:{event.get('timestamp')}"
+    text = postback.get("title") or postback.get("payload")
+    await receive_message(InboundMessage(app.id, str(mid), psid, text=text if isinstance(text, str) else None))
+
+
+async def _status_event(app: MessagingApp, event: dict[str, Any], kind: str) -> None:
+    body = event[kind] if isinstance(event[kind], dict) else {}
+    status = DeliveryStatus.DELIVERED if kind == "delivery" else DeliveryStatus.READ
+    for mid in body.get("mids") or []:
+        if isinstance(mid, str) and not await apply_status(StatusUpdate(app.id, status, provider_message_id=mid)):
+            log.info("messenger app %s: %s for unknown message %s", app.id, kind, mid)
+    if "watermark" in body:
+        await apply_watermark(app.id, _id(event.get("sender"), "sender"), status, _moment(body["watermark"]))
+
+
+async def _event(request: Request, app: MessagingApp, credentials: dict[str, str], event: Any) -> None:
+    if not isinstance(event, dict):
+        raise ValidationFailed("An event must be an object.")
+    if isinstance(event.get("message"), dict):
+        await _message_event(request, app, credentials, event)
+    elif "postback" in event:
+        await _postback_event(app, event)
+    elif "delivery" in event or "read" in event:
+        await _status_event(app, event, "delivery" if "delivery" in event else "read")
+    else:
+        log.info("messenger app %s: event of keys %s ignored", app.id, sorted(event))
+
+
+async def verify(request: Request) -> Response:
+    app, credentials = await load_app(request, Provider.MESSENGER)
+    params = request.query_params
+    token = params.get("hub.verify_token", "")
+    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(token.encode(), credentials["verifyToken"].encode()):
+        return PlainTextResponse(params.get("hub.challenge", ""))
+    log.warning("messenger app %s: verification refused", app.id)
+    return PlainTextResponse("verification refused", status_code=403)
+
+
+async def webhook(request: Request) -> Response:
+    app, credentials = await load_app(request, Provider.MESSENGER)
+    body = await request.body()
+    if not signature_ok(credentials["appSecret"], body, request.headers.get(SIGNATURE_HEADER)):
+        log.warning("messenger app %s: bad or missing signature", app.id)
+        return JSONResponse({"error": "bad signature"}, status_code=403)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        log.warning("messenger app %s: malformed JSON", app.id)
+        return JSONResponse({"error": "malformed JSON"}, status_code=400)
+    if not isinstance(payload, dict) or payload.get("object") != "page" or not isinstance(payload.get("entry"), list):
+        log.warning("messenger app %s: not a page webhook", app.id)
+        return JSONResponse({"error": "expected object=page with a list of entries"}, status_code=400)
+    for entry in payload["entry"]:
+        if not isinstance(entry, dict) or str(entry.get("id")) != credentials["pageId"]:
+            log.warning("messenger app %s: entry for another page skipped", app.id)
+            continue
+        events = entry.get("messaging")
+        if not isinstance(events, list):
+            log.info("messenger app %s: entry without messaging skipped", app.id)
+            continue
+        for event in events:
+            try:
+                await _event(request, app, credentials, event)
+            except ValidationFailed as error:  # one bad event never fails the others
+                log.warning("messenger app %s: event skipped: %s", app.id, error.message)
+            except (TypeError, ValueError, KeyError, AttributeError) as error:
+                log.warning("messenger app %s: malformed event skipped: %s", app.id, type(error).__name__)
+    return PlainTextResponse("EVENT_RECEIVED")
+
+
+routes = [
+    Route("/webhooks/messenger/{app_id}", verify, methods=["GET"]),
+    Route("/webhooks/messenger/{app_id}", webhook, methods=["POST"]),
+]
+
+
+# ---- the Graph API
+
+
+class MessengerChannel:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, version: str) -> None:
+        self.http = http
+        self.base = f"{base_url.rstrip('/')}/{version}"
+
+    async def send(self, outbound: Outbound) -> SendResult:
+        body = {
+            "recipient": {"id": outbound.contact.external_id},
+            "messaging_type": "RESPONSE",
+            # Graph reads `metadata` inside `message`; it comes back on the echo and finds this row.
+            "message": {"text": outbound.message.text or "", "metadata": to_api_id("Message", outbound.message.id)},
+        }
+        try:
+            response = await self.http.post(
+                f"{self.base}/me/messages", params={"access_token": outbound.credentials["pageAccessToken"]}, json=body
+            )
+        except httpx.HTTPError as error:
+            return SendResult(error_message=f"Graph API unreachable: {type(error).__name__}", retry=True)
+        if response.status_code == 200:
+            found = _json(response)
+            mid = found.get("message_id")
+            return SendResult(provider_message_id=mid if isinstance(mid, str) else None)
+        error = _json(response).get("error")
+        error = error if isinstance(error, dict) else {}
+        code = str(error.get("code") or response.status_code)
+        message = ERRORS.get(code) or str(error.get("message") or response.reason_phrase)
+        if error.get("error_subcode"):
+            message = f"{message} (subcode {error['error_subcode']})"
+        retry = code in TRANSIENT or bool(error.get("is_transient")) or response.status_code >= 500
+        return SendResult(error_code=code, error_message=message, retry=retry)
+
+    async def profile(self, psid: str, page_token: str) -> tuple[str | None, str | None]:
+        """(name, picture); (None, None) when Graph gives nothing (2018218, errors, timeouts)."""
+        try:
+            response = await self.http.get(
+                f"{self.base}/{psid}",
+                params={"fields": "first_name,last_name,profile_pic", "access_token": page_token},
+            )
+        except httpx.HTTPError as error:
+            log.info("messenger profile of %s unavailable: %s", psid, type(error).__name__)
+            return None, None
+        if response.status_code != 200:
+            log.info("messenger profile of %s unavailable: HTTP %s", psid, response.status_code)
+            return None, None
+        found = _json(response)
+        name = " ".join(str(found[k]) for k in ("first_name", "last_name") if isinstance(found.get(k), str) and found[k])
+        picture = found.get("profile_pic")
+        return name or None, picture if isinstance(picture, str) else None
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        found = response.json()
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _fetch_profile_later(request: Request, app: MessagingApp, credentials: dict[str, str], psid: str) -> None:
+    """The name comes from the profile API after the webhook answered; it may never come."""
+    runtime = getattr(request.app.state, "providers", None)
+    if runtime is None:
+        return
+    channel: MessengerChannel = runtime.channels[Provider.MESSENGER]
+
+    async def fetch() -> None:
+        name, picture = await channel.profile(psid, credentials["pageAccessToken"])
+        if name or picture:
+            await complete_contact(app.id, psid, name=name, avatar_url=picture)
+
+    runtime.spawn(fetch())

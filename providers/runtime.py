@@ -1,0 +1,76 @@
+"""What the providers hold while the app runs: HTTP clients (made in the lifespan, closed on
+shutdown), the channels installed for sendMessage, background work, and the send-retry loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+
+from models import Provider
+from providers.api_channel import ApiChannel
+from providers.messenger import MessengerChannel
+from providers.twilio import TwilioChannel, TwilioHttpClient
+from resolvers.delivery import retry_due_sends, use_channels
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+class ProviderRuntime:
+    def __init__(self, settings: Settings) -> None:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines would print Graph's access_token
+        self.http = httpx.AsyncClient(timeout=TIMEOUT)
+        self.twilio_http = TwilioHttpClient(settings.twilio_api_base_url, timeout=TIMEOUT)
+        self.channels = {
+            Provider.TWILIO_WHATSAPP: TwilioChannel(self.twilio_http, settings.public_base_url),
+            Provider.MESSENGER: MessengerChannel(self.http, settings.graph_api_base_url, settings.graph_api_version),
+            Provider.API: ApiChannel(self.http),
+        }
+        self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        use_channels(self.channels)
+        if self.retry_interval:
+            self._loop = asyncio.create_task(self._retry_forever(self.retry_interval), name="send-retry")
+
+    async def close(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+        await self.drain()
+        use_channels({})
+        await self.http.aclose()
+        await self.twilio_http.close()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Runs `work` after the response, never failing it; errors are logged."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background provider work failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Waits for the background work spawned so far (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _retry_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                while await retry_due_sends() > 0:
+                    pass
+            except Exception:
+                log.exception("send retry pass failed; trying again in %ss", interval)

@@ -1,0 +1,283 @@
+"""WhatsApp by Twilio (providers.md, "WhatsApp by Twilio"): signed form webhooks in, REST sends out."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from starlette.datastructures import ImmutableMultiDict
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from models import DeliveryStatus, MessagingApp, Provider
+from providers.webhooks import load_app
+from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
+from resolvers.errors import ValidationFailed
+from resolvers.ids import to_api_id
+from resolvers.messages import InboundMessage, receive_message
+from resolvers.replies import local_message_pk
+from settings import get_settings
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+MAX_MEDIA = 10
+WHATSAPP_NUMBER = re.compile(r"^whatsapp:(\+[1-9]\d{6,14})$")
+
+STATUSES: dict[str, DeliveryStatus] = {
+    # Twilio holds it: accepted, which is what SENT means here.
+    "queued": DeliveryStatus.SENT,
+    "accepted": DeliveryStatus.SENT,
+    "scheduled": DeliveryStatus.SENT,
+    "sending": DeliveryStatus.SENT,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    "failed": DeliveryStatus.FAILED,
+    "undelivered": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
+}
+
+# Codes worth a clear message (the rest keep Twilio's own text).
+ERRORS: dict[str, str] = {
+    "21211": "The contact's number is not a valid phone number.",
+    "63007": "Twilio has no WhatsApp channel for the sending number.",
+    "63016": "Outside the 24-hour WhatsApp window: only approved templates can be sent.",
+    "63018": "WhatsApp rate limit reached for this number; try again later.",
+    "63021": "WhatsApp refused the message's content.",
+    "20003": "Twilio refused the app's credentials (account SID or auth token).",
+}
+
+
+def twiml() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+# ---- webhooks in
+
+
+def public_url(request: Request) -> str:
+    """The URL Twilio was configured with: PUBLIC_BASE_URL, never the request's own scheme/host."""
+    query = request.url.query
+    return get_settings().public_base_url + request.url.path + (f"?{query}" if query else "")
+
+
+def parse_form(body: bytes) -> ImmutableMultiDict[str, str]:
+    try:
+        return ImmutableMultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)))
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationFailed("The body is not a URL-encoded form.") from None
+
+
+def signature_ok(auth_token: str, url: str, form: Mapping[str, Any], signature: str | None) -> bool:
+    return bool(signature) and RequestValidator(auth_token).validate(url, form, signature)
+
+
+def _media(form: Mapping[str, str]) -> list[dict[str, str | None]]:
+    declared = form.get("NumMedia", "")
+    count = min(int(declared), MAX_MEDIA) if declared.isdigit() else MAX_MEDIA
+    found = [
+        {"url": form[f"MediaUrl{i}"], "contentType": form.get(f"MediaContentType{i}") or None}
+        for i in range(count)
+        if form.get(f"MediaUrl{i}")
+    ]
+    if declared.isdigit() and int(declared) > len(found):
+        log.warning("twilio: NumMedia=%s but %d media given", declared, len(found))
+    return found
+
+
+def _location(form: Mapping[str, str]) -> str | None:
+    latitude, longitude = form.get("Latitude"), form.get("Longitude")
+    if not latitude or not longitude:
+        return None
+    place = ", ".join(part for part in (form.get("Label"), form.get("Address")) if part)
+    return f"Location: {place + ' ' if place else ''}({latitude}, {longitude})"
+
+
+def message_sid(form: Mapping[str, str]) -> str:
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or ""
+    if not 1 <= len(sid) <= 64:
+        raise ValidationFailed("MessageSid is missing or malformed.", field="MessageSid")
+    return sid
+
+
+def parse_inbound(app_id: int, form: Mapping[str, str]) -> InboundMessage:
+    sender = WHATSAPP_NUMBER.match(form.get("From", ""))
+    if sender is None:
+        raise ValidationFailed("From must be a WhatsApp number: whatsapp:+<E.164>.", field="From")
+    text = form.get("Body") or form.get("ButtonText") or form.get("ButtonPayload") or None
+    location = _location(form)
+    if location:
+        text = f"{text}\n{location}" if text else location
+    attachments = _media(form)
+    if not text and not attachments and form.get("MessageType"):
+        text = f"[{form['MessageType']} message]"  # a kind we cannot show is still a message the team must see
+    return InboundMessage(
+        app_id=app_id,
+        provider_message_id=message_sid(form),
+        contact_external_id=sender.group(1),
+        contact_name=form.get("ProfileName") or None,
+        text=text,
+        attachments=attachments,
+    )
+
+
+def parse_status(app_id: int, form: Mapping[str, str], local_id: str | None) -> StatusUpdate | None:
+    """None for a status we do not track (received, receiving, …)."""
+    status = STATUSES.get(form.get("MessageStatus", "").lower())
+    if status is None:
+        return None
+    code = form.get("ErrorCode") or None
+    return StatusUpdate(
+        app_id=app_id,
+        status=status,
+        provider_message_id=message_sid(form),
+        message_pk=local_message_pk(local_id),
+        error_code=code,
+        error_message=(ERRORS.get(code) or form.get("ErrorMessage") or None) if code else None,
+    )
+
+
+async def _verified_form(request: Request) -> tuple[MessagingApp, ImmutableMultiDict[str, str]] | Response:
+    app, credentials = await load_app(request, Provider.TWILIO_WHATSAPP)
+    signature = request.headers.get("x-twilio-signature")
+    if not signature:
+        log.warning("twilio app %s: no signature", app.id)
+        return JSONResponse({"error": "missing signature"}, status_code=403)
+    try:
+        form = parse_form(await request.body())
+    except ValidationFailed as error:
+        log.warning("twilio app %s: %s", app.id, error.message)
+        return JSONResponse({"error": error.message}, status_code=400)
+    if not signature_ok(credentials["authToken"], public_url(request), form, signature):
+        log.warning("twilio app %s: bad signature for %s", app.id, public_url(request))
+        return JSONResponse({"error": "bad signature"}, status_code=403)
+    return app, form
+
+
+async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | None) -> Response:
+    try:
+        update = parse_status(app.id, form, local_id)
+    except ValidationFailed as error:
+        log.warning("twilio app %s: status callback refused: %s", app.id, error.message)
+        return JSONResponse({"error": error.message}, status_code=400)
+    if update is None:
+        log.info("twilio app %s: status %r of %s ignored", app.id, form.get("MessageStatus"), form.get("MessageSid"))
+    elif not await apply_status(update):
+        log.warning("twilio app %s: status %s for unknown message %s", app.id, update.status, update.provider_message_id)
+    return twiml()
+
+
+async def inbound(request: Request) -> Response:
+    verified = await _verified_form(request)
+    if isinstance(verified, Response):
+        return verified
+    app, form = verified
+    if "MessageStatus" in form and "Body" not in form:  # a status callback sent to the inbound URL
+        return await _status(app, form, request.query_params.get("message"))
+    try:
+        received = await receive_message(parse_inbound(app.id, form))
+    except ValidationFailed as error:
+        log.warning("twilio app %s: message refused: %s", app.id, error.message)
+        return JSONResponse({"error": error.message}, status_code=400)
+    if received.duplicate:
+        log.info("twilio app %s: duplicate %s", app.id, received.message.provider_message_id)
+    return twiml()
+
+
+async def status(request: Request) -> Response:
+    verified = await _verified_form(request)
+    if isinstance(verified, Response):
+        return verified
+    app, form = verified
+    return await _status(app, form, request.query_params.get("message"))
+
+
+routes = [
+    Route("/webhooks/twilio/{app_id}", inbound, methods=["POST"]),
+    Route("/webhooks/twilio/{app_id}/status", status, methods=["POST"]),
+]
+
+
+# ---- sending
+
+
+class TwilioHttpClient(AsyncHttpClient):
+    """The twilio package's async client interface on httpx, aimed at TWILIO_API_BASE_URL."""
+
+    def __init__(self, base_url: str, *, timeout: httpx.Timeout | float = 15.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(logger=log, is_async=True, timeout=None)
+        self.base = httpx.URL(base_url)
+        self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        target = httpx.URL(url)
+        target = target.copy_with(
+            scheme=self.base.scheme, host=self.base.host, port=self.base.port, path=self.base.path.rstrip("/") + target.path
+        )
+        response = await self.client.request(
+            method,
+            target,
+            params=params,  # type: ignore[arg-type]
+            data=data,  # type: ignore[arg-type]
+            headers=headers,
+            auth=auth,
+            follow_redirects=allow_redirects,
+            **({"timeout": timeout} if timeout else {}),
+        )
+        return TwilioResponse(response.status_code, response.text, response.headers)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def status_callback_url(app_id: int, message_id: int) -> str:
+    """Carries our id, so a callback that overtakes the 201 still finds its message."""
+    path = f"/webhooks/twilio/{to_api_id('MessagingApp', app_id)}/status"
+    return f"{get_settings().public_base_url}{path}?message={to_api_id('Message', message_id)}"
+
+
+class TwilioChannel:
+    def __init__(self, http: TwilioHttpClient, public_base_url: str) -> None:
+        self.http = http
+        self.public_base_url = public_base_url
+
+    async def send(self, outbound: Outbound) -> SendResult:
+        credentials = outbound.credentials
+        client = Client(credentials["accountSid"], credentials["authToken"], http_client=self.http)
+        try:
+            sent = await client.messages.create_async(
+                from_=f"whatsapp:{credentials['fromNumber']}",
+                to=f"whatsapp:{outbound.contact.external_id}",
+                body=outbound.message.text or "",
+                status_callback=status_callback_url(outbound.app.id, outbound.message.id),
+            )
+        except httpx.HTTPError as error:
+            return SendResult(error_message=f"Twilio unreachable: {type(error).__name__}", retry=True)
+        except (TwilioRestException, TwilioServiceException) as error:
+            code = str(error.code or error.status)
+            detail = getattr(error, "msg", None) or getattr(error, "detail", None) or getattr(error, "title", "")
+            return SendResult(error_code=code, error_message=ERRORS.get(code) or str(detail), retry=error.status >= 500 or error.status == 429)
+        except TwilioException as error:
+            return SendResult(error_code="TWILIO", error_message=str(error))
+        return SendResult(provider_message_id=sent.sid)

@@ -1,0 +1,182 @@
+"""R-REPLY: who may reply, the providers' reply windows, and every outbound message's creation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from models import Contact, Conversation, DeliveryStatus, Direction, InboxEventType, Message, MessagingApp, OutboundSend, Provider
+from resolvers import clock
+from resolvers.access import visible_conversation
+from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
+from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
+from resolvers.events import Change, change
+from resolvers.ids import parse_api_id, to_api_id
+from resolvers.messages import MAX_TEXT
+from resolvers.viewer import Viewer
+
+# Free-form replies are allowed this long after the contact's last inbound message.
+REPLY_WINDOWS: dict[Provider, timedelta] = {
+    Provider.TWILIO_WHATSAPP: timedelta(hours=24),
+    Provider.MESSENGER: timedelta(hours=24),
+}
+# The providers' own limits, so a reply is refused here rather than cut or bounced there.
+TEXT_LIMITS: dict[Provider, int] = {Provider.TWILIO_WHATSAPP: 1600, Provider.MESSENGER: 2000, Provider.API: MAX_TEXT}
+
+
+def reply_window_ends_at(provider: Provider, conversation: Conversation) -> datetime | None:
+    """None for a channel without a window (the API channel), or before any inbound message."""
+    window = REPLY_WINDOWS.get(provider)
+    if window is None or conversation.last_inbound_at is None:
+        return None
+    return conversation.last_inbound_at + window
+
+
+def can_reply(provider: Provider, conversation: Conversation) -> bool:
+    if conversation.deleted_at is not None:
+        return False
+    if provider not in REPLY_WINDOWS:
+        return True
+    ends = reply_window_ends_at(provider, conversation)
+    return ends is not None and clock.now() < ends
+
+
+async def record_outbound(
+    c: Change,
+    conversation: Conversation,
+    *,
+    text: str | None,
+    status: DeliveryStatus,
+    sender_name: str | None,
+    sent_by_id: int | None = None,
+    attachments: Sequence[dict[str, str | None]] = (),
+    provider_message_id: str | None = None,
+) -> Message:
+    """THE way an outbound message comes to exist (our replies and the page's own echoes alike):
+    the row, the conversation's last message, and the MESSAGE_SENT event, inside `c`."""
+    now = clock.now()
+    message = await Message.create(
+        account_id=conversation.account_id,
+        app_id=conversation.app_id,
+        conversation_id=conversation.id,
+        direction=Direction.OUTBOUND,
+        text=text,
+        attachments=list(attachments),
+        sender_name=sender_name,
+        sent_by_id=sent_by_id,
+        status=status,
+        provider_message_id=provider_message_id,
+        created_at=now,
+        updated_at=now,
+    )
+    conversation.last_message_id = message.id
+    conversation.last_message_at = now
+    conversation.last_message_text = text
+    conversation.last_message_direction = Direction.OUTBOUND
+    await conversation.save(update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction"])
+    c.record(InboxEventType.MESSAGE_SENT, conversation, message_id=message.id, actor_id=sent_by_id)
+    return message
+
+
+def _reply_text(provider: Provider, text: str) -> str:
+    text = text.replace("\x00", "")
+    if not text.strip():
+        raise ValidationFailed("A reply needs some text.", field="text")
+    limit = TEXT_LIMITS[provider]
+    if len(text) > limit:
+        raise ValidationFailed(f"A reply on this channel holds at most {limit} characters.", field="text")
+    return text
+
+
+async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Message:
+    """Stores the reply QUEUED, then (after commit) hands it to the provider.
+
+    Returns it SENT when the provider accepted it, QUEUED when the provider could not be reached
+    (it is retried); raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it,
+    the message then being FAILED with that code in the thread."""
+    conversation = await visible_conversation(viewer, conversation_id)
+    app = await MessagingApp.get(id=conversation.app_id)
+    text = _reply_text(app.provider, text)
+    results: list[SendResult | None] = []
+    async with change() as c:
+        conversation = await Conversation.filter(id=conversation.id, deleted_at__isnull=True).select_for_update().first()
+        if conversation is None:
+            raise NotFound("No such conversation.")
+        if not can_reply(app.provider, conversation):
+            raise ReplyWindowClosed(
+                "The reply window is closed: the contact has not written in the last 24 hours, "
+                "so the provider only accepts template messages.",
+                windowEndedAt=_iso(reply_window_ends_at(app.provider, conversation)),
+            )
+        message = await record_outbound(
+            c, conversation, text=text, status=DeliveryStatus.QUEUED, sender_name=viewer.user.name, sent_by_id=viewer.id
+        )
+        await OutboundSend.create(message_id=message.id, attempts=1, next_attempt_at=clock.now() + LEASE)
+
+        async def send() -> None:
+            results.append(await deliver(message.id))
+
+        c.after_commit.append(send)
+    result = results[0] if results else None
+    stored = await Message.get(id=message.id)
+    if result is not None and result.refused:
+        raise ProviderError(
+            f"The provider refused the message ({result.error_code}): {result.error_message or 'no reason given'}",
+            providerCode=result.error_code,
+            messageId=to_api_id("Message", message.id),
+        )
+    return stored
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def local_message_pk(api_id: str | None) -> int | None:
+    """Our message id as we gave it to a provider (Messenger metadata, API channel messageId)."""
+    if not api_id:
+        return None
+    try:
+        type_name, pk = parse_api_id(api_id)
+    except NotFound:
+        return None
+    return pk if type_name == "Message" else None
+
+
+async def receive_echo(
+    app_id: int,
+    contact_external_id: str,
+    provider_message_id: str,
+    *,
+    text: str | None,
+    attachments: Sequence[dict[str, str | None]] = (),
+    local_id: str | None = None,
+) -> bool:
+    """Messenger echoes: our own send (its metadata is our id) becomes SENT with the provider's id;
+    a message the page sent from elsewhere is stored as outbound, once. False: no conversation."""
+    pk = local_message_pk(local_id)
+    if pk is not None and await Message.filter(id=pk, app_id=app_id, direction=Direction.OUTBOUND).exists():
+        await apply_status(StatusUpdate(app_id, DeliveryStatus.SENT, provider_message_id=provider_message_id, message_pk=pk))
+        return True
+    if await Message.filter(app_id=app_id, provider_message_id=provider_message_id).exists():
+        return True
+    contact = await Contact.get_or_none(app_id=app_id, external_id=contact_external_id)
+    if contact is None:
+        return False
+    try:
+        async with change() as c:
+            conversation = await Conversation.filter(
+                app_id=app_id, contact_id=contact.id, deleted_at__isnull=True
+            ).select_for_update().first()
+            if conversation is None:
+                return False
+            app = await MessagingApp.get(id=app_id)
+            await record_outbound(
+                c, conversation, text=text, attachments=attachments, status=DeliveryStatus.SENT,
+                sender_name=app.name, provider_message_id=provider_message_id,
+            )
+    except IntegrityError:  # the same echo delivered twice at once: the other one stored it
+        pass
+    return True
