@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import Api, Person
+from tests.support import Api, Person, Team
 
 LINKED = "id linkedPerson { id name phone email } linkedLead { id title } linkedDeal { id title }"
 LINK = f"mutation($id: ID!, $t: LinkTarget!) {{ linkConversation(id: $id, target: $t) {{ {LINKED} }} }}"
@@ -37,3 +37,18 @@ async def notes_of(api: Api, user: Person, entity: str) -> list[dict[str, Any]]:
 def message_lines(note: dict[str, Any]) -> list[str]:
     """The note's message lines (after the header and the blank line)."""
     return note["content"].split("\n\n", 1)[1].splitlines()
+
+
+def texts(note: dict[str, Any]) -> list[str]:
+    """The texts of the note's messages, oldest first."""
+    return [line.split(": ", 1)[1] for line in message_lines(note)]
+
+
+async def carla_linked(api: Api, text: str = "Hello") -> tuple[Team, str, str]:
+    """Carla writes `text` to the team's app; Bob links the conversation to a new person (her).
+    Returns the team, the conversation's id and the person's id."""
+    team = await api.create_team()
+    await team.app.receive("cust", text, name="Carla")
+    conversation = await team.app.conversation_id("cust")
+    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    return team, conversation, person

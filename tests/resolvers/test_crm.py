@@ -9,10 +9,11 @@ from tests.resolvers.crm_support import (
     CREATE_LEAD,
     CREATE_PERSON,
     LINK,
+    carla_linked,
     link,
-    message_lines,
     new_person,
     notes_of,
+    texts,
 )
 from tests.support import DELETE, Api, QueryCounter
 
@@ -156,9 +157,9 @@ async def test_r_link_relinking_a_kind_replaces_it(api: Api, clock: ManualClock)
 
     assert relinked["linkedPerson"]["name"] == "Carla Costa"
     [kept] = await notes_of(api, team.bob, old)
-    assert [line.split(": ", 1)[1] for line in message_lines(kept)] == ["Hello"]
+    assert texts(kept) == ["Hello"]
     [current] = await notes_of(api, team.bob, new)
-    assert [line.split(": ", 1)[1] for line in message_lines(current)] == ["Hello", "Later"]
+    assert texts(current) == ["Hello", "Later"]
 
 
 async def test_r_link_new_person_is_prefilled_from_the_contact(api: Api) -> None:
@@ -205,10 +206,7 @@ async def test_persons_page_with_notes_costs_the_same_queries_for_more_rows(api:
 
 
 async def test_r_link_deleted_conversation_comes_back_unlinked(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
     await api.data(DELETE, {"id": conversation}, token=team.admin.token)
 

@@ -5,7 +5,17 @@ import asyncio
 from datetime import datetime
 
 from resolvers.clock import ManualClock
-from tests.resolvers.crm_support import DELETE_NOTE, UNLINK, UPDATE_NOTE, link, message_lines, new_person, notes_of
+from tests.resolvers.crm_support import (
+    DELETE_NOTE,
+    UNLINK,
+    UPDATE_NOTE,
+    carla_linked,
+    link,
+    message_lines,
+    new_person,
+    notes_of,
+    texts,
+)
 from tests.support import ASSIGN, CLOSE, Api
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
@@ -53,10 +63,7 @@ async def test_r_note_holds_the_latest_twenty_messages(api: Api, clock: ManualCl
 
 
 async def test_r_note_message_within_24_hours_rerenders_the_same_note(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api)
     [first] = await notes_of(api, team.bob, person)
     await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token)
 
@@ -86,10 +93,7 @@ async def test_r_note_shows_the_status_when_rendered(api: Api, clock: ManualCloc
 
 
 async def test_r_note_message_after_24_hours_starts_a_second_note(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Day one", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api, "Day one")
 
     clock.advance(hours=25)
     await team.app.receive("cust", "Day two", name="Carla")
@@ -99,15 +103,12 @@ async def test_r_note_message_after_24_hours_starts_a_second_note(api: Api, cloc
 
     second, first = await notes_of(api, team.bob, person)
     assert at(second["windowStartsAt"]) == day_two
-    assert [line.split(": ", 1)[1] for line in message_lines(second)] == ["Day two", "Still day two"]
-    assert [line.split(": ", 1)[1] for line in message_lines(first)] == ["Day one"]
+    assert texts(second) == ["Day two", "Still day two"]
+    assert texts(first) == ["Day one"]
 
 
 async def test_r_note_edited_note_is_kept_and_the_next_message_starts_a_new_one(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
     await api.data(UPDATE_NOTE, {"id": note["id"], "c": "Carla wants the blue sofa."}, token=team.bob.token)
 
@@ -117,14 +118,11 @@ async def test_r_note_edited_note_is_kept_and_the_next_message_starts_a_new_one(
     newest, edited = await notes_of(api, team.bob, person)
     assert edited == {**edited, "id": note["id"], "content": "Carla wants the blue sofa."}
     assert at(newest["windowStartsAt"]) == clock.now()
-    assert [line.split(": ", 1)[1] for line in message_lines(newest)] == ["When can you deliver?"]
+    assert texts(newest) == ["When can you deliver?"]
 
 
 async def test_r_note_deleted_note_makes_the_next_message_start_a_new_one(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
 
     deleted = await api.data(DELETE_NOTE, {"id": note["id"]}, token=team.bob.token)
@@ -135,14 +133,11 @@ async def test_r_note_deleted_note_makes_the_next_message_start_a_new_one(api: A
     assert (await api.data(NODE, {"id": note["id"]}, token=team.bob.token))["node"] is None
     [fresh] = await notes_of(api, team.bob, person)
     assert fresh["id"] != note["id"]
-    assert [line.split(": ", 1)[1] for line in message_lines(fresh)] == ["Hello again"]
+    assert texts(fresh) == ["Hello again"]
 
 
 async def test_r_link_unlink_stops_new_notes_and_keeps_the_old_ones(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api)
     before = await notes_of(api, team.bob, person)
 
     unlinked = (await api.data(UNLINK, {"id": conversation, "k": "PERSON"}, token=team.bob.token))["unlinkConversation"]
@@ -169,21 +164,18 @@ async def test_r_note_person_lead_and_deal_linked_at_once_all_get_the_notes(api:
     entities = [linked["linkedPerson"]["id"], linked["linkedLead"]["id"], linked["linkedDeal"]["id"]]
     for entity in entities:
         [note] = await notes_of(api, team.bob, entity)
-        assert [line.split(": ", 1)[1] for line in message_lines(note)] == ["I'd like a quote", "Here are the measurements"]
+        assert texts(note) == ["I'd like a quote", "Here are the measurements"]
 
 
 async def test_r_note_concurrent_messages_in_a_new_window_make_one_note(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Day one", name="Carla")
-    conversation = await team.app.conversation_id("cust")
-    person = (await link(api, team.bob, conversation, {"newPerson": {}}))["linkedPerson"]["id"]
+    team, conversation, person = await carla_linked(api, "Day one")
     clock.advance(hours=25)
 
     await asyncio.gather(*(team.app.receive("cust", f"at once {n}", name="Carla") for n in range(6)))
 
     second, first = await notes_of(api, team.bob, person)
-    assert sorted(line.split(": ", 1)[1] for line in message_lines(second)) == [f"at once {n}" for n in range(6)]
-    assert [line.split(": ", 1)[1] for line in message_lines(first)] == ["Day one"]
+    assert sorted(texts(second)) == [f"at once {n}" for n in range(6)]
+    assert texts(first) == ["Day one"]
 
 
 async def test_r_note_edit_and_delete_of_another_accounts_note_are_not_found(api: Api, clock: ManualClock) -> None:
