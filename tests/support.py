@@ -106,6 +106,12 @@ class Api:
         app = await self.install_api_app(admin, share_with=[bob, carol])
         return Team(admin, bob, carol, app)
 
+    async def create_team_with_conversation(self, contact: str = "cust") -> tuple[Team, str]:
+        """`create_team`, then `contact` writes in: the team and the id of that open, unassigned conversation."""
+        team = await self.create_team()
+        await team.app.receive(contact)
+        return team, await team.app.conversation_id(contact)
+
     # ---- reading the inbox as a user sees it
 
     async def section(self, person: Person, section: str, *, app_id: str | None = None, first: int | None = None, after: str | None = None) -> dict[str, Any]:

@@ -78,9 +78,7 @@ async def test_r_settings_the_installer_is_the_admin_who_installed(api: Api) -> 
 
 
 async def test_r_settings_uninstall_removes_the_app_and_its_conversations(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     removed = (await api.data(UNINSTALL, {"id": team.app.id}, token=team.admin.token))["uninstallMessagingApp"]
 

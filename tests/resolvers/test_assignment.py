@@ -13,9 +13,7 @@ USERS = "query($only: Boolean) { users(availableOnly: $only) { name available } 
 
 
 async def test_r_assign_member_assigns_to_a_colleague_with_access(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     assigned = (await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token))["assignConversation"]
 
@@ -27,9 +25,7 @@ async def test_r_assign_member_assigns_to_a_colleague_with_access(api: Api) -> N
 
 
 async def test_r_assign_reassign_and_unassign_move_the_conversation(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.bob.token)
     reassigned = (await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token))["assignConversation"]
@@ -42,34 +38,21 @@ async def test_r_assign_reassign_and_unassign_move_the_conversation(api: Api) ->
     assert await api.contacts_in(team.carol, "UNASSIGNED") == ["cust"]
 
 
-async def test_r_avail_unavailable_user_cannot_be_given_a_conversation(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
-    await api.data(SET_AVAILABILITY, {"a": False}, token=team.carol.token)
-
-    code = await api.error_code(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.admin.token)
-
-    assert code == "ASSIGNEE_UNAVAILABLE"
-    assert await api.contacts_in(team.carol, "UNASSIGNED") == ["cust"]
-
-
-async def test_r_avail_unavailable_user_cannot_assign_themselves(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+@pytest.mark.parametrize("assigner", ["a colleague", "themselves"])
+async def test_r_avail_unavailable_user_cannot_be_given_a_conversation(api: Api, assigner: str) -> None:
+    team, conversation = await api.create_team_with_conversation()
     await api.data(SET_AVAILABILITY, {"a": False}, token=team.bob.token)
+    by = team.carol if assigner == "a colleague" else team.bob
 
-    code = await api.error_code(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.bob.token)
+    code = await api.error_code(ASSIGN, {"id": conversation, "u": team.bob.id}, token=by.token)
 
     assert code == "ASSIGNEE_UNAVAILABLE"
     assert await api.contacts_in(team.bob, "ASSIGNED_TO_ME") == []
+    assert await api.contacts_in(team.bob, "UNASSIGNED") == ["cust"]
 
 
 async def test_r_avail_going_unavailable_keeps_existing_conversations(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
     await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.admin.token)
 
     user = (await api.data(SET_AVAILABILITY, {"a": False}, token=team.bob.token))["setAvailability"]
@@ -117,9 +100,7 @@ async def test_r_assign_viewer_without_access_gets_not_found(api: Api) -> None:
 
 
 async def test_r_assign_malformed_ids_are_not_found(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     for bad in ("", "nonsense", "Q29udmVyc2F0aW9uOi0x", team.bob.id):  # "Conversation:-1"; a User's id
         assert await api.error_code(ASSIGN, {"id": bad, "u": team.bob.id}, token=team.bob.token) == "NOT_FOUND"
@@ -136,9 +117,7 @@ async def _assignment_events(conversation: str) -> list[InboxEvent]:
 
 
 async def test_r_assign_writes_one_event_per_change_with_its_actor(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token)
     await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token)  # no change
@@ -182,9 +161,7 @@ async def test_r_assign_compare_and_set_refuses_the_second_of_two_interleaved_wr
     waiting to write (a row lock held from outside). When it is released exactly one may win."""
     if db != "postgres":
         pytest.skip("SQLite runs one write transaction at a time: the interleaving cannot be forced")
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
     holder = await asyncpg.connect(database.replace("postgres://", "postgresql://", 1))
     try:
         transaction = holder.transaction()

@@ -15,9 +15,7 @@ async def _events(conversation: str) -> list[InboxEventType]:
 
 
 async def test_r_close_keeps_the_assignee_and_shows_in_closed_for_everyone_with_access(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
     await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.admin.token)
 
     closed = (await api.data(CLOSE, {"id": conversation}, token=team.carol.token))["closeConversation"]
@@ -30,9 +28,7 @@ async def test_r_close_keeps_the_assignee_and_shows_in_closed_for_everyone_with_
 
 
 async def test_r_close_reopen_puts_an_assigned_conversation_back_with_its_assignee(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
     await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.admin.token)
     await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
 
@@ -45,9 +41,7 @@ async def test_r_close_reopen_puts_an_assigned_conversation_back_with_its_assign
 
 
 async def test_r_close_reopen_puts_an_unassigned_conversation_back_in_unassigned(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
     await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
 
     reopened = (await api.data(REOPEN, {"id": conversation}, token=team.bob.token))["reopenConversation"]
@@ -57,9 +51,7 @@ async def test_r_close_reopen_puts_an_unassigned_conversation_back_in_unassigned
 
 
 async def test_r_close_each_change_writes_one_event_and_repeating_it_writes_none(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
     await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
@@ -118,9 +110,7 @@ async def test_r_delete_is_forbidden_to_an_admin_who_did_not_install_the_app(api
 
 
 async def test_r_delete_is_forbidden_to_a_member_with_access(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     assert await api.error_code(DELETE, {"id": conversation}, token=team.bob.token) == "FORBIDDEN"
     thread = (await api.data(THREAD, {"id": conversation}, token=team.bob.token))["conversation"]

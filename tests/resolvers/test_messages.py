@@ -71,9 +71,7 @@ async def test_r_new_contact_name_follows_the_latest_message(api: Api) -> None:
 
 
 async def test_r_reopen_inbound_message_reopens_a_closed_conversation_with_its_assignee(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
     await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.admin.token)
     await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
 
@@ -150,43 +148,45 @@ async def test_webhook_bad_signature_malformed_body_and_unknown_app_change_nothi
     assert await _event_types(team.app.id) == []
 
 
-async def test_messages_page_forward_with_first_and_after(api: Api, clock: ManualClock) -> None:
+async def _three_pages(api: Api, clock: ManualClock, size: str, cursor: str, moves_to: str) -> list[dict]:
+    """Given five messages m0..m4, the first three pages of two, each asked with the last one's cursor."""
     team = await api.create_team()
     for n in range(5):
         clock.advance(seconds=1)
         await team.app.receive("cust", f"m{n}")
     conversation = await team.app.conversation_id("cust")
+    pages, paging = [], {size: 2}
+    for _ in range(3):
+        page = await _thread(api, team.bob.token, conversation, **paging)
+        pages.append(page)
+        paging = {size: 2, cursor: page["messages"]["pageInfo"][moves_to]}
+    return pages
 
-    first = await _thread(api, team.bob.token, conversation, first=2)
-    second = await _thread(api, team.bob.token, conversation, first=2, after=first["messages"]["pageInfo"]["endCursor"])
-    third = await _thread(api, team.bob.token, conversation, first=2, after=second["messages"]["pageInfo"]["endCursor"])
 
-    assert [_texts(page) for page in (first, second, third)] == [["m0", "m1"], ["m2", "m3"], ["m4"]]
-    assert [page["messages"]["pageInfo"]["hasNextPage"] for page in (first, second, third)] == [True, True, False]
-    assert [page["messages"]["pageInfo"]["hasPreviousPage"] for page in (first, second, third)] == [False, True, True]
-    assert first["messages"]["pageInfo"]["startCursor"] == first["messages"]["edges"][0]["cursor"]
+def _page_info(pages: list[dict], flag: str) -> list[bool]:
+    return [page["messages"]["pageInfo"][flag] for page in pages]
+
+
+async def test_messages_page_forward_with_first_and_after(api: Api, clock: ManualClock) -> None:
+    pages = await _three_pages(api, clock, "first", "after", "endCursor")
+
+    assert [_texts(page) for page in pages] == [["m0", "m1"], ["m2", "m3"], ["m4"]]
+    assert _page_info(pages, "hasNextPage") == [True, True, False]
+    assert _page_info(pages, "hasPreviousPage") == [False, True, True]
+    assert pages[0]["messages"]["pageInfo"]["startCursor"] == pages[0]["messages"]["edges"][0]["cursor"]
 
 
 async def test_messages_page_backward_with_last_and_before(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    for n in range(5):
-        clock.advance(seconds=1)
-        await team.app.receive("cust", f"m{n}")
-    conversation = await team.app.conversation_id("cust")
+    pages = await _three_pages(api, clock, "last", "before", "startCursor")
 
-    newest = await _thread(api, team.bob.token, conversation, last=2)
-    older = await _thread(api, team.bob.token, conversation, last=2, before=newest["messages"]["pageInfo"]["startCursor"])
-    oldest = await _thread(api, team.bob.token, conversation, last=2, before=older["messages"]["pageInfo"]["startCursor"])
-
-    assert [_texts(page) for page in (newest, older, oldest)] == [["m3", "m4"], ["m1", "m2"], ["m0"]]
-    assert [page["messages"]["pageInfo"]["hasPreviousPage"] for page in (newest, older, oldest)] == [True, True, False]
-    assert [page["messages"]["pageInfo"]["hasNextPage"] for page in (newest, older, oldest)] == [False, True, True]
+    assert [_texts(page) for page in pages] == [["m3", "m4"], ["m1", "m2"], ["m0"]]
+    assert _page_info(pages, "hasPreviousPage") == [True, True, False]
+    assert _page_info(pages, "hasNextPage") == [False, True, True]
+    assert pages[0]["messages"]["pageInfo"]["endCursor"] == pages[0]["messages"]["edges"][-1]["cursor"]
 
 
 async def test_messages_page_size_out_of_range_or_bad_cursor_is_validation_failed(api: Api) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust")
-    conversation = await team.app.conversation_id("cust")
+    team, conversation = await api.create_team_with_conversation()
 
     for paging in ({"first": 0}, {"first": 101}, {"last": 0}, {"last": 101}, {"after": "bad"}, {"before": "WyJ4Il0"}):
         assert await api.error_code(THREAD, {"id": conversation, **paging}, token=team.bob.token) == "VALIDATION_FAILED"
