@@ -1,0 +1,353 @@
+"""R-REPLY through sendMessage: windows, provider refusals, forward-only statuses, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from models import DeliveryStatus, Message, OutboundSend
+from providers.api_channel import sign
+from providers.fakes import LoopbackServer
+from providers.runtime import ProviderRuntime
+from resolvers.delivery import LEASE, MAX_ATTEMPTS, retry_due_sends
+from resolvers.ids import pk_of
+from settings import get_settings, use_settings
+from tests.providers.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, event_types, snapshot
+
+CUSTOMER = "+4915112345678"
+PSID = "2222333344445555"
+
+
+async def whatsapp_conversation(inbox: Inbox) -> str:
+    await inbox.whatsapp(CUSTOMER, "Hi there")
+    return (await inbox.conversation(CUSTOMER))["id"]
+
+
+async def messenger_conversation(inbox: Inbox) -> str:
+    await inbox.graph.customer_writes(PAGE_ID, PSID, "Hi there")
+    return (await inbox.conversation(PSID))["id"]
+
+
+def provider_error(result: dict) -> dict:
+    (error,) = result["errors"]
+    assert error["extensions"]["code"] == "PROVIDER_ERROR", error
+    return error
+
+
+# ---- windows
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "messenger"])
+async def test_r_reply_outside_the_24h_window_is_refused_and_nothing_sent(inbox: Inbox, channel: str) -> None:
+    conversation_id = await (whatsapp_conversation if channel == "whatsapp" else messenger_conversation)(inbox)
+    contact = CUSTOMER if channel == "whatsapp" else PSID
+    inbox.clock.advance(hours=23, minutes=59)
+    assert (await inbox.conversation(contact))["canReply"] is True
+    inbox.clock.advance(hours=1, minutes=1)  # 25 h after the contact's message
+    assert (await inbox.conversation(contact))["canReply"] is False
+    before = await snapshot()
+
+    result = await inbox.send(conversation_id, "Are you still there?")
+
+    assert result["errors"][0]["extensions"]["code"] == "REPLY_WINDOW_CLOSED"
+    assert await snapshot() == before
+    assert inbox.twilio.sent == [] and inbox.graph.page(PAGE_ID).sent == []
+
+
+async def test_r_reply_window_reopens_when_the_contact_writes_again(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    inbox.clock.advance(hours=30)
+    await inbox.whatsapp(CUSTOMER, "back again")
+    conversation = await inbox.conversation(CUSTOMER)
+    assert conversation["canReply"] is True
+    assert (await inbox.send(conversation_id))["data"]["sendMessage"]["status"] == "SENT"
+
+
+async def test_reply_text_is_checked_and_invisible_conversations_do_not_exist(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    assert (await inbox.send(conversation_id, "   "))["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    assert (await inbox.send(conversation_id, "x" * 1601))["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    outsider = await inbox.api.create_account("Otherco", "Olga Other")
+    member = await inbox.api.create_user(inbox.admin, "Mo Member")  # not shared with the app
+    for person in (outsider, member):
+        result = await inbox.api.execute(
+            'mutation($c: ID!) { sendMessage(conversationId: $c, text: "hi") { id } }', {"c": conversation_id}, token=person.token
+        )
+        assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert inbox.twilio.sent == []
+
+
+# ---- the message's life: QUEUED first, events, provider refusals
+
+
+async def test_reply_is_stored_queued_before_the_provider_is_called(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id, "on its way"))["data"]["sendMessage"]
+    pk = pk_of("Message", message["id"])
+    assert await event_types(pk) == ["MESSAGE_SENT", "MESSAGE_STATUS_CHANGED"]  # QUEUED, then SENT
+    assert not await OutboundSend.filter(message_id=pk).exists()
+    conversation = await inbox.api.data(
+        "query($id: ID!) { conversation(id: $id) { lastMessage { id text direction } } }", {"id": conversation_id},
+        token=inbox.admin.token,
+    )
+    assert conversation["conversation"]["lastMessage"] == {"id": message["id"], "text": "on its way", "direction": "OUTBOUND"}
+
+
+@pytest.mark.parametrize("code", [21211, 63007, 20003])
+async def test_twilio_refusal_is_failed_with_its_code_and_a_provider_error(inbox: Inbox, code: int) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    inbox.twilio.reject_next(code)
+    error = provider_error(await inbox.send(conversation_id))
+    assert error["extensions"]["providerCode"] == str(code)
+    failed = await inbox.message(error["extensions"]["messageId"])
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", str(code))
+    assert failed["errorMessage"]
+    assert not await OutboundSend.exists()
+
+
+async def test_twilio_63016_arriving_later_as_a_failed_callback(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    sid = inbox.twilio.sent[0]["sid"]
+    await inbox.twilio.callback(sid, "failed", error_code="63016", error_message="Failed to send freeform message")
+    failed = await inbox.message(message["id"])
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", "63016")
+    assert "24-hour" in failed["errorMessage"]
+
+
+@pytest.mark.parametrize("code, subcode", [(551, 1545041), (190, 460), (613, None), (10, 2018278)])
+async def test_messenger_refusal_is_failed_with_its_code(inbox: Inbox, code: int, subcode: int | None) -> None:
+    conversation_id = await messenger_conversation(inbox)
+    inbox.graph.reject_next(code, subcode=subcode)
+    error = provider_error(await inbox.send(conversation_id))
+    assert error["extensions"]["providerCode"] == str(code)
+    failed = await inbox.message(error["extensions"]["messageId"])
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", str(code))
+
+
+# ---- statuses only move forward
+
+
+async def test_out_of_order_and_repeated_callbacks_never_move_a_status_back(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    sid = inbox.twilio.sent[0]["sid"]
+    for status in ("read", "delivered", "sent", "queued", "read", "failed", "undelivered"):
+        assert (await inbox.twilio.callback(sid, status, error_code="30008" if status != "read" else None)).status_code == 200
+    stored = await inbox.message(message["id"])
+    assert (stored["status"], stored["errorCode"]) == ("READ", None)
+    assert await event_types(pk_of("Message", message["id"])) == ["MESSAGE_SENT", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED"]
+
+
+async def test_a_later_callback_without_error_code_never_erases_it(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    sid = inbox.twilio.sent[0]["sid"]
+    await inbox.twilio.callback(sid, "undelivered", error_code="63018")
+    for status in ("failed", "delivered", "read", "sent"):
+        await inbox.twilio.callback(sid, status)
+    stored = await inbox.message(message["id"])
+    assert (stored["status"], stored["errorCode"]) == ("FAILED", "63018")
+
+
+async def test_failed_after_delivered_is_ignored(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    sid = inbox.twilio.sent[0]["sid"]
+    await inbox.twilio.callback(sid, "delivered")
+    await inbox.twilio.callback(sid, "failed", error_code="30003")
+    stored = await inbox.message(message["id"])
+    assert (stored["status"], stored["errorCode"]) == ("DELIVERED", None)
+
+
+async def test_concurrent_duplicated_callbacks_end_at_the_highest_status_with_one_event_each(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    sid = inbox.twilio.sent[0]["sid"]
+    answers = await asyncio.gather(*(inbox.twilio.callback(sid, status) for status in ["delivered", "read"] * 4))
+    assert {a.status_code for a in answers} == {200}
+    assert (await inbox.message(message["id"]))["status"] == "READ"
+    changes = await event_types(pk_of("Message", message["id"]))
+    assert 2 <= changes.count("MESSAGE_STATUS_CHANGED") <= 3  # SENT→READ, or SENT→DELIVERED→READ; never a repeat
+
+
+async def test_callback_that_overtakes_the_201_finds_the_message_by_our_id(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    pk = pk_of("Message", message["id"])
+    sid = inbox.twilio.sent[0]["sid"]
+    # as if the 201 had not been processed yet: no provider id, still QUEUED
+    await Message.filter(id=pk).update(provider_message_id=None, status=DeliveryStatus.QUEUED)
+    await inbox.twilio.callback(sid, "delivered")
+    stored = await Message.get(id=pk)
+    assert (stored.status, stored.provider_message_id) == (DeliveryStatus.DELIVERED, sid)
+
+
+# ---- the provider down, a crash between commit and send
+
+
+async def test_twilio_down_leaves_the_reply_queued_and_it_is_retried(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    await inbox.twilio.stop()
+    try:
+        message = (await inbox.send(conversation_id, "are you there?"))["data"]["sendMessage"]
+    finally:
+        await inbox.twilio.start()
+    assert message["status"] == "QUEUED"
+    pk = pk_of("Message", message["id"])
+    assert (await OutboundSend.get(message_id=pk)).attempts == 1
+
+    assert await retry_due_sends() == 0  # not due yet
+    inbox.clock.advance(minutes=1)
+    assert await retry_due_sends() == 1
+
+    assert (await inbox.message(message["id"]))["status"] == "SENT"
+    assert [m["body"] for m in inbox.twilio.sent] == ["are you there?"]
+    assert not await OutboundSend.filter(message_id=pk).exists()
+
+
+async def test_provider_down_for_good_ends_failed_never_lost(inbox: Inbox) -> None:
+    conversation_id = await messenger_conversation(inbox)
+    await inbox.graph.stop()
+    try:
+        message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+        for _ in range(MAX_ATTEMPTS):
+            inbox.clock.advance(hours=1)
+            await retry_due_sends()
+    finally:
+        await inbox.graph.start()
+    failed = await inbox.message(message["id"])
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", "PROVIDER_UNREACHABLE")
+    assert f"{MAX_ATTEMPTS} attempts" in failed["errorMessage"]
+    assert not await OutboundSend.exists()
+
+
+async def test_graph_temporary_error_is_retried(inbox: Inbox) -> None:
+    conversation_id = await messenger_conversation(inbox)
+    inbox.graph.reject_next(2, message="Service temporarily unavailable", status=503)
+    message = (await inbox.send(conversation_id))["data"]["sendMessage"]
+    assert message["status"] == "QUEUED"
+    inbox.clock.advance(minutes=1)
+    await retry_due_sends()
+    assert (await inbox.message(message["id"]))["status"] == "SENT"
+
+
+async def test_a_crash_between_commit_and_send_is_retried_by_the_next_process(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    await inbox.runtime.close()  # the process that commits dies before sending: no channel runs here
+    message = (await inbox.send(conversation_id, "after restart"))["data"]["sendMessage"]
+    assert message["status"] == "QUEUED"
+    assert inbox.twilio.sent == []
+
+    restarted = ProviderRuntime(get_settings())
+    await restarted.start()
+    try:
+        assert await retry_due_sends() == 0  # the lease of the dead process has not run out
+        inbox.clock.advance(seconds=LEASE.total_seconds() + 1)
+        assert await retry_due_sends() == 1
+    finally:
+        await restarted.close()
+    assert (await inbox.message(message["id"]))["status"] == "SENT"
+    assert [m["body"] for m in inbox.twilio.sent] == ["after restart"]
+
+
+async def test_claims_are_exclusive_when_processes_retry_at_once(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    await inbox.runtime.close()
+    for n in range(6):
+        await inbox.send(conversation_id, f"reply {n}")
+    restarted = ProviderRuntime(get_settings())
+    await restarted.start()
+    try:
+        inbox.clock.advance(seconds=LEASE.total_seconds() + 1)
+        await asyncio.gather(*(retry_due_sends(limit=2) for _ in range(4)))
+    finally:
+        await restarted.close()
+    assert sorted(m["body"] for m in inbox.twilio.sent) == [f"reply {n}" for n in range(6)]  # each once
+
+
+# ---- the generic API channel
+
+
+class DeliverySink(LoopbackServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[tuple[bytes, str]] = []
+        self.answer: tuple[int, dict] = (200, {"messageId": "ext-1"})
+
+    def routes(self) -> list[Route]:
+        return [Route("/deliver", self.deliver, methods=["POST"])]
+
+    async def deliver(self, request: Request) -> Response:
+        self.received.append((await request.body(), request.headers.get("x-switchboard-signature", "")))
+        return JSONResponse(self.answer[1], status_code=self.answer[0])
+
+
+async def test_api_channel_reply_is_posted_signed_and_statuses_come_back(inbox: Inbox) -> None:
+    sink = DeliverySink()
+    await sink.start()
+    try:
+        secret = "api-channel-secret-123"
+        app = await inbox.install("API", {"secret": secret, "deliveryUrl": f"{sink.url}/deliver"}, "Website chat")
+        body = json.dumps({"messageId": "in-1", "sender": {"id": "visitor-7", "name": "Vi"}, "text": "hello"}).encode()
+        await inbox.api.http.post(f"/webhooks/api/{app['id']}", content=body, headers={"X-Switchboard-Signature": sign(secret, body)})
+        conversation = await inbox.conversation("visitor-7")
+        inbox.clock.advance(days=10)
+        assert (await inbox.conversation("visitor-7"))["canReply"] is True  # no window on the API channel
+        assert (await inbox.conversation("visitor-7"))["replyWindowEndsAt"] is None
+
+        message = (await inbox.send(conversation["id"], "hi Vi"))["data"]["sendMessage"]
+
+        assert message["status"] == "SENT"
+        ((raw, signature),) = sink.received
+        assert signature == sign(secret, raw)
+        assert json.loads(raw) == {"messageId": message["id"], "recipient": {"id": "visitor-7"}, "text": "hi Vi"}
+
+        async def status(payload: dict, key: str = secret) -> int:
+            raw = json.dumps(payload).encode()
+            answer = await inbox.api.http.post(
+                f"/webhooks/api/{app['id']}/status", content=raw, headers={"X-Switchboard-Signature": sign(key, raw)}
+            )
+            return answer.status_code
+
+        assert await status({"messageId": "ext-1", "status": "delivered"}) == 200  # their id
+        assert await status({"messageId": message["id"], "status": "read"}) == 200  # our id
+        assert await status({"messageId": "ext-1", "status": "sent"}) == 200
+        assert (await inbox.message(message["id"]))["status"] == "READ"
+        before = await snapshot()
+        assert await status({"messageId": "ext-1", "status": "exploded"}) == 400
+        assert await status({"messageId": "ext-1", "status": "failed"}, key="wrong-secret-wrong") == 403
+        assert await status({"messageId": "nobody", "status": "read"}) == 200
+        assert await snapshot() == before
+
+        sink.answer = (422, {"error": "unknown recipient"})
+        error = provider_error(await inbox.send(conversation["id"], "again"))
+        assert error["extensions"]["providerCode"] == "HTTP_422"
+    finally:
+        await sink.stop()
+
+
+# ---- WHATSAPP_NEW_INSTALLS
+
+
+async def test_whatsapp_new_installs_off_refuses_new_twilio_apps_and_keeps_existing_ones(inbox: Inbox) -> None:
+    use_settings(replace(get_settings(), whatsapp_new_installs=False))
+    result = await inbox.api.execute(
+        "mutation($i: InstallMessagingAppInput!) { installMessagingApp(input: $i) { id } }",
+        {"i": {"provider": "TWILIO_WHATSAPP", "name": "Second number",
+               "credentials": {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}}},
+        token=inbox.admin.token,
+    )
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert result["errors"][0]["extensions"]["reason"] == "WHATSAPP_NEW_INSTALLS_DISABLED"
+    apps = await inbox.api.data("{ messagingApps { provider } }", token=inbox.admin.token)
+    assert [a["provider"] for a in apps["messagingApps"]].count("TWILIO_WHATSAPP") == 1
+    # the existing install keeps receiving and sending
+    conversation_id = await whatsapp_conversation(inbox)
+    assert (await inbox.send(conversation_id))["data"]["sendMessage"]["status"] == "SENT"
