@@ -19,6 +19,7 @@ class Context:
     request_id: str = ""
     loaders: Loaders = field(default_factory=Loaders)
     response: Any = None
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
 
 def viewer_of(info: Info) -> Viewer:

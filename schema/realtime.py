@@ -1,4 +1,13 @@
-"""Real time over GraphQL: Subscription.inboxEvents, Query.inboxEventCursor, and live notification ids.
+"""Real time over GraphQL: Subscription.inboxEvents, Query.inboxEventCursor, the WebSocket handler,
+and live notification ids for other subscriptions.
+
+Fan-out without re-executing per subscriber: subscribers of one account sending the same document
+and variables (their `after` cursor aside) share a group (subscriptions/hub.py). Each event is
+executed ONCE per group, with fresh loaders, as the group's first recipient; the serialized payload
+goes to every recipient. If executing it read who is asking beyond their account (e.g.
+`Conversation.section`), it is executed once per distinct user instead. The `inboxEvents` resolver
+therefore yields nothing through Strawberry: running inside our graphql-transport-ws handler, it
+writes the shared bytes to its own WebSocket operation (`Delivery`), replay first, then live.
 
 Other subscriptions of the schema (e.g. `notifications`) receive their user's ids through
 `live_notification_ids(info)`:
@@ -12,14 +21,358 @@ Other subscriptions of the schema (e.g. `notifications`) receive their user's id
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import dataclasses
+import json
+import logging
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import suppress
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
 
+import strawberry
+from graphql import GraphQLError, VariableNode, visit
+from graphql.language import Visitor
+from starlette.websockets import WebSocketState
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import Info
+from strawberry.types.graphql import OperationType
+from strawberry.utils.aio import aclosing
 
-from resolvers.errors import SubscriberTooSlow
-from schema.context import viewer_of
+import models
+from resolvers.errors import SubscriberTooSlow, ValidationFailed
+from resolvers.ids import to_api_id
+from resolvers.realtime import (
+    audience,
+    event_cursor,
+    event_id_of,
+    events_between,
+    newest_cursor,
+    shown_conversation,
+    shown_message,
+    subscribable_conversation,
+)
+from resolvers.viewer import Viewer, authenticate, bearer_token
+from schema.context import Context, loaders_of, viewer_of
 from schema.loaders import Loaders
-from subscriptions.hub import TooSlow, current_hub
+from schema.types import Conversation, Message, User
+from subscriptions.hub import Group, Subscriber, TooSlow, current_hub
+
+log = logging.getLogger("switchboard.realtime")
+
+InboxEventType = strawberry.enum(models.InboxEventType, name="InboxEventType")
+
+
+@strawberry.type(name="InboxEvent")
+class InboxEvent:
+    row: strawberry.Private[models.InboxEvent]
+
+    @strawberry.field(description="Resume point: pass it back as `after` to receive every later event.")
+    def cursor(self) -> str:
+        return event_cursor(self.row.id)
+
+    @strawberry.field
+    def type(self) -> InboxEventType:
+        return self.row.type
+
+    @strawberry.field(description="Null only for CONVERSATION_DELETED (use conversationId).")
+    async def conversation(self, info: Info) -> Conversation | None:
+        row = shown_conversation(self.row, await loaders_of(info).conversation.load(self.row.conversation_id))
+        return Conversation.of(row) if row else None
+
+    @strawberry.field
+    def conversation_id(self) -> strawberry.ID:
+        return strawberry.ID(to_api_id("Conversation", self.row.conversation_id))
+
+    @strawberry.field
+    async def message(self, info: Info) -> Message | None:
+        if self.row.message_id is None:
+            return None
+        row = shown_message(await loaders_of(info).message.load(self.row.message_id))
+        return Message.of(row) if row else None
+
+    @strawberry.field(description="The user who caused the event, if a user did.")
+    async def actor(self, info: Info) -> User | None:
+        if self.row.actor_id is None:
+            return None
+        row = await loaders_of(info).user.load(self.row.actor_id)
+        return User.of(row) if row else None
+
+    @strawberry.field
+    def occurred_at(self) -> datetime:
+        return self.row.occurred_at
+
+
+# ---------------------------------------------------------------- executing an event once per group
+
+
+class _Witness(Viewer):
+    """The viewer an event is executed as; notes whether the payload read more than the account."""
+
+    personal = False
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "account_id":
+            return object.__getattribute__(self, "user").account_id
+        if not name.startswith("_") and name != "personal":
+            object.__setattr__(self, "personal", True)
+        return object.__getattribute__(self, name)
+
+
+class _EventScope:
+    """What every group rendering one event shares: fresh loaders, the root object, the audience."""
+
+    def __init__(self, event: models.InboxEvent) -> None:
+        self.event = event
+        self.root = InboxEvent(row=event)
+        self.loaders = Loaders()
+        self._audience: frozenset[int] | None = None
+
+    async def audience(self) -> frozenset[int]:
+        if self._audience is None:
+            self._audience = await audience(self.event.app_id)
+        return self._audience
+
+
+class EventRenderer:
+    """Executes one subscription document for an event: once per group, or once per user if personal."""
+
+    def __init__(self, schema: Any, query: str, variables: dict[str, Any] | None, operation_name: str | None) -> None:
+        self.schema = schema
+        self.query = query
+        self.variables = variables
+        self.operation_name = operation_name
+
+    async def render(
+        self, event: models.InboxEvent, members: list[Subscriber], scratch: dict[str, Any]
+    ) -> list[tuple[str, Sequence[Subscriber]]]:
+        scope = scratch.get("scope")
+        if scope is None:
+            scope = scratch["scope"] = _EventScope(event)
+        allowed = await scope.audience()
+        by_user: dict[int, list[Subscriber]] = {}
+        for member in members:
+            if member.user.id in allowed:
+                by_user.setdefault(member.user.id, []).append(member)
+        if not by_user:
+            return []
+        first = next(iter(by_user.values()))
+        payload, personal = await self._execute(scope, first[0].user)
+        if not personal:
+            return [(payload, [member for group in by_user.values() for member in group])]
+        rendered = [(payload, first)]
+        for recipients in list(by_user.values())[1:]:
+            rendered.append(((await self._execute(scope, recipients[0].user))[0], recipients))
+        return rendered
+
+    async def _execute(self, scope: _EventScope, user: models.User) -> tuple[str, bool]:
+        viewer = _Witness(user)
+        context = Context(request=None, viewer=viewer, request_id=f"event-{scope.event.id}", loaders=scope.loaders)
+        result = await self.schema.execute(
+            self.query,
+            variable_values=self.variables,
+            context_value=context,
+            root_value=scope.root,
+            operation_name=self.operation_name,
+            allowed_operation_types=(OperationType.SUBSCRIPTION,),
+        )
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [error.formatted for error in result.errors]
+        return json.dumps(payload, separators=(",", ":"), default=str), viewer.personal
+
+
+def _group_key(info: Info, operation: Operation[Any, Any], conversation_pk: int | None) -> tuple[Any, ...]:
+    """Same document, same variables (but for a variable used only as `after`), same filter."""
+    variables = dict(operation.variables or {})
+    after = next((arg.value for arg in info._raw_info.field_nodes[0].arguments or () if arg.name.value == "after"), None)
+    if isinstance(after, VariableNode) and _variable_uses(info, after.name.value) == 1:
+        variables.pop(after.name.value, None)
+    return (operation.query, operation.operation_name, json.dumps(variables, sort_keys=True), conversation_pk)
+
+
+def _variable_uses(info: Info, name: str) -> int:
+    uses = 0
+
+    class Count(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            nonlocal uses
+            uses += node.name.value == name
+
+    for node in (info.operation.selection_set, *info._raw_info.fragments.values()):
+        visit(node, Count())
+    return uses
+
+
+# ---------------------------------------------------------------- the WebSocket side
+
+
+@dataclasses.dataclass
+class Delivery:
+    """The graphql-transport-ws operation a subscription resolver is running for."""
+
+    handler: RealtimeHandler
+    operation: Operation[Any, Any]
+
+    def __post_init__(self) -> None:
+        self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
+
+    async def send(self, payload: str) -> None:
+        await self.handler.websocket.ws.send_text(self.prefix + payload + "}")  # type: ignore[attr-defined]
+
+
+current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
+
+
+async def authenticate_connection(context: Context) -> None:
+    """`connection_init` must carry {"authorization": "Bearer <token>"}; else the socket closes with 4403."""
+    params = context.connection_params or {}
+    token = bearer_token(params.get("authorization") if isinstance(params.get("authorization"), str) else None)
+    viewer = await authenticate(token)
+    if viewer is None:
+        raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+    context.viewer = viewer
+
+
+class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
+    """graphql-transport-ws with: a fresh context (loaders) per operation, the subscription cap
+    answered with RATE_LIMITED, keep-alive pings, and `Delivery` for subscriptions that write
+    pre-serialized payloads themselves."""
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            _keep_alive.add(self, self.view.keep_alive_interval or 15)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        cap = self.max_subscriptions_per_connection
+        if self.connection_acknowledged and cap is not None and len(self.operations) >= cap and message["id"] not in self.operations:
+            error = GraphQLError(
+                f"At most {cap} subscriptions per connection.", extensions={"code": "RATE_LIMITED"}
+            )
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
+            return
+        await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[Context, Any]) -> None:
+        current_delivery.set(Delivery(self, operation))
+        context = dataclasses.replace(self.context, loaders=Loaders())
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            if _closed(self):
+                self.operations.pop(operation.id, None)
+                return
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+
+
+def _closed(handler: RealtimeHandler) -> bool:
+    ws = handler.websocket.ws  # type: ignore[attr-defined]
+    return ws.application_state != WebSocketState.CONNECTED or ws.client_state != WebSocketState.CONNECTED
+
+
+class _KeepAlive:
+    """One task per process pings every acknowledged connection (graphql-transport-ws `ping`)."""
+
+    def __init__(self) -> None:
+        self.handlers: weakref.WeakSet[RealtimeHandler] = weakref.WeakSet()
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, handler: RealtimeHandler, interval: float) -> None:
+        self.handlers.add(handler)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run(interval), name="ws-keep-alive")
+
+    async def _run(self, interval: float) -> None:
+        while self.handlers:
+            await asyncio.sleep(interval)
+            for handler in list(self.handlers):
+                if _closed(handler):
+                    self.handlers.discard(handler)
+                    continue
+                with suppress(Exception):
+                    await handler.send_message({"type": "ping"})
+
+
+_keep_alive = _KeepAlive()
+
+
+# ---------------------------------------------------------------- roots
+
+
+async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None, conversation_id: str | None) -> None:
+    viewer = viewer_of(info)
+    after_id = event_id_of(after) if after is not None else None
+    conversation_pk = await subscribable_conversation(viewer, conversation_id) if conversation_id else None
+    operation = delivery.operation
+    renderer = EventRenderer(info.schema, operation.query, operation.variables, operation.operation_name)
+    hub = current_hub()
+    subscriber = hub.join(
+        _group_key(info, operation, conversation_pk),
+        lambda: Group(viewer.account_id, conversation_pk, renderer.render),
+        viewer.user,
+    )
+    group = subscriber.group
+    assert group is not None
+    seen = after_id or 0
+    try:
+        if after_id is not None:
+            async for event in events_between(viewer, after_id, subscriber.start_after, conversation_pk):
+                for payload, _ in await group.render(event, [subscriber], {}):
+                    await delivery.send(payload)
+        while True:
+            event_id, payload = await subscriber.get()
+            if event_id > seen:
+                await delivery.send(payload)
+    except TooSlow:
+        raise SubscriberTooSlow("You fell too far behind; resubscribe with your last cursor.") from None
+    finally:
+        hub.leave(subscriber)
+
+
+@strawberry.type
+class RealtimeSubscription:
+    @strawberry.subscription(
+        description="Every change in the conversations the viewer can see. `after` replays missed events first."
+    )
+    async def inbox_events(
+        self, info: Info, after: str | None = None, conversation_id: strawberry.ID | None = None
+    ) -> AsyncGenerator[InboxEvent, None]:
+        delivery = current_delivery.get()
+        if delivery is None:
+            raise ValidationFailed("inboxEvents is served over WebSocket (graphql-transport-ws) at /graphql.")
+        await _serve_inbox_events(info, delivery, after, conversation_id)
+        return
+        yield  # an async generator by contract; its payloads go out through `delivery`, shared per group
+
+
+@strawberry.type
+class RealtimeQuery:
+    @strawberry.field(description="The newest event's cursor: subscribe to inboxEvents(after: it) to miss nothing from now on.")
+    async def inbox_event_cursor(self, info: Info) -> str:
+        return await newest_cursor(viewer_of(info))
 
 
 async def live_notification_ids(info: Info) -> AsyncIterator[int]:

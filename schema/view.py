@@ -7,13 +7,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
+from schema.realtime import RealtimeHandler, authenticate_connection
 from settings import Settings
 
 
 class GraphQLView(GraphQL):
+    # graphql-transport-ws only: the legacy graphql-ws protocol would bypass the grouped fan-out.
+    graphql_transport_ws_handler_class = RealtimeHandler
+
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(
             schema,
@@ -23,6 +29,7 @@ class GraphQLView(GraphQL):
             keep_alive_interval=15,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -30,3 +37,7 @@ class GraphQLView(GraphQL):
         if isinstance(request, Request):
             viewer = await authenticate(bearer_token(request.headers.get("authorization")))
         return Context(request=request, viewer=viewer, request_id=request.scope.get("request_id", ""), response=response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        await authenticate_connection(context)
+        return UNSET

@@ -10,8 +10,9 @@ payload to every member. A member whose queue is full is marked `overflowed` and
 dropped: it ends with `TooSlow` (SUBSCRIBER_TOO_SLOW) instead of growing memory or slowing others.
 
 Joining: `hub.join(...)` returns a `Subscriber` whose `start_after` is the last event id the hub
-took a recipient snapshot for. Every later event reaches its queue; events up to `start_after`
-are the subscriber's to replay from the database. Nothing is missed or doubled at that seam.
+took a recipient snapshot for. Every later event reaches its queue as (event id, payload); events
+up to `start_after` are the subscriber's to replay from the database. Nothing is missed or doubled
+at that seam (a subscriber resuming after a cursor the hub has not reached yet skips ids up to it).
 
 Notifications (for the `notifications` subscription, any other per-user stream alike):
     publisher.publish_notifications([(user_id, notification_id), ...])   # after commit
@@ -205,7 +206,7 @@ class Hub:
             try:
                 for payload, recipients in await group.render(event, members, scratch):
                     for subscriber in recipients:
-                        subscriber.push(payload)
+                        subscriber.push((event.id, payload))
             except Exception:
                 log.exception("rendering inbox event %s failed", event.id)
 
