@@ -162,6 +162,18 @@ async def test_r_link_relinking_a_kind_replaces_it(api: Api, clock: ManualClock)
     assert texts(current) == ["Hello", "Later"]
 
 
+async def test_r_link_linking_the_same_entity_again_changes_nothing(api: Api, clock: ManualClock) -> None:
+    team, conversation, person = await carla_linked(api)
+    before = await notes_of(api, team.bob, person)
+    clock.advance(minutes=5)
+
+    again = await link(api, team.bob, conversation, {"personId": person})
+
+    assert again["linkedPerson"]["id"] == person
+    assert await notes_of(api, team.bob, person) == before
+    assert await InboxEvent.filter(type=InboxEventType.CONVERSATION_LINKED).count() == 1
+
+
 async def test_r_link_new_person_is_prefilled_from_the_contact(api: Api) -> None:
     team = await api.create_team()
     await team.app.receive("cust-7", "Hello", name="Carla Costa")
