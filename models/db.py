@@ -43,7 +43,9 @@ async def migrate(database_url: str) -> None:
 
 
 async def open_database(database_url: str) -> None:
-    await Tortoise.init(config=tortoise_config(database_url))
+    # The ASGI lifespan runs in its own task; requests run in others: without the global fallback
+    # Tortoise 1.x keeps the connections in the lifespan task's context and every request fails.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def close_database() -> None:
