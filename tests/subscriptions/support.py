@@ -130,3 +130,65 @@ class Socket:
 
     async def events(self, op_id: str, count: int) -> list[dict[str, Any]]:
         return [await self.event(op_id) for _ in range(count)]
+
+
+class StalledSocket:
+    """A raw WebSocket client that stops reading after subscribing (its kernel buffer is tiny),
+    so the server's writes back up; `messages()` then reads what the server did send."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def subscribe(cls, server: Server, token: str, query: str) -> StalledSocket:
+        import base64
+        import os
+        import socket as sockets
+
+        raw = sockets.socket(sockets.AF_INET, sockets.SOCK_STREAM)
+        raw.setsockopt(sockets.SOL_SOCKET, sockets.SO_RCVBUF, 4096)
+        host, port = server.host.split(":")
+        raw.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(raw, (host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=raw, limit=2**24)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /graphql HTTP/1.1\r\nHost: {server.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {PROTOCOL}\r\n\r\n"
+            ).encode()
+        )
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
+        stalled = cls(reader, writer)
+        stalled.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert (await stalled.read())["type"] == "connection_ack"
+        stalled.send({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        reader._transport.pause_reading()  # type: ignore[attr-defined]
+        return stalled
+
+    def send(self, message: dict[str, Any]) -> None:
+        import os
+
+        data = json.dumps(message).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81]) + (bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + len(data).to_bytes(2, "big"))
+        self.writer.write(header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(data)))
+
+    async def read(self) -> dict[str, Any]:
+        while True:
+            first, second = await asyncio.wait_for(self.reader.readexactly(2), WAIT)
+            length = second & 0x7F
+            if length == 126:
+                length = int.from_bytes(await self.reader.readexactly(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await self.reader.readexactly(8), "big")
+            payload = await self.reader.readexactly(length)
+            if first & 0x0F == 0x1:
+                return json.loads(payload)
+
+    def resume(self) -> None:
+        self.reader._transport.resume_reading()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,116 @@
+"""The WebSocket transport: who may connect, how many subscriptions, and slow subscribers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from settings import Settings
+from tests.subscriptions.conftest import ALLOWED_ORIGIN
+from tests.subscriptions.support import PROTOCOL, Server, Socket, StalledSocket
+from tests.support import Api
+
+BIG = "subscription { inboxEvents { type message { text } conversation { lastMessage { text } } } }"
+
+
+@pytest.fixture
+def broker_url() -> None:
+    """Refusals do not depend on the broker: the in-memory one is enough here."""
+    return None
+
+
+async def close_code_after_init(server: Server, payload: object) -> int:
+    async with connect(server.ws_url, subprotocols=[PROTOCOL]) as connection:  # type: ignore[list-item]
+        await connection.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await connection.recv()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+async def test_connection_init_without_a_token_is_closed_with_4403(api: Api, server: Server) -> None:
+    assert await close_code_after_init(server, {}) == 4403
+
+
+async def test_connection_init_with_a_bad_token_is_closed_with_4403(api: Api, server: Server) -> None:
+    assert await close_code_after_init(server, {"authorization": "Bearer sb_not-a-real-token"}) == 4403
+    assert await close_code_after_init(server, {"authorization": "Basic dXNlcjpwYXNz"}) == 4403
+
+
+async def test_subscribing_before_connection_init_is_closed(api: Api, server: Server) -> None:
+    async with connect(server.ws_url, subprotocols=[PROTOCOL]) as connection:  # type: ignore[list-item]
+        await connection.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": BIG}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await connection.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_page_from_a_forbidden_origin_is_refused_at_the_handshake(api: Api, server: Server) -> None:
+    admin = await api.create_account()
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(server.ws_url, subprotocols=[PROTOCOL], origin="https://evil.example"):  # type: ignore[list-item,arg-type]
+            pass
+    assert refused.value.response.status_code == 403
+    async with Socket.opened(server, admin.token, origin=ALLOWED_ORIGIN):
+        pass
+
+
+async def test_too_many_subscriptions_on_one_connection_are_refused(api: Api, server: Server) -> None:
+    admin = await api.create_account()
+    app = await api.install_api_app(admin)
+    async with Socket.opened(server, admin.token) as socket:
+        ops = [await socket.subscribe() for _ in range(3)]
+        refused = await socket.subscribe()
+        error = await socket.message(refused)
+        await app.receive("cust-1", "still served")
+        firsts = [await socket.event(op) for op in ops]
+
+    assert error["type"] == "error"
+    assert error["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert [event["type"] for event in firsts] == ["CONVERSATION_CREATED"] * 3
+
+
+async def test_queries_and_mutations_also_run_over_the_socket(api: Api, server: Server) -> None:
+    admin = await api.create_account()
+    async with Socket.opened(server, admin.token) as socket:
+        op = await socket.subscribe("{ viewer { name } }")
+        answer = await socket.message(op)
+
+    assert answer["payload"]["data"] == {"viewer": {"name": admin.name}}
+
+
+class TestSlowSubscriber:
+    @pytest.fixture
+    def server_settings(self, server_settings: Settings) -> Settings:
+        return replace(server_settings, subscriber_queue_size=4)
+
+    async def test_slow_subscriber_is_cut_off_while_a_fast_one_gets_everything(self, api: Api, server: Server) -> None:
+        admin = await api.create_account()
+        bea = await api.create_user(admin, "Bea Member")
+        app = await api.install_api_app(admin, share_with=[bea])
+        async with Socket.opened(server, admin.token) as fast:
+            fast_op = await fast.subscribe(BIG)
+            slow = await StalledSocket.subscribe(server, bea.token, BIG)
+            texts = [f"{number} " + "x" * 60_000 for number in range(60)]
+            received = []
+            for text in texts:
+                await app.receive("cust-1", text)
+                received.append(await fast.event(fast_op))
+                if received[-1]["type"] == "CONVERSATION_CREATED":
+                    received.append(await fast.event(fast_op))
+            slow.resume()
+            slow_messages = [await slow.read()]
+            while slow_messages[-1]["type"] == "next" and not slow_messages[-1]["payload"].get("errors"):
+                slow_messages.append(await slow.read())
+            last = await slow.read()
+            slow.close()
+
+        assert [event["message"]["text"] for event in received if event["message"]] == texts
+        cut_off = slow_messages[-1]
+        assert cut_off["payload"]["errors"][0]["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
+        assert len(slow_messages) < len(received)
+        assert last["type"] == "complete"
