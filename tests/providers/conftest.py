@@ -148,34 +148,44 @@ async def event_types(message_pk: int) -> list[str]:
 async def inbox(db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> AsyncIterator[Inbox]:
     from app import create_app
 
-    settings = replace(
+    settings = faked_settings(test_settings, fake_twilio, fake_graph)
+    app = create_app(settings, clock=clock, manage_database=False)
+    try:
+        async with running(app), Api(app) as api:
+            inbox = await team(api, app, fake_twilio, fake_graph, clock)
+            yield inbox
+            await inbox.runtime.drain()
+    finally:
+        use_settings(test_settings)
+
+
+def faked_settings(test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> Settings:
+    return replace(
         test_settings,
         twilio_api_base_url=fake_twilio.url,
         graph_api_base_url=fake_graph.url,
         graph_api_version=fake_graph.version,
         send_retry_seconds=0,
     )
-    app = create_app(settings, clock=clock, manage_database=False)
+
+
+async def team(api: Api, app: Any, fake_twilio: FakeTwilio, fake_graph: FakeGraph, clock: ManualClock) -> Inbox:
+    """An account whose admin installed one WhatsApp and one Messenger app; the fakes post to `api.http`."""
     fake_twilio.reset()
     fake_graph.reset()
-    try:
-        async with running(app), Api(app) as api:
-            fake_twilio.webhooks = api.http
-            fake_graph.webhooks = api.http
-            admin = await api.create_account()
-            inbox = Inbox(api, app, fake_twilio, fake_graph, clock, admin)
-            whatsapp = await inbox.install(
-                "TWILIO_WHATSAPP", {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}, "WhatsApp"
-            )
-            messenger = await inbox.install(
-                "MESSENGER",
-                {"pageId": PAGE_ID, "pageAccessToken": PAGE_TOKEN, "appSecret": APP_SECRET, "verifyToken": VERIFY_TOKEN},
-                "Messenger",
-            )
-            inbox.whatsapp_id, inbox.whatsapp_url = whatsapp["id"], whatsapp["webhookUrl"]
-            inbox.messenger_id, inbox.messenger_url = messenger["id"], messenger["webhookUrl"]
-            fake_graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, messenger["webhookUrl"])
-            yield inbox
-            await inbox.runtime.drain()
-    finally:
-        use_settings(test_settings)
+    fake_twilio.webhooks = api.http
+    fake_graph.webhooks = api.http
+    admin = await api.create_account()
+    inbox = Inbox(api, app, fake_twilio, fake_graph, clock, admin)
+    whatsapp = await inbox.install(
+        "TWILIO_WHATSAPP", {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}, "WhatsApp"
+    )
+    messenger = await inbox.install(
+        "MESSENGER",
+        {"pageId": PAGE_ID, "pageAccessToken": PAGE_TOKEN, "appSecret": APP_SECRET, "verifyToken": VERIFY_TOKEN},
+        "Messenger",
+    )
+    inbox.whatsapp_id, inbox.whatsapp_url = whatsapp["id"], whatsapp["webhookUrl"]
+    inbox.messenger_id, inbox.messenger_url = messenger["id"], messenger["webhookUrl"]
+    fake_graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, messenger["webhookUrl"])
+    return inbox
