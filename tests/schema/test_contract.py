@@ -20,10 +20,6 @@ OWED: dict[str, int] = {
     "InboxEvent": 3,
     "Query.inboxEventCursor": 3,
     "Subscription.inboxEvents": 3,
-    # 4: providers, replying
-    "Mutation.sendMessage": 4,
-    "Conversation.canReply": 4,
-    "Conversation.replyWindowEndsAt": 4,
     # 5: notifications
     "NotificationKind": 5,
     "NotificationSetting": 5,
