@@ -97,6 +97,7 @@ async function start(token) {
   }
   state.viewer = who.viewer;
   state.features = await state.api.features();
+  window.switchboard = { features: state.features, live: null };
   $("#signin").hidden = true;
   $("#app").hidden = false;
   $("#viewer-name").textContent = who.viewer.name;
@@ -149,7 +150,7 @@ function startLive(token) {
     onStatus: (status) => setLiveStatus(status),
     onReconnected: () => bell && bell.load().catch(() => {}),
   });
-  window.switchboard = { live: state.live };
+  window.switchboard.live = state.live;
   if (features.live) {
     state.live.subscribe(
       () => ({ query: EVENTS, variables: { after: state.cursor } }),
@@ -295,7 +296,7 @@ function renderList(rows) {
             h(
               "span",
               { class: "tags" },
-              h("span", { class: "app" }, providerLabel(row.app.provider)),
+              h("span", { class: "channel" }, providerLabel(row.app.provider)),
               row.assignee && h("span", { class: "assignee" }, row.assignee.name)
             )
           )

@@ -1,0 +1,185 @@
+"""The inbox web app in a real browser: two users, live updates, assignment with a desktop
+notification, the conversation's life cycle, and delivery statuses of a reply."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from tests.support import ApiApp, Person
+from tests.web.conftest import Delivery, Inbox, Server, served
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
+
+
+def needs(type_name: str, field: str, what: str) -> None:
+    if not served(type_name, field):
+        pytest.skip(f"{type_name}.{field} is not in the served schema yet: {what}")
+
+
+@pytest.fixture
+async def team(server: Server, delivery: Delivery) -> tuple[Person, Person, ApiApp]:
+    """Ana (admin, installed the website chat) and Bob (member), both with access to it; replies go to `delivery`."""
+    needs("Subscription", "inboxEvents", "the app updates live through it")
+    ana = await server.api.create_account("Acme", "Ana Admin")
+    bob = await server.api.create_user(ana, "Bob Seller")
+    app = await server.api.install_api_app(ana, share_with=[bob], delivery_url=delivery.url)
+    return ana, bob, app
+
+
+async def test_message_from_webhook_appears_in_unassigned_for_both_without_reload(open_inbox, team) -> None:
+    ana, bob, app = team
+    ana_inbox: Inbox = await open_inbox(ana)
+    bob_inbox: Inbox = await open_inbox(bob)
+    await expect(ana_inbox.count("UNASSIGNED")).to_have_text("0")
+
+    await app.receive("cust-1", "Do you ship to Lisbon?", name="Carla Cliente")
+
+    for inbox in (ana_inbox, bob_inbox):
+        await expect(inbox.row("Carla Cliente")).to_contain_text("Do you ship to Lisbon?")
+        await expect(inbox.count("UNASSIGNED")).to_have_text("1")
+
+
+async def test_assigning_moves_it_to_assigned_to_me_of_the_assignee(open_inbox, team) -> None:
+    ana, bob, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    bob_inbox = await open_inbox(bob)
+    await expect(bob_inbox.row("Carla Cliente")).to_be_visible()
+
+    await ana_inbox.open_conversation("Carla Cliente")
+    await ana_inbox.page.get_by_label("Assign to").select_option(label="Bob Seller")
+    await ana_inbox.button("Assign").click()
+
+    await expect(bob_inbox.count("UNASSIGNED")).to_have_text("0")
+    await expect(bob_inbox.count("ASSIGNED_TO_ME")).to_have_text("1")
+    await expect(bob_inbox.row("Carla Cliente")).to_have_count(0)
+    await bob_inbox.open_section("ASSIGNED_TO_ME")
+    await expect(bob_inbox.row("Carla Cliente")).to_be_visible()
+    await expect(ana_inbox.count("ASSIGNED_TO_OTHERS")).to_have_text("1")
+    await expect(ana_inbox.page.locator("#thread-assignee")).to_have_text("Assigned to Bob Seller")
+
+
+async def test_assignee_gets_a_desktop_notification(open_inbox, team) -> None:
+    needs("Subscription", "notifications", "desktop notifications come from it")
+    ana, bob, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    bob_inbox = await open_inbox(bob)
+
+    await ana_inbox.open_conversation("Carla Cliente")
+    await ana_inbox.page.get_by_label("Assign to").select_option(label="Bob Seller")
+    await ana_inbox.button("Assign").click()
+
+    await expect(bob_inbox.page.locator("#bell-count")).to_have_text("1")
+    notifications = await bob_inbox.notifications()
+    assert notifications == [
+        {"title": "Conversation assigned to you", "body": "Ana Admin assigned you the conversation with Carla Cliente."}
+    ]
+    assert await ana_inbox.notifications() == []
+
+
+async def test_only_available_users_are_offered_for_assignment(open_inbox, team) -> None:
+    ana, bob, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    bob_inbox = await open_inbox(bob)
+    availability = bob_inbox.page.get_by_role("button", name=re.compile("Available"))
+    await availability.click()
+    await expect(bob_inbox.page.locator("#availability")).to_have_attribute("aria-pressed", "false")
+
+    ana_inbox = await open_inbox(ana)
+    await ana_inbox.open_conversation("Carla Cliente")
+    options = ana_inbox.page.locator("#assign-select option")
+    await expect(options).to_have_text(["Choose someone available…", "Ana Admin (me)"])
+
+
+async def test_close_then_an_inbound_message_reopens_it(open_inbox, team) -> None:
+    ana, bob, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    bob_inbox = await open_inbox(bob)
+
+    await ana_inbox.open_conversation("Carla Cliente")
+    await ana_inbox.button("Close").click()
+    await expect(ana_inbox.page.locator("#thread-status")).to_have_text("Closed")
+    await expect(bob_inbox.count("CLOSED")).to_have_text("1")
+    await expect(bob_inbox.row("Carla Cliente")).to_have_count(0)
+
+    await app.receive("cust-1", "Still there?", name="Carla Cliente")
+
+    await expect(bob_inbox.row("Carla Cliente")).to_contain_text("Still there?")
+    await expect(bob_inbox.count("CLOSED")).to_have_text("0")
+    await expect(ana_inbox.page.locator("#thread-status")).to_have_text("Open")
+    await expect(ana_inbox.page.locator("#messages")).to_contain_text("Still there?")
+
+
+async def test_delete_is_offered_to_the_installer_only(open_inbox, team) -> None:
+    ana, bob, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    bob_inbox = await open_inbox(bob)
+
+    await bob_inbox.open_conversation("Carla Cliente")
+    await expect(bob_inbox.button("Close")).to_be_visible()
+    await expect(bob_inbox.button("Delete")).to_have_count(0)
+
+    await ana_inbox.open_conversation("Carla Cliente")
+    await ana_inbox.button("Delete").click()
+    await ana_inbox.button("Yes, delete").click()
+
+    for inbox in (ana_inbox, bob_inbox):
+        await expect(inbox.row("Carla Cliente")).to_have_count(0)
+        await expect(inbox.count("UNASSIGNED")).to_have_text("0")
+    await expect(bob_inbox.page.locator("#thread")).to_be_hidden()
+
+
+async def test_deep_link_opens_the_conversation(open_inbox, team) -> None:
+    ana, _, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    await ana_inbox.open_conversation("Carla Cliente")
+    link = ana_inbox.page.url
+    assert re.search(r"/inbox/conversations/[^/]+$", link)
+
+    again = await open_inbox(ana, link)
+
+    await expect(again.page.locator("#thread-title")).to_have_text("Carla Cliente")
+    await expect(again.page.locator("#messages")).to_contain_text("Hello?")
+
+
+async def test_after_a_drop_the_app_resumes_from_its_last_cursor(open_inbox, team) -> None:
+    ana, _, app = team
+    ana_inbox = await open_inbox(ana)
+    await ana_inbox.page.evaluate("window.switchboard.live.pause()")
+    await expect(ana_inbox.page.locator("#live-status")).to_have_attribute("data-status", "reconnecting")
+
+    await app.receive("cust-2", "Sent while you were offline", name="Dora Offline")
+    await ana_inbox.page.wait_for_timeout(300)
+    await expect(ana_inbox.row("Dora Offline")).to_have_count(0)
+    await ana_inbox.page.evaluate("window.switchboard.live.resume()")
+
+    await expect(ana_inbox.page.locator("#live-status")).to_have_attribute("data-status", "live")
+    await expect(ana_inbox.row("Dora Offline")).to_contain_text("Sent while you were offline")
+
+
+async def test_reply_shows_sent_then_delivered(open_inbox, team, delivery) -> None:
+    needs("Mutation", "sendMessage", "replies go through it")
+    ana, _, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    await ana_inbox.open_conversation("Carla Cliente")
+
+    await ana_inbox.page.get_by_label("Reply").fill("Yes, we ship to Lisbon.")
+    await ana_inbox.button("Send").click()
+
+    reply = ana_inbox.page.locator("#messages li.outbound", has_text="Yes, we ship to Lisbon.")
+    await expect(reply.locator(".status")).to_have_text("Sent")
+    sent = await delivery.next()
+    assert sent["text"] == "Yes, we ship to Lisbon."
+    body = json.dumps({"messageId": delivery.their_id, "status": "delivered"}).encode()
+    response = await app.post_status(body)
+    assert response.status_code in (200, 204), response.text
+    await expect(reply.locator(".status")).to_have_text("Delivered")
