@@ -70,7 +70,11 @@ class RedisBroker:
 
     def _new_client(self) -> redis.Redis:
         return redis.Redis.from_url(
-            self.url, socket_connect_timeout=2, socket_keepalive=True, health_check_interval=15
+            self.url,
+            socket_connect_timeout=2,
+            socket_keepalive=True,
+            health_check_interval=15,
+            client_name=f"switchboard:{self.channel}",
         )
 
     async def start(self, on_message: OnMessage, on_connected: OnConnected) -> None:
