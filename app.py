@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -95,6 +96,20 @@ async def database_down(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
 
 
+# What reaching a database that is down raises: Tortoise wraps some errors, asyncpg's pool lets the
+# rest through (a database refusing connections, an administrator's shutdown, a dropped socket).
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    DBConnectionError,
+    OperationalError,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, manage_database: bool = True) -> ASGIApp:
     settings = settings or get_settings()
     use_settings(settings)
@@ -137,6 +152,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={DBConnectionError: database_down, OperationalError: database_down, ConnectionError: database_down},
+        exception_handlers=dict.fromkeys(DATABASE_DOWN, database_down),
     )
     return RequestLimits(app, settings.max_body_bytes)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from models import Contact, Conversation, InboxEvent, Message
 from providers.api_channel import sign
 from resolvers.ids import to_api_id
+from tests.conftest import POSTGRES_URL, require
+from tests.processes import PostgresDatabase, command_env, run, switchboard
 from tests.support import Api, ApiApp
 
 CONVERSATIONS = """{ conversations(section: UNASSIGNED) { totalCount edges { node {
@@ -303,3 +307,49 @@ async def test_a_good_message_is_stored_and_answered_200(api: Api, app: ApiApp) 
     node = await _only_message(api, app)
     assert node["contact"] == {"externalId": "cust-1", "name": "Carla"}
     assert node["lastMessage"]["text"] == "Hello"
+
+
+# ---- database down: 503, so the provider retries
+
+
+@pytest.mark.postgres
+async def test_a_message_arriving_while_the_database_is_down_is_503_and_its_retry_is_stored(tmp_path: Path) -> None:
+    """A real server on its own PostgreSQL database, which stops accepting connections mid-run."""
+    require(POSTGRES_URL, "SWITCHBOARD_TEST_POSTGRES_URL")
+    database = PostgresDatabase(POSTGRES_URL)
+    await database.create()
+    try:
+        env = command_env(database.url)
+        created = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path)
+        token = json.loads(created.stdout)["token"]
+        with switchboard("serve", env=env, cwd=tmp_path) as server:
+            async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+                installed = await http.post("/graphql", json={"query": INSTALL, "variables": {"input": CHAT_APP}})
+                app_id = installed.json()["data"]["installMessagingApp"]["id"]
+
+                async def deliver(raw: bytes) -> httpx.Response:
+                    return await http.post(f"/webhooks/api/{app_id}", content=raw, headers={"X-Switchboard-Signature": sign("a-secret-of-16-chars", raw)})
+
+                assert (await deliver(body(messageId="m-1", text="first"))).status_code == 200
+                await database.go_down()
+
+                during = await deliver(body(messageId="m-2", text="second"))
+                ready_during = await http.get("/readyz")
+
+                await database.come_back()
+                retried = await deliver(body(messageId="m-2", text="second"))
+                ready_after = await http.get("/readyz")
+                thread = await http.post("/graphql", json={"query": CONVERSATIONS})
+        assert during.status_code == 503, server.output()
+        assert ready_during.status_code == 503
+        assert retried.status_code == 200 and retried.json()["duplicate"] is False
+        assert ready_after.status_code == 200
+        (edge,) = thread.json()["data"]["conversations"]["edges"]
+        assert [m["node"]["text"] for m in edge["node"]["messages"]["edges"]] == ["first", "second"]
+        assert "database unavailable" in server.output()
+    finally:
+        await database.drop()
+
+
+CHAT_APP = {"provider": "API", "name": "Chat", "credentials": {"secret": "a-secret-of-16-chars", "deliveryUrl": "http://127.0.0.1:9/x"}}
+INSTALL = """mutation($input: InstallMessagingAppInput!) { installMessagingApp(input: $input) { id } }"""

@@ -1,0 +1,120 @@
+"""The `switchboard` command, run for real against a temporary SQLite file (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+from graphql import build_schema as parse_sdl
+
+from resolvers.ids import parse_api_id
+from schema import build_schema
+from tests.processes import command_env, run, switchboard
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return command_env(f"sqlite://{tmp_path / 'cli.db'}")
+
+
+def _tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as connection:
+        return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_migrate_creates_the_tables_and_is_safe_to_run_again(tmp_path: Path, env: dict[str, str]) -> None:
+    first = run("migrate", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    tables = _tables(tmp_path / "cli.db")
+    assert {"account", "user", "conversation", "message", "inbox_event"} <= tables
+
+    again = run("migrate", env=env, cwd=tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert _tables(tmp_path / "cli.db") == tables
+
+
+def test_create_account_migrates_and_prints_one_json_line_of_api_ids(tmp_path: Path, env: dict[str, str]) -> None:
+    result = run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    printed = json.loads(line)
+    assert set(printed) == {"account_id", "user_id", "token"}
+    assert parse_api_id(printed["account_id"])[0] == "Account"
+    assert parse_api_id(printed["user_id"])[0] == "User"
+    assert printed["token"].startswith("sb_")
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", "ana@", "a b@acme.test"])
+def test_create_account_with_a_bad_email_fails_clearly(tmp_path: Path, env: dict[str, str], email: str) -> None:
+    result = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", email, env=env, cwd=tmp_path)
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "email" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_create_account_twice_with_the_same_email_makes_two_accounts(tmp_path: Path, env: dict[str, str]) -> None:
+    args = ("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", "ana@acme.test")
+    first, second = run(*args, env=env, cwd=tmp_path), run(*args, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    if second.returncode == 0:  # emails are unique per account, not across accounts
+        assert json.loads(second.stdout)["account_id"] != json.loads(first.stdout)["account_id"]
+    else:
+        assert "email" in second.stderr and "Traceback" not in second.stderr
+
+
+def test_export_schema_prints_the_served_schema(tmp_path: Path, env: dict[str, str]) -> None:
+    result = run("export-schema", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == build_schema().as_str().strip()
+    served = parse_sdl(result.stdout)
+    assert served.query_type is not None and "conversations" in served.query_type.fields
+
+
+def test_serve_answers_probes_and_the_created_accounts_token(tmp_path: Path, env: dict[str, str]) -> None:
+    created = json.loads(
+        run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path).stdout
+    )
+
+    with switchboard("serve", env=env, cwd=tmp_path) as server:
+        assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
+        assert httpx.get(server.url + "/readyz").json() == {"status": "ready"}
+        answer = httpx.post(
+            server.url + "/graphql",
+            json={"query": "{ viewer { id name role } account { id name } }"},
+            headers={"Authorization": f"Bearer {created['token']}"},
+        )
+        anonymous = httpx.post(server.url + "/graphql", json={"query": "{ viewer { id } }"})
+        graphiql = httpx.get(server.url + "/graphql", headers={"Accept": "text/html"})
+
+    assert answer.json() == {
+        "data": {
+            "viewer": {"id": created["user_id"], "name": "Ana Admin", "role": "ADMIN"},
+            "account": {"id": created["account_id"], "name": "Acme"},
+        }
+    }
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+    assert server.process.returncode is not None
+
+
+def test_serve_refuses_a_chunked_body_over_the_limit_on_the_wire(tmp_path: Path, env: dict[str, str]) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"query": "{ __typename }", "padding": "'
+        for _ in range(20):
+            yield b"x" * 1_000
+        yield b'"}'
+
+    with switchboard("serve", env={**env, "MAX_BODY_BYTES": "10000"}, cwd=tmp_path) as server:
+        response = httpx.post(server.url + "/graphql", content=chunks(), headers={"Content-Type": "application/json"})
+        small = httpx.post(server.url + "/graphql", json={"query": "{ __typename }"})
+
+    assert response.status_code == 413
+    assert small.json() == {"data": {"__typename": "Query"}}
+    assert "refused" in server.output()
