@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import expect
+from twilio.request_validator import RequestValidator
+
+from providers.fakes import whatsapp_form
 
 from tests.support import ApiApp, Person
 from tests.web.conftest import Delivery, Inbox, Server, served
@@ -183,3 +187,69 @@ async def test_reply_shows_sent_then_delivered(open_inbox, team, delivery) -> No
     response = await app.post_status(body)
     assert response.status_code in (200, 204), response.text
     await expect(reply.locator(".status")).to_have_text("Delivered")
+
+
+async def test_reply_box_says_when_the_whatsapp_reply_window_is_closed(open_inbox, team, server: Server) -> None:
+    needs("Conversation", "canReply", "the reply box asks it")
+    ana, _, _ = team
+    sid, auth_token = "AC" + "0" * 32, "f" * 32
+    installed = await server.api.data(
+        """mutation($input: InstallMessagingAppInput!) { installMessagingApp(input: $input) { webhookUrl } }""",
+        {"input": {"provider": "TWILIO_WHATSAPP", "name": "WhatsApp", "credentials": {"accountSid": sid, "authToken": auth_token, "fromNumber": "+14155238886"}}},
+        token=ana.token,
+    )
+    webhook_url = installed["installMessagingApp"]["webhookUrl"]
+    form = whatsapp_form(account_sid=sid, to="+14155238886", sender="+351912345678", body="Olá!", profile_name="Eva Lima")
+    signature = RequestValidator(auth_token).compute_signature(webhook_url, form)
+    response = await server.api.http.post(urlsplit(webhook_url).path, data=form, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200, response.text
+    ana_inbox = await open_inbox(ana)
+    await ana_inbox.open_conversation("Eva Lima")
+    await expect(ana_inbox.page.locator("#reply-window")).to_contain_text("Reply window open until")
+    await expect(ana_inbox.page.get_by_label("Reply")).to_be_enabled()
+
+    server.clock.advance(hours=25)
+    await ana_inbox.page.reload()
+    await ana_inbox.page.locator("#thread-title", has_text="Eva Lima").wait_for()
+
+    await expect(ana_inbox.page.locator("#reply-window")).to_contain_text("The reply window is closed")
+    await expect(ana_inbox.page.get_by_label("Reply")).to_be_disabled()
+    await expect(ana_inbox.button("Send")).to_be_disabled()
+
+
+async def test_linking_a_new_person_shows_the_note_it_wrote(open_inbox, team) -> None:
+    needs("Mutation", "linkConversation", "the CRM panel links through it")
+    ana, _, app = team
+    await app.receive("cust-1", "I'd like a quote for 40 chairs.", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    await ana_inbox.open_conversation("Carla Cliente")
+
+    await ana_inbox.button("New person").click()
+
+    person = ana_inbox.page.locator('#crm [data-kind="PERSON"]')
+    await expect(person.locator(".linked")).to_contain_text("Carla Cliente")
+    note = person.locator(".note")
+    await expect(note).to_have_count(1)
+    await expect(note).to_contain_text("I'd like a quote for 40 chairs.")
+    await expect(note).to_contain_text("Unassigned")
+    await expect(note).to_contain_text("/inbox/conversations/")
+
+    await app.receive("cust-1", "Blue ones, please.", name="Carla Cliente")
+    await expect(note).to_contain_text("Blue ones, please.")
+
+    await person.get_by_role("button", name="Unlink person").click()
+    await expect(person.get_by_label("Find or create a person")).to_be_visible()
+
+
+async def test_a_wrong_token_is_refused_at_sign_in(browser, server: Server) -> None:
+    context = await browser.new_context(base_url=server.url)
+    try:
+        page = await context.new_page()
+        await page.goto("/")
+        await page.get_by_label("API token").fill("sb_not-a-real-token")
+        await page.get_by_role("button", name="Sign in").click()
+
+        await expect(page.get_by_role("alert")).to_have_text("That token was not accepted. Check it and try again.")
+        await expect(page.locator("#app")).to_be_hidden()
+    finally:
+        await context.close()

@@ -17,6 +17,11 @@ const KINDS = [
 const LINK = `mutation Link($id: ID!, $target: LinkTarget!) { linkConversation(id: $id, target: $target) { id } }`;
 const UNLINK = `mutation Unlink($id: ID!, $kind: LinkKind!) { unlinkConversation(id: $id, kind: $kind) { id } }`;
 
+// Notes link back to their conversation (PUBLIC_BASE_URL/inbox/conversations/<id>): make links clickable.
+function linkified(text) {
+  return text.split(/(https?:\/\/[^\s]+)/).map((part, index) => (index % 2 ? h("a", { href: part }, part) : part));
+}
+
 export class CrmPanel {
   constructor({ api, root, toast, changed }) {
     this.api = api;
@@ -28,7 +33,7 @@ export class CrmPanel {
   render(conversation) {
     const key = JSON.stringify([
       conversation.id,
-      KINDS.map(({ field }) => conversation[field] && [conversation[field].id, conversation[field].notes.map((n) => n.updatedAt)]),
+      KINDS.map(({ field }) => conversation[field] && [conversation[field].id, conversation[field].notes.map((n) => [n.id, n.updatedAt, n.content])]),
     ]);
     renderIf(this.root, key, () => [h("h2", {}, "CRM"), KINDS.map((spec) => this.section(conversation, spec))]);
   }
@@ -51,7 +56,7 @@ export class CrmPanel {
           ? h(
               "ol",
               { class: "notes", "aria-label": `Notes on ${spec.label_of(linked)}` },
-              linked.notes.map((note) => h("li", { class: "note" }, h("pre", {}, note.content), h("p", { class: "meta" }, "Updated ", timeTag(note.updatedAt, { full: true }))))
+              linked.notes.map((note) => h("li", { class: "note" }, h("pre", {}, linkified(note.content)), h("p", { class: "meta" }, "Updated ", timeTag(note.updatedAt, { full: true }))))
             )
           : h("p", { class: "hint" }, "No notes yet.")
       );
