@@ -1,0 +1,63 @@
+"""`switchboard demo` starts on a free port, prints tokens that work, and simulated customers write in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.processes import command_env, switchboard
+
+SECTIONS = ("UNASSIGNED", "ASSIGNED_TO_ME", "ASSIGNED_TO_OTHERS", "CLOSED")
+INBOX = "{ " + " ".join(
+    f"{section.lower()}: conversations(section: {section}, first: 100) {{ edges {{ node {{ id lastMessage {{ id }} }} }} }}"
+    for section in SECTIONS
+) + " }"
+
+
+def _tokens(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s+(?:admin|member)\s+(\w+) .*token: (sb_\S+)$", output, re.MULTILINE))
+
+
+def _graphql(url: str, token: str, query: str) -> dict[str, Any]:
+    response = httpx.post(url + "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+    result = response.json()
+    assert not result.get("errors"), result
+    return result["data"]
+
+
+def _last_messages(url: str, token: str) -> dict[str, str | None]:
+    data = _graphql(url, token, INBOX)
+    return {
+        edge["node"]["id"]: (edge["node"]["lastMessage"] or {}).get("id")
+        for section in data.values()
+        for edge in section["edges"]
+    }
+
+
+def test_demo_serves_a_seeded_team_and_simulated_customers_write_in(tmp_path: Path) -> None:
+    (tmp_path / "demo.db").write_text("an old demo database that must be replaced")
+    env = command_env("sqlite://ignored-by-the-demo.db", SWITCHBOARD_DEMO_INTERVAL="0.2")
+
+    with switchboard("demo", env=env, cwd=tmp_path) as server:
+        server.wait_for(lambda: len(_tokens(server.output())) == 3, "the printed tokens")
+        tokens = _tokens(server.output())
+        assert f"{server.url}/graphql" in server.output()
+
+        admin = _graphql(server.url, tokens["Ana"], "{ viewer { name role } sectionCounts { unassigned assignedToMe assignedToOthers closed } }")
+        member = _graphql(server.url, tokens["Ben"], "{ viewer { role } messagingApps { provider sharedWith { name } } }")
+        before = _last_messages(server.url, tokens["Ana"])
+        server.wait_for(lambda: _last_messages(server.url, tokens["Ana"]) != before, "a simulated customer's message")
+
+    assert admin["viewer"] == {"name": "Ana Admin", "role": "ADMIN"}
+    counts = admin["sectionCounts"]
+    assert counts["unassigned"] >= 1 and counts["assignedToMe"] >= 1 and counts["assignedToOthers"] >= 1
+    assert sum(counts.values()) == 5
+    assert member["viewer"] == {"role": "MEMBER"}
+    (app,) = member["messagingApps"]
+    assert app["provider"] == "API"
+    assert sorted(user["name"] for user in app["sharedWith"]) == ["Ana Admin", "Ben Member", "Cleo Member"]
+    assert not (tmp_path / "ignored-by-the-demo.db").exists()
+    assert "Traceback" not in server.output()
