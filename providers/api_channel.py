@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from typing import Any
@@ -14,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from models import DeliveryStatus, Provider
-from providers.webhooks import load_app
+from providers.webhooks import load_app, sign, signed_json
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
@@ -24,14 +22,6 @@ from resolvers.replies import local_message_pk
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "x-switchboard-signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(sign(secret, body), header.strip())
 
 
 def _attachments(raw: Any) -> list[dict[str, str | None]]:
@@ -78,15 +68,9 @@ def parse_inbound(app_id: int, payload: Any) -> InboundMessage:
 
 async def inbound(request: Request) -> Response:
     app, credentials = await load_app(request, Provider.API)
-    body = await request.body()
-    if not signature_ok(credentials["secret"], body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("api channel app %s: bad or missing signature", app.id)
-        return JSONResponse({"error": "bad signature"}, status_code=403)
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        log.warning("api channel app %s: malformed JSON", app.id)
-        return JSONResponse({"error": "malformed JSON"}, status_code=400)
+    payload = await signed_json(request, app, credentials["secret"], SIGNATURE_HEADER)
+    if isinstance(payload, Response):
+        return payload
     try:
         received = await receive_message(parse_inbound(app.id, payload))
     except ValidationFailed as error:
@@ -122,15 +106,11 @@ def parse_status(app_id: int, payload: Any) -> StatusUpdate:
 async def status(request: Request) -> Response:
     """`{"messageId": <their or our id>, "status", "errorCode"?}`, signed like inbound messages."""
     app, credentials = await load_app(request, Provider.API)
-    body = await request.body()
-    if not signature_ok(credentials["secret"], body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("api channel app %s: bad or missing signature on a status", app.id)
-        return JSONResponse({"error": "bad signature"}, status_code=403)
+    payload = await signed_json(request, app, credentials["secret"], SIGNATURE_HEADER)
+    if isinstance(payload, Response):
+        return payload
     try:
-        update = parse_status(app.id, json.loads(body))
-    except (ValueError, RecursionError):
-        log.warning("api channel app %s: malformed status JSON", app.id)
-        return JSONResponse({"error": "malformed JSON"}, status_code=400)
+        update = parse_status(app.id, payload)
     except ValidationFailed as error:
         log.warning("api channel app %s: rejected status: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from providers.messenger import sign as messenger_sign
+from providers.webhooks import sign as messenger_sign
 
 
 class LoopbackServer:

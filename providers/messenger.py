@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from models import DeliveryStatus, MessagingApp, Provider
-from providers.webhooks import load_app
+from providers.webhooks import load_app, signed_json
 from resolvers.contacts import complete_contact
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status, apply_watermark
 from resolvers.errors import ValidationFailed
@@ -35,14 +33,6 @@ ERRORS: dict[str, str] = {
     "4": "Messenger rate limit reached; try again later.",
     "613": "Messenger rate limit reached; try again later.",
 }
-
-
-def sign(app_secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(sign(app_secret, body), (header or "").strip())
 
 
 def _moment(ms: Any) -> datetime:
@@ -140,15 +130,9 @@ async def verify(request: Request) -> Response:
 
 async def webhook(request: Request) -> Response:
     app, credentials = await load_app(request, Provider.MESSENGER)
-    body = await request.body()
-    if not signature_ok(credentials["appSecret"], body, request.headers.get(SIGNATURE_HEADER)):
-        log.warning("messenger app %s: bad or missing signature", app.id)
-        return JSONResponse({"error": "bad signature"}, status_code=403)
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        log.warning("messenger app %s: malformed JSON", app.id)
-        return JSONResponse({"error": "malformed JSON"}, status_code=400)
+    payload = await signed_json(request, app, credentials["appSecret"], SIGNATURE_HEADER)
+    if isinstance(payload, Response):
+        return payload
     if not isinstance(payload, dict) or payload.get("object") != "page" or not isinstance(payload.get("entry"), list):
         log.warning("messenger app %s: not a page webhook", app.id)
         return JSONResponse({"error": "expected object=page with a list of entries"}, status_code=400)

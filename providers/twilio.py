@@ -179,11 +179,20 @@ async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | No
 
 
 async def inbound(request: Request) -> Response:
+    return await _webhook(request, status_url=False)
+
+
+async def status(request: Request) -> Response:
+    return await _webhook(request, status_url=True)
+
+
+async def _webhook(request: Request, *, status_url: bool) -> Response:
     verified = await _verified_form(request)
     if isinstance(verified, Response):
         return verified
     app, form = verified
-    if "MessageStatus" in form and "Body" not in form:  # a status callback sent to the inbound URL
+    # a status callback also arrives at the inbound URL: it has MessageStatus and no Body
+    if status_url or ("MessageStatus" in form and "Body" not in form):
         return await _status(app, form, request.query_params.get("message"))
     try:
         received = await receive_message(parse_inbound(app.id, form))
@@ -193,14 +202,6 @@ async def inbound(request: Request) -> Response:
     if received.duplicate:
         log.info("twilio app %s: duplicate %s", app.id, received.message.provider_message_id)
     return twiml()
-
-
-async def status(request: Request) -> Response:
-    verified = await _verified_form(request)
-    if isinstance(verified, Response):
-        return verified
-    app, form = verified
-    return await _status(app, form, request.query_params.get("message"))
 
 
 routes = [

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from models import MessagingApp, Provider
 from resolvers.credentials import decrypt_credentials
@@ -27,3 +32,26 @@ async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, 
         raise HTTPException(404, "unknown app")
     return app, decrypt_credentials(app.credentials_encrypted)
 
+
+
+def sign(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256(secret, body)>`: the API channel's and Messenger's signature."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    return bool(header) and hmac.compare_digest(sign(secret, body), (header or "").strip())
+
+
+async def signed_json(request: Request, app: MessagingApp, secret: str, header: str) -> Any | Response:
+    """The JSON body of a request signed with `sign` over its raw bytes, or the answer refusing it
+    (403 bad or missing signature, 400 malformed JSON), logged."""
+    body = await request.body()
+    if not signature_ok(secret, body, request.headers.get(header)):
+        log.warning("%s app %s: bad or missing signature on %s", app.provider.value, app.id, request.url.path)
+        return JSONResponse({"error": "bad signature"}, status_code=403)
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        log.warning("%s app %s: malformed JSON on %s", app.provider.value, app.id, request.url.path)
+        return JSONResponse({"error": "malformed JSON"}, status_code=400)

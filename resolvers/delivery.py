@@ -140,9 +140,9 @@ async def settle(message_id: int, result: SendResult) -> None:
     async with change() as c:
         send = await OutboundSend.filter(message_id=message_id).select_for_update().first()
         row = await Message.filter(id=message_id).first().values(*_ROW)
-        if row is None:
+        if row is None or (result.retry and send is None):  # gone, or another process settled it meanwhile
             return
-        if result.retry and send is not None and send.attempts < MAX_ATTEMPTS:
+        if result.retry and send.attempts < MAX_ATTEMPTS:  # type: ignore[union-attr]
             send.next_attempt_at = clock.now() + backoff(send.attempts)
             send.last_error = f"{result.error_code or ''} {result.error_message or ''}".strip()[:1000] or None
             await send.save(update_fields=["next_attempt_at", "last_error"])
@@ -150,10 +150,9 @@ async def settle(message_id: int, result: SendResult) -> None:
         if send is not None:
             await send.delete()
         if result.retry:
-            tries = send.attempts if send else MAX_ATTEMPTS
             await _move(
                 c, row, DeliveryStatus.FAILED, error_code=UNREACHABLE,
-                error_message=f"The provider could not be reached after {tries} attempts: {result.error_message or result.error_code}",
+                error_message=f"The provider could not be reached after {send.attempts} attempts: {result.error_message or result.error_code}",
             )
         elif result.refused:
             await _move(c, row, DeliveryStatus.FAILED, error_code=result.error_code[:64], error_message=result.error_message)

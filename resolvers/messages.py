@@ -104,18 +104,24 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             created_at=now,
             updated_at=now,
         )
-        conversation.last_message_id = message.id
-        conversation.last_message_at = now
-        conversation.last_message_text = message.text
-        conversation.last_message_direction = Direction.INBOUND
-        conversation.last_inbound_at = now
-        await conversation.save(
-            update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction", "last_inbound_at"]
-        )
+        await set_last_message(conversation, message)
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
         await notes.record_message(conversation, message)
         await notify_inbound_message(c, conversation, message)
     return Received(message, duplicate=False)
+
+
+async def set_last_message(conversation: Conversation, message: Message) -> None:
+    """The conversation row carries its last message, so a section page needs no per-row query."""
+    conversation.last_message_id = message.id
+    conversation.last_message_at = message.created_at
+    conversation.last_message_text = message.text
+    conversation.last_message_direction = message.direction
+    fields = ["last_message_id", "last_message_at", "last_message_text", "last_message_direction"]
+    if message.direction == Direction.INBOUND:
+        conversation.last_inbound_at = message.created_at
+        fields.append("last_inbound_at")
+    await conversation.save(update_fields=fields)
 
 
 async def _contact(inbound: InboundMessage) -> Contact:

@@ -14,7 +14,7 @@ from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, de
 from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
 from resolvers.events import Change, change
 from resolvers.ids import parse_api_id, to_api_id
-from resolvers.messages import MAX_TEXT
+from resolvers.messages import MAX_TEXT, set_last_message
 from resolvers.viewer import Viewer
 
 # Free-form replies are allowed this long after the contact's last inbound message.
@@ -71,11 +71,7 @@ async def record_outbound(
         created_at=now,
         updated_at=now,
     )
-    conversation.last_message_id = message.id
-    conversation.last_message_at = now
-    conversation.last_message_text = text
-    conversation.last_message_direction = Direction.OUTBOUND
-    await conversation.save(update_fields=["last_message_id", "last_message_at", "last_message_text", "last_message_direction"])
+    await set_last_message(conversation, message)
     c.record(InboxEventType.MESSAGE_SENT, conversation, message_id=message.id, actor_id=sent_by_id)
     return message
 

@@ -136,7 +136,7 @@ async def test_bad_posts_get_their_status_and_change_nothing(inbox: Inbox, body:
 
 
 async def test_signature_over_other_bytes_is_refused(inbox: Inbox) -> None:
-    from providers.messenger import sign
+    from providers.webhooks import sign
 
     signed = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "messaging": []}]}).encode()
     sent = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "messaging": [
