@@ -55,6 +55,20 @@ def with_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
+async def create_database(admin_url: str, name: str) -> str:
+    await drop_database(admin_url, name)
+    admin = await asyncpg.connect(asyncpg_url(admin_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return with_database(admin_url, name)
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    admin = await asyncpg.connect(asyncpg_url(admin_url))
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
 # ---- the baseline server (run in a child process: `bench/ingest.py --serve-bare PORT DSN`)
 
 
@@ -207,11 +221,7 @@ class Result:
 
 async def bench_bare(admin_url: str, seconds: float, senders: int) -> Result:
     name = f"sb_bench_bare_{os.getpid()}"
-    dsn = with_database(admin_url, name)
-    admin = await asyncpg.connect(asyncpg_url(admin_url))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    dsn = await create_database(admin_url, name)
     db = await asyncpg.connect(asyncpg_url(dsn))
     await db.execute("CREATE TABLE bare_message (id bigserial PRIMARY KEY, sid text UNIQUE NOT NULL, sender text, body text, created_at timestamptz)")
     await db.close()
@@ -228,9 +238,7 @@ async def bench_bare(admin_url: str, seconds: float, senders: int) -> Result:
     finally:
         process.terminate()
         process.wait()
-        admin = await asyncpg.connect(asyncpg_url(admin_url))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(admin_url, name)
 
 
 async def prepare_switchboard(dsn: str, env: dict[str, str]) -> str:
@@ -261,11 +269,7 @@ async def prepare_switchboard(dsn: str, env: dict[str, str]) -> str:
 
 async def bench_switchboard(admin_url: str, seconds: float, senders: int) -> Result:
     name = f"sb_bench_ingest_{os.getpid()}"
-    dsn = with_database(admin_url, name)
-    admin = await asyncpg.connect(asyncpg_url(admin_url))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    dsn = await create_database(admin_url, name)
     port = free_port()
     env = {
         **os.environ,
@@ -294,9 +298,7 @@ async def bench_switchboard(admin_url: str, seconds: float, senders: int) -> Res
         if process is not None:
             process.terminate()
             process.wait()
-        admin = await asyncpg.connect(asyncpg_url(admin_url))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(admin_url, name)
 
 
 async def main(args: argparse.Namespace) -> int:
