@@ -27,6 +27,7 @@ from starlette.routing import Route
 from models import Provider
 from models.db import close_database, migrate, open_database
 from providers.webhooks import sign, signature_ok
+from providers.demo_messaging import DemoProviders
 from providers.fakes import LoopbackServer
 from resolvers import apps, assignment, lifecycle, users
 from resolvers.ids import to_api_id
@@ -97,7 +98,7 @@ def fresh_database() -> None:
         path.unlink(missing_ok=True)
 
 
-async def seed(delivery_url: str, api_secret: str) -> DemoTeam:
+async def seed(delivery_url: str, api_secret: str, messaging: DemoProviders) -> DemoTeam:
     """An account with an admin and two members, one API-channel app shared with all, and an inbox
     with conversations in every section."""
     _, admin = await users.create_account("Acme Furniture", "Ana Admin", "ana@acme.test")
@@ -111,6 +112,7 @@ async def seed(delivery_url: str, api_secret: str) -> DemoTeam:
         {"secret": api_secret, "deliveryUrl": delivery_url},
         [to_api_id("User", ben.user.id), to_api_id("User", cleo.user.id)],
     )
+    await messaging.install(boss, [to_api_id("User", ben.user.id), to_api_id("User", cleo.user.id)])
     conversations = []
     for customer in CUSTOMERS:
         received = await receive_message(
@@ -162,7 +164,9 @@ def _welcome(settings: Settings, team: DemoTeam) -> str:
         f"Database: {DEMO_DATABASE.resolve()} (recreated on every start)",
         "Send `Authorization: Bearer <token>`:",
         *(f"  {role:<6} {created.user.name:<12} {created.user.email:<16} token: {created.token}" for role, created in people),
-        f"Simulated customers write to the API channel app {team.api_app_id} (signing secret {team.api_secret}).",
+        f"Simulated customers write to the API channel app {team.api_app_id} (signing secret {team.api_secret}),",
+        "and on WhatsApp and Messenger through fake Twilio and Graph servers on loopback: replies there",
+        "go SENT, then DELIVERED and READ a few seconds later. No account anywhere.",
         "",
     ]
     return "\n".join(lines)
@@ -171,6 +175,9 @@ def _welcome(settings: Settings, team: DemoTeam) -> str:
 async def serve_demo(settings: Settings, host: str, port: int, interval: float) -> None:
     from app import create_app
 
+    messaging = DemoProviders(interval)
+    await messaging.start()
+    settings = messaging.settings(settings)
     use_settings(settings)
     await migrate(settings.database_url)
     await open_database(settings.database_url)
@@ -178,13 +185,16 @@ async def serve_demo(settings: Settings, host: str, port: int, interval: float) 
     receiver = ApiChannelReceiver(api_secret)
     await receiver.start()
     try:
-        team = await seed(f"{receiver.url}/deliver", api_secret)
+        team = await seed(f"{receiver.url}/deliver", api_secret, messaging)
     finally:
         await close_database()
 
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, http="httptools", log_level="info"))
     print(_welcome(settings, team), flush=True)
-    customers = [asyncio.create_task(api_channel_customers(f"http://127.0.0.1:{port}", team, interval))]
+    customers = [
+        asyncio.create_task(api_channel_customers(f"http://127.0.0.1:{port}", team, interval)),
+        asyncio.create_task(messaging.customers(interval)),
+    ]
     try:
         await server.serve()
     finally:
@@ -192,6 +202,7 @@ async def serve_demo(settings: Settings, host: str, port: int, interval: float) 
             task.cancel()
         await asyncio.gather(*customers, return_exceptions=True)
         await receiver.stop()
+        await messaging.stop()
 
 
 def run_demo(host: str = "127.0.0.1", port: int = 8000) -> None:

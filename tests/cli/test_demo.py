@@ -54,10 +54,41 @@ def test_demo_serves_a_seeded_team_and_simulated_customers_write_in(tmp_path: Pa
     assert admin["viewer"] == {"name": "Ana Admin", "role": "ADMIN"}
     counts = admin["sectionCounts"]
     assert counts["unassigned"] >= 1 and counts["assignedToMe"] >= 1 and counts["assignedToOthers"] >= 1
-    assert sum(counts.values()) == 5
+    assert sum(counts.values()) == 7  # 5 on the API channel, one each on WhatsApp and Messenger
     assert member["viewer"] == {"role": "MEMBER"}
-    (app,) = member["messagingApps"]
-    assert app["provider"] == "API"
-    assert sorted(user["name"] for user in app["sharedWith"]) == ["Ana Admin", "Ben Member", "Cleo Member"]
+    assert sorted(app["provider"] for app in member["messagingApps"]) == ["API", "MESSENGER", "TWILIO_WHATSAPP"]
+    for app in member["messagingApps"]:
+        assert sorted(user["name"] for user in app["sharedWith"]) == ["Ana Admin", "Ben Member", "Cleo Member"]
     assert not (tmp_path / "ignored-by-the-demo.db").exists()
+    assert "Traceback" not in server.output()
+
+
+REPLYABLE = """{ conversations(section: UNASSIGNED, first: 100) { edges { node {
+    id canReply app { provider } } } } }"""
+
+
+def test_demo_replies_on_whatsapp_and_messenger_get_delivered_and_read(tmp_path: Path) -> None:
+    env = command_env("sqlite://ignored-by-the-demo.db", SWITCHBOARD_DEMO_INTERVAL="0.2")
+    with switchboard("demo", env=env, cwd=tmp_path) as server:
+        server.wait_for(lambda: len(_tokens(server.output())) == 3, "the printed tokens")
+        token = _tokens(server.output())["Ana"]
+        conversations = {
+            edge["node"]["app"]["provider"]: edge["node"]
+            for edge in _graphql(server.url, token, REPLYABLE)["conversations"]["edges"]
+        }
+        replies = {}
+        for provider in ("TWILIO_WHATSAPP", "MESSENGER"):
+            assert conversations[provider]["canReply"] is True
+            sent = _graphql(
+                server.url, token,
+                f'mutation {{ sendMessage(conversationId: "{conversations[provider]["id"]}", text: "Hello from the demo") {{ id status }} }}',
+            )["sendMessage"]
+            assert sent["status"] == "SENT"
+            replies[provider] = sent["id"]
+
+        def status(message_id: str) -> str:
+            return _graphql(server.url, token, f'{{ node(id: "{message_id}") {{ ... on Message {{ status }} }} }}')["node"]["status"]
+
+        for provider, message_id in replies.items():
+            server.wait_for(lambda: status(message_id) == "READ", f"the {provider} reply read")
     assert "Traceback" not in server.output()

@@ -1,0 +1,100 @@
+"""The demo's WhatsApp and Messenger: fake Twilio and Graph servers on loopback, apps installed
+against them, and simulated customers whose phones report delivered, then read."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+
+import httpx
+
+from models import Provider
+from providers.fakes import FakeGraph, FakeTwilio, Progress, whatsapp_form
+from resolvers import apps
+from resolvers.apps import webhook_url
+from resolvers.messages import InboundMessage, receive_message
+from resolvers.viewer import Viewer
+from settings import Settings
+
+log = logging.getLogger("switchboard.demo")
+
+ACCOUNT_SID = "AC" + "d3" * 16
+AUTH_TOKEN = "0123456789abcdef" * 2
+FROM_NUMBER = "+14155238886"
+PAGE_ID = "100200300400500"
+PAGE_TOKEN = "demo-page-access-token"
+APP_SECRET = "demo-app-secret"
+
+WHATSAPP_CUSTOMERS = (
+    ("+5511987654321", "Mariana Costa", ("Oi! Do you ship to São Paulo?", "How long does delivery take?")),
+    ("+447700900123", "Oliver Hughes", ("Is the oak table available in 180 cm?", "Great, can I pay on delivery?")),
+)
+MESSENGER_CUSTOMERS = (
+    ("7301234567890123", "Sofia", "Rossi", ("Ciao! Do you have the lamp in green?", "Perfect, thank you 🙂")),
+    ("7309876543210987", "Jonas", "Berg", ("Hi, can I return a chair I bought last week?", "It is order #5120.")),
+)
+
+
+class DemoProviders:
+    """Fake Twilio and Graph the demo's server sends to; their customers write through the real webhooks."""
+
+    def __init__(self, interval: float) -> None:
+        progress = Progress(delivered_after=interval / 2, read_after=interval / 2)  # the phone, then its owner
+        self.http = httpx.AsyncClient(timeout=10)
+        self.twilio = FakeTwilio(self.http, progress=progress)
+        self.graph = FakeGraph(self.http, progress=progress)
+        self.twilio.add_account(ACCOUNT_SID, AUTH_TOKEN)
+        for psid, first, last, _ in MESSENGER_CUSTOMERS:
+            self.graph.profiles[psid] = {"first_name": first, "last_name": last}
+        self.whatsapp_url = ""
+
+    async def start(self) -> None:
+        await self.twilio.start()
+        await self.graph.start()
+
+    async def stop(self) -> None:
+        await self.twilio.stop()
+        await self.graph.stop()
+        await self.http.aclose()
+
+    def settings(self, base: Settings) -> Settings:
+        return dataclasses.replace(
+            base, twilio_api_base_url=self.twilio.url, graph_api_base_url=self.graph.url, graph_api_version=self.graph.version
+        )
+
+    async def install(self, boss: Viewer, share_with: list[str]) -> None:
+        """A WhatsApp and a Messenger app, each with a conversation waiting in UNASSIGNED."""
+        whatsapp = await apps.install_messaging_app(
+            boss, Provider.TWILIO_WHATSAPP, "WhatsApp (fake Twilio)",
+            {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}, share_with,
+        )
+        messenger = await apps.install_messaging_app(
+            boss, Provider.MESSENGER, "Messenger (fake Graph)",
+            {"pageId": PAGE_ID, "pageAccessToken": PAGE_TOKEN, "appSecret": APP_SECRET, "verifyToken": "demo-verify"},
+            share_with,
+        )
+        self.whatsapp_url = webhook_url(whatsapp)
+        self.graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, webhook_url(messenger))
+        phone, name, lines = WHATSAPP_CUSTOMERS[0]
+        await receive_message(InboundMessage(whatsapp.id, "SMseed" + phone[1:], phone, contact_name=name, text=lines[0]))
+        psid, first, last, lines = MESSENGER_CUSTOMERS[0]
+        await receive_message(InboundMessage(messenger.id, "m_seed" + psid, psid, contact_name=f"{first} {last}", text=lines[0]))
+
+    async def customers(self, interval: float) -> None:
+        """A WhatsApp or Messenger customer writes every `interval` seconds, over the real webhooks."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if random.random() < 0.5:
+                    phone, name, lines = random.choice(WHATSAPP_CUSTOMERS)
+                    form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=phone, body=random.choice(lines), profile_name=name)
+                    response = await self.twilio.post_signed(self.whatsapp_url, form, AUTH_TOKEN)
+                else:
+                    psid, _, _, lines = random.choice(MESSENGER_CUSTOMERS)
+                    response = await self.graph.customer_writes(PAGE_ID, psid, random.choice(lines))
+                if response.status_code != 200:
+                    log.warning("simulated customer message answered %s: %s", response.status_code, response.text)
+            except httpx.HTTPError as error:
+                log.warning("simulated customer message not delivered: %s", error)
