@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from models import Contact, Conversation, DeliveryStatus, Direction, InboxEventType, Message, MessagingApp, OutboundSend, Provider
-from resolvers import clock
+from resolvers import clock, notes
 from resolvers.access import visible_conversation
 from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
 from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
@@ -73,6 +73,7 @@ async def record_outbound(
     )
     await set_last_message(conversation, message)
     c.record(InboxEventType.MESSAGE_SENT, conversation, message_id=message.id, actor_id=sent_by_id)
+    await notes.record_message(conversation, message)
     return message
 
 

@@ -20,6 +20,7 @@ from tests.resolvers.crm_support import (
 from tests.support import ASSIGN, CLOSE, Api
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+SEND = "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }"
 
 
 def at(value: str) -> datetime:
@@ -79,6 +80,19 @@ async def test_r_note_message_within_24_hours_rerenders_the_same_note(api: Api, 
     assert message_lines(note) == [
         "2026-01-05 09:00 UTC · Carla (inbound): Hello",
         "2026-01-05 10:00 UTC · Carla (inbound): Any news?",
+    ]
+
+
+async def test_r_note_replies_go_into_the_note_too(api: Api, clock: ManualClock) -> None:
+    team, conversation, person = await carla_linked(api, "Is the sofa still available?")
+    clock.advance(minutes=7)
+
+    await api.data(SEND, {"c": conversation, "t": "Yes, shall I reserve it?"}, token=team.bob.token)
+
+    [note] = await notes_of(api, team.bob, person)
+    assert message_lines(note) == [
+        "2026-01-05 09:00 UTC · Carla (inbound): Is the sofa still available?",
+        "2026-01-05 09:07 UTC · Bob Member (outbound): Yes, shall I reserve it?",
     ]
 
 
