@@ -35,6 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         loop="uvloop",
         http="httptools",
         log_level="info",
+        ws_per_message_deflate=False,  # a compressor per WebSocket costs ~50 KB; payloads are small JSON
     )
 
 

@@ -242,10 +242,28 @@ async def authenticate_connection(context: Context) -> None:
     context.viewer = viewer
 
 
+class LazyLoaders:
+    """Loaders made on first use: an idle subscription (inboxEvents loads per event) holds none."""
+
+    __slots__ = ("_loaders",)
+
+    def __init__(self) -> None:
+        self._loaders: Loaders | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._loaders is None:
+            self._loaders = Loaders()
+        return getattr(self._loaders, name)
+
+
 class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     """graphql-transport-ws with: a fresh context (loaders) per operation, the subscription cap
     answered with RATE_LIMITED, keep-alive pings, and `Delivery` for subscriptions that write
     pre-serialized payloads themselves."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context.loaders = LazyLoaders()  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
@@ -264,7 +282,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
 
     async def run_operation(self, operation: Operation[Context, Any]) -> None:
         current_delivery.set(Delivery(self, operation))
-        context = dataclasses.replace(self.context, loaders=Loaders())
+        context = dataclasses.replace(self.context, loaders=LazyLoaders())
         try:
             result_source = await self.schema.stream(
                 operation.query,
