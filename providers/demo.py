@@ -161,6 +161,7 @@ def _welcome(settings: Settings, team: DemoTeam) -> str:
     lines = [
         "",
         f"Switchboard demo: GraphiQL at {settings.public_base_url}/graphql, the inbox at {settings.public_base_url}/",
+        f"Open the inbox signed in as {team.admin.user.name}: {settings.public_base_url}/#token={team.admin.token}",
         f"Database: {DEMO_DATABASE.resolve()} (recreated on every start)",
         "Send `Authorization: Bearer <token>`:",
         *(f"  {role:<6} {created.user.name:<12} {created.user.email:<16} token: {created.token}" for role, created in people),
