@@ -191,19 +191,27 @@ function setLiveStatus(status, title = "") {
 
 let pending = { list: false, thread: false };
 let refreshTimer = null;
+let flushed = null;
 
+// Coalesces bursts of events into one reload of each part; every caller's promise settles after it.
 function refresh({ list = false, thread: withThread = false }) {
   pending.list ||= list;
   pending.thread ||= withThread;
   clearTimeout(refreshTimer);
-  return new Promise((resolve) => {
-    refreshTimer = setTimeout(async () => {
-      const todo = pending;
-      pending = { list: false, thread: false };
-      await Promise.all([todo.list && loadInbox(), todo.thread && loadThread()]);
-      resolve();
-    }, 30);
-  });
+  if (!flushed) {
+    let settle;
+    flushed = new Promise((resolve) => (settle = resolve));
+    flushed.settle = settle;
+  }
+  const promise = flushed;
+  refreshTimer = setTimeout(async () => {
+    const todo = pending;
+    flushed = null;
+    pending = { list: false, thread: false };
+    await Promise.all([todo.list && loadInbox(), todo.thread && loadThread()]);
+    promise.settle();
+  }, 30);
+  return promise;
 }
 
 // ---- sections and the list
@@ -355,6 +363,7 @@ async function loadThread() {
   document.title = `${conversation.contact.name || conversation.contact.externalId} · Switchboard`;
   thread.show(conversation, data.users);
   if (crm) crm.render(conversation);
+  if (bell) bell.seen(conversation.id);
   return conversation;
 }
 

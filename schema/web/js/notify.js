@@ -62,6 +62,9 @@ export class Bell {
         this.button.focus();
       }
     });
+    document.addEventListener("click", (event) => {
+      if (!this.panel.hidden && !root.contains(event.target)) this.toggle(false);
+    });
     this.markRead.hidden = !features.markRead;
     this.markRead.addEventListener("click", () => this.markAllRead());
     this.form.addEventListener("change", (event) => this.saveSettings(event.target));
@@ -201,6 +204,17 @@ export class Bell {
       this.toast(error.message, true);
     }
     this.renderPermission();
+  }
+
+  // Opening a conversation reads its notifications.
+  async seen(conversationId) {
+    const ids = this.items.filter((item) => !item.readAt && item.conversation && item.conversation.id === conversationId).map((item) => item.id);
+    if (!ids.length || !this.features.markRead) return;
+    const now = new Date().toISOString();
+    for (const item of this.items) if (ids.includes(item.id)) item.readAt = now;
+    this.unread = Math.max(0, this.unread - ids.length);
+    this.render();
+    await this.api.request("mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }", { ids }).catch(() => {});
   }
 
   async markAllRead() {

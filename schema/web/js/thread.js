@@ -213,6 +213,10 @@ export class ThreadView {
   renderReply(c) {
     if (!this.features.send) return;
     const closed = this.features.replyWindow && !c.canReply;
+    // No event marks the window's end: look again when it passes.
+    clearTimeout(this.windowTimer);
+    const endsIn = c.replyWindowEndsAt ? new Date(c.replyWindowEndsAt) - Date.now() : null;
+    if (!closed && endsIn !== null && endsIn > 0 && endsIn < 2 ** 31 - 2000) this.windowTimer = setTimeout(() => this.changed(), endsIn + 1000);
     this.replyText.disabled = closed;
     this.replyButton.disabled = closed;
     replace(
