@@ -26,10 +26,11 @@ import dataclasses
 import json
 import logging
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
 from contextvars import ContextVar
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -268,6 +269,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
         if self.connection_acknowledged:
+            self.connection_init_timeout_task = None  # cancelled; holding it keeps its traceback alive
             _keep_alive.add(self, self.view.keep_alive_interval or 15)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -282,18 +284,13 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
 
     async def run_operation(self, operation: Operation[Context, Any]) -> None:
         current_delivery.set(Delivery(self, operation))
-        context = dataclasses.replace(self.context, loaders=LazyLoaders())
         try:
-            result_source = await self.schema.stream(
-                operation.query,
-                variable_values=operation.variables,
-                context_value=context,
-                root_value=self.root_value,
-                operation_name=operation.operation_name,
-            )
-            async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            try:
+                await self._stream(operation)
+                return
+            except _GoLive as live:
+                serve = live.serve
+            await serve()  # outside the except block, so the traceback (Strawberry's frames) is freed
         except _OperationStreamClosed:
             return
         except Exception as error:
@@ -304,6 +301,29 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             with suppress(Exception):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
+
+    async def _stream(self, operation: Operation[Context, Any]) -> None:
+        result_source = await self.schema.stream(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=dataclasses.replace(self.context, loaders=LazyLoaders()),
+            root_value=self.root_value,
+            operation_name=operation.operation_name,
+        )
+        async with aclosing(result_source):
+            await self._send_result_stream(operation, result_source)
+        await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
+
+class _GoLive(BaseException):  # noqa: N818 (control flow, not an error)
+    """Raised by inboxEvents once its replay is sent: it unwinds Strawberry's per-operation stream
+    (extensions, execution context, generators: about half an idle subscriber's memory) and the
+    operation's task carries on with `serve`, a plain loop from the hub's queue to the socket.
+    A BaseException, so Strawberry's `except Exception` turns it into no error result."""
+
+    def __init__(self, serve: Callable[[], Awaitable[None]]) -> None:
+        super().__init__()
+        self.serve = serve
 
 
 def _closed(handler: RealtimeHandler) -> bool:
@@ -354,18 +374,29 @@ async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None,
     )
     group = subscriber.group
     assert group is not None
-    seen = after_id or 0
     try:
         if after_id is not None:
             async for event in events_between(viewer, after_id, subscriber.start_after, conversation_pk):
                 for payload, _ in await group.render(event, [subscriber], {}):
                     await delivery.send(payload)
+    except BaseException:
+        hub.leave(subscriber)
+        raise
+    raise _GoLive(partial(_stay_live, delivery, subscriber, after_id or 0))
+
+
+async def _stay_live(delivery: Delivery, subscriber: Subscriber, seen: int) -> None:
+    """Sends the group's payloads (events after `seen`) until completed, disconnected or too slow."""
+    hub = current_hub()
+    try:
         while True:
             event_id, payload = await subscriber.get()
             if event_id > seen:
                 await delivery.send(payload)
     except TooSlow:
-        raise SubscriberTooSlow("You fell too far behind; resubscribe with your last cursor.") from None
+        error = SubscriberTooSlow("You fell too far behind; resubscribe with your last cursor.")
+        await delivery.send(json.dumps({"data": None, "errors": [{"message": error.message, "extensions": {"code": error.code}}]}))
+        await delivery.operation.send_operation_message({"id": delivery.operation.id, "type": "complete"})
     finally:
         hub.leave(subscriber)
 

@@ -56,16 +56,18 @@ class Subscriber:
         self.group = group
         self.start_after = start_after
         self.overflowed = False
-        self._items: deque[Any] = deque()
+        self._items: deque[Any] | None = None  # made on first use: most subscribers are idle
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
 
     def push(self, item: Any) -> None:
         if self.overflowed:
             return
+        if self._items is None:
+            self._items = deque()
         if len(self._items) >= self._limit:
             self.overflowed = True
-            self._items.clear()
+            self._items = None
         else:
             self._items.append(item)
         if self._waiter is not None and not self._waiter.done():
