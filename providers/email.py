@@ -109,5 +109,8 @@ class EmailWorker:
                     pass
             except Exception:
                 log.exception("email delivery round failed; retrying on the next wake-up")
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancel of stop()
+            # when the wake-up lands at the same moment, and stop() then waits forever.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()

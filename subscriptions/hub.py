@@ -176,8 +176,9 @@ class Hub:
 
     async def _dispatch_forever(self) -> None:
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            with suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow stop()'s cancel on 3.11
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.catch_up()
