@@ -162,13 +162,24 @@ class Subscriber:
     errors: int = 0
 
 
-async def subscribe(url: str, token: str, ready: asyncio.Queue[None], stats: Subscriber) -> None:
-    async with connect(url, subprotocols=["graphql-transport-ws"], max_size=2**22, ping_interval=None) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-        await ws.recv()
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": DOCUMENT}}))
-        ready.put_nowait(None)
+async def subscribe(url: str, token: str, opening: asyncio.Semaphore, ready: asyncio.Queue[bool], stats: Subscriber) -> None:
+    try:
+        async with opening:
+            ws = await connect(url, subprotocols=["graphql-transport-ws"], max_size=2**22, ping_interval=None, open_timeout=120)  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+            await ws.recv()
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": DOCUMENT}}))
+    except Exception as error:  # noqa: BLE001
+        print(f"subscriber failed to connect: {error!r}", file=sys.stderr)
+        ready.put_nowait(False)
+        return
+    ready.put_nowait(True)
+    try:
         await consume(ws, stats)
+    except Exception:  # noqa: BLE001  (the server going away at the end)
+        pass
+    finally:
+        await ws.close()
 
 
 async def consume(ws: ClientConnection, stats: Subscriber) -> None:
@@ -309,16 +320,16 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str) -> None
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0].port}", timeout=30) as client:
             conversation_id = await open_conversation(client, app_id, admin_token)
             baseline_rss = [server.rss_bytes() for server in servers]
-            ready: asyncio.Queue[None] = asyncio.Queue()
+            ready: asyncio.Queue[bool] = asyncio.Queue()
+            opening = asyncio.Semaphore(50)
             stats = [Subscriber() for _ in tokens]
-            clients = []
-            for index, token in enumerate(tokens):
-                server = servers[index % processes]
-                clients.append(asyncio.create_task(subscribe(server.ws_url, token, ready, stats[index])))
-                if index % 200 == 199:
-                    await asyncio.sleep(0.05)
-            for _ in tokens:
-                await asyncio.wait_for(ready.get(), 120)
+            clients = [
+                asyncio.create_task(subscribe(servers[index % processes].ws_url, token, opening, ready, stats[index]))
+                for index, token in enumerate(tokens)
+            ]
+            connected = sum([await ready.get() for _ in tokens])
+            if connected < len(tokens):
+                raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
             # Every subscription is registered once a probe event reached every subscriber.
             await toggle(client, admin_token, conversation_id, 0)
             deadline = time.monotonic() + 60

@@ -65,7 +65,7 @@ from resolvers.viewer import Viewer, authenticate, bearer_token
 from schema.context import Context, loaders_of, viewer_of
 from schema.loaders import Loaders
 from schema.types import Conversation, Message, User
-from subscriptions.hub import Group, Subscriber, TooSlow, current_hub
+from subscriptions.hub import Group, Hub, Subscriber, TooSlow, current_hub
 
 log = logging.getLogger("switchboard.realtime")
 
@@ -303,10 +303,15 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             self.operations.pop(operation.id, None)
 
     async def _stream(self, operation: Operation[Context, Any]) -> None:
+        viewer = self.context.viewer
         result_source = await self.schema.stream(
             operation.query,
             variable_values=operation.variables,
-            context_value=dataclasses.replace(self.context, loaders=LazyLoaders()),
+            # Fresh per operation: loaders and the viewer's access are never read from a cache of
+            # an earlier operation on this (long-lived) connection.
+            context_value=dataclasses.replace(
+                self.context, loaders=LazyLoaders(), viewer=Viewer(viewer.user) if viewer else None
+            ),
             root_value=self.root_value,
             operation_name=operation.operation_name,
         )
@@ -340,7 +345,7 @@ class _KeepAlive:
 
     def add(self, handler: RealtimeHandler, interval: float) -> None:
         self.handlers.add(handler)
-        if self.task is None or self.task.done():
+        if self.task is None or self.task.done() or self.task.get_loop() is not asyncio.get_running_loop():
             self.task = asyncio.create_task(self._run(interval), name="ws-keep-alive")
 
     async def _run(self, interval: float) -> None:
@@ -366,7 +371,7 @@ async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None,
     conversation_pk = await subscribable_conversation(viewer, conversation_id) if conversation_id else None
     operation = delivery.operation
     renderer = EventRenderer(info.schema, operation.query, operation.variables, operation.operation_name)
-    hub = current_hub()
+    hub = await current_hub()
     subscriber = hub.join(
         _group_key(info, operation, conversation_pk),
         lambda: Group(viewer.account_id, conversation_pk, renderer.render),
@@ -382,12 +387,11 @@ async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None,
     except BaseException:
         hub.leave(subscriber)
         raise
-    raise _GoLive(partial(_stay_live, delivery, subscriber, after_id or 0))
+    raise _GoLive(partial(_stay_live, hub, delivery, subscriber, after_id or 0))
 
 
-async def _stay_live(delivery: Delivery, subscriber: Subscriber, seen: int) -> None:
+async def _stay_live(hub: Hub, delivery: Delivery, subscriber: Subscriber, seen: int) -> None:
     """Sends the group's payloads (events after `seen`) until completed, disconnected or too slow."""
-    hub = current_hub()
     try:
         while True:
             event_id, payload = await subscriber.get()
@@ -430,7 +434,7 @@ async def live_notification_ids(info: Info) -> AsyncIterator[int]:
     ends with SUBSCRIBER_TOO_SLOW when the client falls `subscriber_queue_size` ids behind."""
     viewer = viewer_of(info)
     try:
-        async for notification_id in current_hub().notification_ids(viewer.id):
+        async for notification_id in (await current_hub()).notification_ids(viewer.id):
             info.context.loaders = Loaders()
             yield notification_id
     except TooSlow:

@@ -112,10 +112,12 @@ class Hub:
         self.listeners: dict[int, set[Subscriber]] = {}
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # ---- lifecycle
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         latest = await InboxEvent.all().order_by("-id").first()
         self.position = latest.id if latest else 0
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="hub-dispatch")
@@ -124,6 +126,8 @@ class Hub:
 
     async def stop(self) -> None:
         publisher.install(None)
+        if self.loop is not asyncio.get_running_loop():
+            return  # its loop is gone, and its tasks with it
         await self.broker.close()
         if self._dispatcher is not None:
             self._dispatcher.cancel()
@@ -232,17 +236,24 @@ class Hub:
 _hub: Hub | None = None
 
 
-def current_hub() -> Hub:
-    if _hub is None:
-        raise RuntimeError("the real-time hub is not running (it starts with the app's lifespan)")
+async def current_hub() -> Hub:
+    """This process's hub; one on the settings' broker is started if the app's lifespan did not
+    (an app served without lifespan, e.g. in-process in tests)."""
+    if _hub is None or _hub.loop is not asyncio.get_running_loop():
+        from settings import get_settings
+
+        settings = get_settings()
+        await start_hub(settings.redis_url, settings.redis_channel, queue_size=settings.subscriber_queue_size)
+    assert _hub is not None
     return _hub
 
 
 async def start_hub(redis_url: str | None, channel: str, *, queue_size: int) -> Hub:
-    """Starts this process's hub (the app's lifespan calls it); one per process."""
+    """Starts this process's hub (the app's lifespan calls it); one per process, so a running one stops."""
     global _hub
     if _hub is not None:
-        raise RuntimeError("a hub is already running in this process")
+        log.warning("a real-time hub was already running in this process; replacing it")
+        await stop_hub()
     hub = Hub(broker_for(redis_url, channel), queue_size=queue_size)
     await hub.start()
     _hub = hub

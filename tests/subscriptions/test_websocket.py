@@ -83,6 +83,23 @@ async def test_queries_and_mutations_also_run_over_the_socket(api: Api, server: 
     assert answer["payload"]["data"] == {"viewer": {"name": admin.name}}
 
 
+async def test_each_operation_on_a_socket_sees_access_as_it_is_now(api: Api, server: Server) -> None:
+    admin = await api.create_account()
+    bea = await api.create_user(admin, "Bea Member")
+    app = await api.install_api_app(admin, share_with=[bea])
+    await app.receive("cust-1", "hello")
+    query = "{ conversations(section: UNASSIGNED) { edges { node { id } } } }"
+    async with Socket.opened(server, bea.token) as socket:
+        before = await socket.message(await socket.subscribe(query))
+        await api.data(
+            "mutation($id: ID!) { shareMessagingApp(id: $id, userIds: []) { id } }", {"id": app.id}, token=admin.token
+        )
+        after = await socket.message(await socket.subscribe(query))
+
+    assert len(before["payload"]["data"]["conversations"]["edges"]) == 1
+    assert after["payload"]["data"]["conversations"]["edges"] == []
+
+
 class TestSlowSubscriber:
     @pytest.fixture
     def server_settings(self, server_settings: Settings) -> Settings:
