@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from models import AppAccess, Conversation, InboxEventType, User
 from resolvers.access import account_user, visible_conversation
-from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable, Conflict
+from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable
 from resolvers.events import change
 from resolvers.notifications import notify_assigned
+from resolvers.versions import compare_and_set
 from resolvers.viewer import Viewer
 
 
@@ -27,9 +28,9 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
     if conversation.assignee_id == assignee.id:
         return conversation
     async with change() as c:
-        await _compare_and_set(conversation, assignee.id)
-        c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
-        await notify_assigned(c, conversation, actor_id=viewer.id)
+        if await compare_and_set(conversation, assignee_id=assignee.id):
+            c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
+            await notify_assigned(c, conversation, actor_id=viewer.id)
     return conversation
 
 
@@ -38,18 +39,7 @@ async def unassign_conversation(viewer: Viewer, conversation_id: str) -> Convers
     if conversation.assignee_id is None:
         return conversation
     async with change() as c:
-        await _compare_and_set(conversation, None)
-        c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
+        if await compare_and_set(conversation, assignee_id=None):
+            c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
     return conversation
-
-
-async def _compare_and_set(conversation: Conversation, assignee_id: int | None) -> None:
-    """Writes only if nobody changed the conversation since it was read; else CONFLICT."""
-    updated = await Conversation.filter(id=conversation.id, version=conversation.version).update(
-        assignee_id=assignee_id, version=conversation.version + 1
-    )
-    if updated != 1:
-        raise Conflict("Someone else changed this conversation at the same moment; reload and try again.")
-    conversation.assignee_id = assignee_id
-    conversation.version += 1
 

@@ -7,8 +7,9 @@ from tortoise.expressions import F
 from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
 from resolvers import clock
 from resolvers.access import visible_conversation
-from resolvers.errors import Conflict, Forbidden
+from resolvers.errors import Forbidden
 from resolvers.events import change
+from resolvers.versions import compare_and_set
 from resolvers.viewer import Viewer
 
 
@@ -29,14 +30,8 @@ async def _set_status(
     if conversation.status == status:
         return conversation
     async with change() as c:
-        updated = await Conversation.filter(id=conversation.id, version=conversation.version).update(
-            status=status, version=conversation.version + 1
-        )
-        if updated != 1:
-            raise Conflict("Someone else changed this conversation at the same moment; reload and try again.")
-        conversation.status = status
-        conversation.version += 1
-        c.record(event, conversation, actor_id=viewer.id)
+        if await compare_and_set(conversation, status=status):
+            c.record(event, conversation, actor_id=viewer.id)
     return conversation
 
 

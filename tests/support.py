@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 
 from providers.api_channel import sign
@@ -184,6 +187,28 @@ CLOSE = f"mutation($id: ID!) {{ closeConversation(id: $id) {{ {CONVERSATION_FIEL
 REOPEN = f"mutation($id: ID!) {{ reopenConversation(id: $id) {{ {CONVERSATION_FIELDS} }} }}"
 DELETE = "mutation($id: ID!) { deleteConversation(id: $id) }"
 SET_AVAILABILITY = "mutation($a: Boolean!) { setAvailability(available: $a) { id available } }"
+
+
+async def queued_behind_a_row_lock(database_url: str, table: str, pk: int, writers: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """PostgreSQL: runs `writers` while another connection holds the row's lock, and releases it only
+    once every writer waits for it, so all of them have read the row before any writes: the
+    interleaving a lost update needs, forced instead of hoped for. Returns their results."""
+    holder = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    running: list[asyncio.Future[Any]] = []
+    try:
+        async with holder.transaction():
+            await holder.execute(f'SELECT 1 FROM "{table}" WHERE id = $1 FOR UPDATE', pk)
+            running.extend(asyncio.ensure_future(writer) for writer in writers)
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            async with asyncio.timeout(10):
+                while await holder.fetchval(waiting) < len(running):
+                    await asyncio.sleep(0.01)  # polling for the writers to queue, not waiting for time
+                    await holder.execute("SELECT pg_stat_clear_snapshot()")  # else frozen for the transaction
+        return await asyncio.gather(*running)
+    finally:
+        for task in running:
+            task.cancel()  # only those still waiting, after a failure
+        await holder.close()
 
 
 class QueryCounter(logging.Handler):

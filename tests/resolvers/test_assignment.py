@@ -2,12 +2,11 @@
 
 import asyncio
 
-import asyncpg
 import pytest
 
 from models import InboxEvent, InboxEventType
 from resolvers.ids import pk_of
-from tests.support import ASSIGN, SET_AVAILABILITY, UNASSIGN, Api
+from tests.support import ASSIGN, SET_AVAILABILITY, UNASSIGN, Api, queued_behind_a_row_lock
 
 USERS = "query($only: Boolean) { users(availableOnly: $only) { name available } }"
 
@@ -157,27 +156,17 @@ async def test_r_assign_concurrent_assignments_never_lose_an_update(api: Api) ->
 
 
 async def test_r_assign_compare_and_set_refuses_the_second_of_two_interleaved_writers(api: Api, db: str, database: str) -> None:
-    """Forces the interleaving a lost update needs: both writers have read the conversation and are
-    waiting to write (a row lock held from outside). When it is released exactly one may win."""
+    """Both writers have read the conversation before either writes: exactly one may win."""
     if db != "postgres":
         pytest.skip("SQLite runs one write transaction at a time: the interleaving cannot be forced")
     team, conversation = await api.create_team_with_conversation()
-    holder = await asyncpg.connect(database.replace("postgres://", "postgresql://", 1))
-    try:
-        transaction = holder.transaction()
-        await transaction.start()
-        await holder.execute("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", pk_of("Conversation", conversation))
-        writers = [
-            asyncio.ensure_future(api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token))
-            for person in (team.bob, team.carol)
-        ]
-        async with asyncio.timeout(10):
-            while await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted") < 2:
-                await asyncio.sleep(0.01)  # waiting for both writers to queue behind the lock, not for time
-        await transaction.commit()
-        results = await asyncio.gather(*writers)
-    finally:
-        await holder.close()
+
+    results = await queued_behind_a_row_lock(
+        database,
+        "conversation",
+        pk_of("Conversation", conversation),
+        [api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token) for person in (team.bob, team.carol)],
+    )
 
     codes = sorted(result["errors"][0]["extensions"]["code"] if result.get("errors") else "OK" for result in results)
     assert codes == ["CONFLICT", "OK"]
