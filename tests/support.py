@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from providers.api_channel import sign
 
@@ -189,15 +190,24 @@ DELETE = "mutation($id: ID!) { deleteConversation(id: $id) }"
 SET_AVAILABILITY = "mutation($a: Boolean!) { setAvailability(available: $a) { id available } }"
 
 
-async def queued_behind_a_row_lock(database_url: str, table: str, pk: int, writers: list[Coroutine[Any, Any, Any]]) -> list[Any]:
-    """PostgreSQL: runs `writers` while another connection holds the row's lock, and releases it only
-    once every writer waits for it, so all of them have read the row before any writes: the
-    interleaving a lost update needs, forced instead of hoped for. Returns their results."""
+def postgres_only(db: str, database: str) -> str:
+    """The PostgreSQL URL; skips the SQLite variant (one write transaction at a time: nothing to interleave)."""
+    if db != "postgres":
+        pytest.skip("SQLite runs one write transaction at a time: the interleaving cannot be forced")
+    return database
+
+
+async def interleaved_writers(database_url: str, conversation_id: str, writers: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """PostgreSQL: runs `writers` while another connection holds the conversation's row lock, and
+    releases it only once every writer waits for it, so all of them have read the conversation before
+    any writes: the interleaving a lost update needs, forced instead of hoped for. Their results."""
+    from resolvers.ids import pk_of
+
     holder = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
     running: list[asyncio.Future[Any]] = []
     try:
         async with holder.transaction():
-            await holder.execute(f'SELECT 1 FROM "{table}" WHERE id = $1 FOR UPDATE', pk)
+            await holder.execute("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", pk_of("Conversation", conversation_id))
             running.extend(asyncio.ensure_future(writer) for writer in writers)
             waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
             async with asyncio.timeout(10):

@@ -6,7 +6,7 @@ import pytest
 
 from models import InboxEvent, InboxEventType
 from resolvers.ids import pk_of
-from tests.support import ASSIGN, SET_AVAILABILITY, UNASSIGN, Api, queued_behind_a_row_lock
+from tests.support import ASSIGN, SET_AVAILABILITY, UNASSIGN, Api, interleaved_writers, postgres_only
 
 USERS = "query($only: Boolean) { users(availableOnly: $only) { name available } }"
 
@@ -157,16 +157,11 @@ async def test_r_assign_concurrent_assignments_never_lose_an_update(api: Api) ->
 
 async def test_r_assign_compare_and_set_refuses_the_second_of_two_interleaved_writers(api: Api, db: str, database: str) -> None:
     """Both writers have read the conversation before either writes: exactly one may win."""
-    if db != "postgres":
-        pytest.skip("SQLite runs one write transaction at a time: the interleaving cannot be forced")
+    url = postgres_only(db, database)
     team, conversation = await api.create_team_with_conversation()
 
-    results = await queued_behind_a_row_lock(
-        database,
-        "conversation",
-        pk_of("Conversation", conversation),
-        [api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token) for person in (team.bob, team.carol)],
-    )
+    writers = [api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token) for person in (team.bob, team.carol)]
+    results = await interleaved_writers(url, conversation, writers)
 
     codes = sorted(result["errors"][0]["extensions"]["code"] if result.get("errors") else "OK" for result in results)
     assert codes == ["CONFLICT", "OK"]

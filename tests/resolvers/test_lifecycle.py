@@ -1,11 +1,9 @@
 """R-CLOSE and R-DELETE: closing, reopening, and deleting a conversation for good."""
 
-import pytest
-
 from models import InboxEvent, InboxEventType
 from resolvers.ids import pk_of
 from resolvers.clock import ManualClock
-from tests.support import ASSIGN, CLOSE, DELETE, REOPEN, Api, queued_behind_a_row_lock
+from tests.support import ASSIGN, CLOSE, DELETE, REOPEN, Api, interleaved_writers, postgres_only
 
 THREAD = """query($id: ID!) { conversation(id: $id) { id status section assignee { id } lastMessage { text }
   messages(first: 100) { edges { node { id text } } } } }"""
@@ -71,16 +69,11 @@ async def test_r_close_each_change_writes_one_event_and_repeating_it_writes_none
 async def test_r_close_two_people_closing_at_once_both_see_it_closed_and_one_event_is_written(
     api: Api, db: str, database: str
 ) -> None:
-    if db != "postgres":
-        pytest.skip("SQLite runs one write transaction at a time: the interleaving cannot be forced")
+    url = postgres_only(db, database)
     team, conversation = await api.create_team_with_conversation()
 
-    results = await queued_behind_a_row_lock(
-        database,
-        "conversation",
-        pk_of("Conversation", conversation),
-        [api.data(CLOSE, {"id": conversation}, token=person.token) for person in (team.bob, team.carol)],
-    )
+    closers = [api.data(CLOSE, {"id": conversation}, token=person.token) for person in (team.bob, team.carol)]
+    results = await interleaved_writers(url, conversation, closers)
 
     assert [result["closeConversation"]["status"] for result in results] == ["CLOSED", "CLOSED"]
     assert (await _events(conversation)).count(InboxEventType.CONVERSATION_CLOSED) == 1
