@@ -88,29 +88,33 @@ class EmailWorker:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         set_waker(self._wake.set)
         self._task = asyncio.create_task(self._run(), name="email-worker")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Lets a round in progress finish (a claimed email is then marked, not left to its lease)."""
         set_waker(None)
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._task, grace_seconds)
+        except asyncio.TimeoutError:
+            pass  # wait_for cancelled it; its claim is taken over when the lease ends
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
-                while await deliver_due_emails(self.sender):
+                while not self._stopping and await deliver_due_emails(self.sender):
                     pass
             except Exception:
                 log.exception("email delivery round failed; retrying on the next wake-up")
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancel of stop()
-            # when the wake-up lands at the same moment, and stop() then waits forever.
-            with suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)

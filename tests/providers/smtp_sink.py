@@ -34,7 +34,7 @@ class Received:
     def part(self, content_type: str) -> str:
         for part in self.message.walk():
             if part.get_content_type() == content_type:
-                return part.get_payload(decode=True).decode()
+                return part.get_payload(decode=True).decode().replace("\r\n", "\n")
         raise AssertionError(f"no {content_type} part")
 
 

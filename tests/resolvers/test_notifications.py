@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-import pytest
-
-from providers.email import SmtpSender
 from resolvers.clock import ManualClock
-from resolvers.emails import deliver_due_emails
+from tests.notify_support import UPDATE_SETTINGS, Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
 from tests.providers.smtp_sink import SmtpSink
-from tests.support import Api, ApiApp, Person
+from tests.support import Api, Person
 
 NOTIFICATIONS = """query($unread: Boolean, $first: Int, $after: String) {
   notifications(unreadOnly: $unread, first: $first, after: $after) {
@@ -21,44 +15,9 @@ NOTIFICATIONS = """query($unread: Boolean, $first: Int, $after: String) {
   }
 }"""
 SETTINGS = "{ notificationSettings { kind desktop email } }"
-UPDATE_SETTINGS = """mutation($s: [NotificationSettingInput!]!) {
-  updateNotificationSettings(settings: $s) { kind desktop email } }"""
 MARK_READ = "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }"
 ASSIGN = "mutation($id: ID!, $u: ID!) { assignConversation(id: $id, userId: $u) { id } }"
 UNASSIGNED = "{ conversations(section: UNASSIGNED) { edges { node { id } } } }"
-
-
-@dataclass
-class Team:
-    ana: Person  # admin, installed the app
-    bob: Person  # member with access
-    cleo: Person  # member with access
-    dan: Person  # member without access
-    app: ApiApp
-    emails: dict[str, str]
-
-    @property
-    def everyone(self) -> list[Person]:
-        return [self.ana, self.bob, self.cleo, self.dan]
-
-
-@pytest.fixture
-async def team(api: Api) -> Team:
-    ana = await api.create_account()
-    bob = await api.create_user(ana, "Bob Baker")
-    cleo = await api.create_user(ana, "Cleo Cruz")
-    dan = await api.create_user(ana, "Dan Diaz")
-    app = await api.install_api_app(ana, share_with=[bob, cleo])
-    users = (await api.data("{ users { id email } }", token=ana.token))["users"]
-    emails = {user["id"]: user["email"] for user in users}
-    return Team(ana, bob, cleo, dan, app, emails)
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
 
 
 async def kinds(api: Api, person: Person) -> list[str]:
@@ -68,12 +27,8 @@ async def kinds(api: Api, person: Person) -> list[str]:
 
 async def emailed(sink: SmtpSink, team: Team) -> dict[str, int]:
     """Delivers what is due; returns, per person's name, how many emails they got."""
-    await deliver_due_emails(SmtpSender(sink.url, "Switchboard <inbox@switchboard.test>"))
+    await deliver(sink)
     return {p.name: len(sink.to(team.emails[p.id])) for p in team.everyone if sink.to(team.emails[p.id])}
-
-
-async def set_choice(api: Api, person: Person, kind: str, *, desktop: bool, email: bool) -> None:
-    await api.data(UPDATE_SETTINGS, {"s": [{"kind": kind, "desktop": desktop, "email": email}]}, token=person.token)
 
 
 async def conversation_id(api: Api, team: Team) -> str:
