@@ -102,10 +102,11 @@ class EmailWorker:
             return
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(self._task, grace_seconds)
-        except asyncio.TimeoutError:
-            pass  # wait_for cancelled it; its claim is taken over when the lease ends
+        done, _ = await asyncio.wait({self._task}, timeout=grace_seconds)
+        if not done:  # a round stuck on SMTP: its claim is taken over when the lease ends
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
         self._task = None
 
     async def _run(self) -> None:
@@ -116,5 +117,8 @@ class EmailWorker:
                     pass
             except Exception:
                 log.exception("email delivery round failed; retrying on the next wake-up")
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancel of stop()
+            # when the wake-up lands at the same moment, and stop() then waits forever.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
