@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import resource
@@ -30,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +39,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 import redis.asyncio as redis
-from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,10 +71,6 @@ def percentile(values: list[float], share: float) -> float:
 class ServerProcess:
     process: subprocess.Popen[bytes]
     port: int
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql"
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -162,39 +159,96 @@ class Subscriber:
     errors: int = 0
 
 
-async def subscribe(url: str, token: str, opening: asyncio.Semaphore, ready: asyncio.Queue[bool], stats: Subscriber) -> None:
+class LeanClient(asyncio.Protocol):
+    """A bare graphql-transport-ws client: its cost per message is a few microseconds, so with
+    thousands of subscribers in this one process the figures stay the server's, not the client's."""
+
+    def __init__(self, stats: Subscriber) -> None:
+        self.stats = stats
+        self.buffer = bytearray()
+        self.handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for waiter in (self.handshake, self.acked):
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("closed"))
+
+    def send_text(self, text: str) -> None:
+        data, mask = text.encode(), os.urandom(4)
+        size = len(data)
+        header = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+        assert self.transport is not None
+        self.transport.write(header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(data)))
+
+    def data_received(self, data: bytes) -> None:
+        arrived = time.time()
+        buffer = self.buffer
+        buffer += data
+        if not self.handshake.done():
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.handshake.set_exception(ConnectionError(bytes(buffer[:40]).decode(errors="replace")))
+                return
+            del buffer[: end + 4]
+            self.handshake.set_result(None)
+        while len(buffer) >= 2:
+            size, offset = buffer[1] & 0x7F, 2
+            if size == 126:
+                if len(buffer) < 4:
+                    return
+                size, offset = int.from_bytes(buffer[2:4], "big"), 4
+            elif size == 127:
+                if len(buffer) < 10:
+                    return
+                size, offset = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < offset + size:
+                return
+            opcode, payload = buffer[0] & 0x0F, bytes(buffer[offset : offset + size])
+            del buffer[: offset + size]
+            if opcode == 0x1:
+                self.on_text(payload, arrived)
+
+    def on_text(self, payload: bytes, arrived: float) -> None:
+        at = payload.find(b'"occurredAt":"')
+        if at >= 0:
+            occurred = datetime.fromisoformat(payload[at + 14 : payload.index(b'"', at + 14)].decode())
+            self.stats.latencies.append(arrived - occurred.timestamp())
+            self.stats.received += 1
+        elif b'"connection_ack"' in payload and not self.acked.done():
+            self.acked.set_result(None)
+        elif b'"errors"' in payload or b'"error"' in payload:
+            self.stats.errors += 1
+        elif b'"ping"' in payload:
+            self.send_text('{"type":"pong"}')
+
+
+async def subscribe(port: int, token: str, opening: asyncio.Semaphore, stats: Subscriber) -> LeanClient | None:
     try:
         async with opening:
-            ws = await connect(url, subprotocols=["graphql-transport-ws"], max_size=2**22, ping_interval=None, open_timeout=120)  # type: ignore[list-item]
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-            await ws.recv()
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": DOCUMENT}}))
+            _, client = await asyncio.get_running_loop().create_connection(lambda: LeanClient(stats), "127.0.0.1", port)
+            assert client.transport is not None
+            key = base64.b64encode(os.urandom(16)).decode()
+            client.transport.write(
+                (
+                    f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+                ).encode()
+            )
+            await asyncio.wait_for(client.handshake, 120)
+            client.send_text(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+            await asyncio.wait_for(client.acked, 120)
+            client.send_text(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": DOCUMENT}}))
+            return client
     except Exception as error:  # noqa: BLE001
         print(f"subscriber failed to connect: {error!r}", file=sys.stderr)
-        ready.put_nowait(False)
-        return
-    ready.put_nowait(True)
-    try:
-        await consume(ws, stats)
-    except Exception:  # noqa: BLE001  (the server going away at the end)
-        pass
-    finally:
-        await ws.close()
-
-
-async def consume(ws: ClientConnection, stats: Subscriber) -> None:
-    async for raw in ws:
-        arrived = time.time()
-        text = raw if isinstance(raw, str) else raw.decode()
-        at = text.find('"occurredAt":"')
-        if at >= 0:
-            occurred = datetime.fromisoformat(text[at + 14 : text.index('"', at + 14)])
-            stats.latencies.append(arrived - occurred.timestamp())
-            stats.received += 1
-        elif '"errors"' in text:
-            stats.errors += 1
-        elif '"ping"' in text:
-            await ws.send('{"type":"pong"}')
+        return None
 
 
 # ---- events: the admin closes and reopens the conversation (one event each, no notifications:
@@ -226,14 +280,19 @@ async def toggle(client: httpx.AsyncClient, token: str, conversation_id: str, nu
     await graphql(client, token, f"mutation($id: ID!) {{ {mutation}(id: $id) {{ id }} }}", {"id": conversation_id})
 
 
-async def steady(client: httpx.AsyncClient, token: str, conversation_id: str, rate: float, seconds: float, first: int) -> int:
-    count = int(rate * seconds)
+async def at_rate(rate: float, count: int, action: Callable[[int], Awaitable[object]]) -> None:
+    """`action(n)` for n in 0..count-1, started `rate` times a second (each awaited: in order)."""
     start = time.monotonic()
     for n in range(count):
         delay = start + n / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        await toggle(client, token, conversation_id, first + n)  # in order: close, reopen, close, ...
+        await action(n)
+
+
+async def steady(client: httpx.AsyncClient, token: str, conversation_id: str, rate: float, seconds: float, first: int) -> int:
+    count = int(rate * seconds)
+    await at_rate(rate, count, lambda n: toggle(client, token, conversation_id, first + n))  # close, reopen, ...
     return count
 
 
@@ -275,12 +334,7 @@ async def raw_redis(redis_url: str, subscribers: int, rate: float, seconds: floa
 
     tasks = [asyncio.create_task(consumer(queue)) for queue in queues] + [asyncio.create_task(reader())]
     count = int(rate * seconds)
-    start = time.monotonic()
-    for n in range(count):
-        delay = start + n / rate - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await pub.publish(channel, f"t0={time.time():.6f}")
+    await at_rate(rate, count, lambda n: pub.publish(channel, f"t0={time.time():.6f}"))
     deadline = time.monotonic() + 10
     while received < count * subscribers and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -320,14 +374,12 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str) -> None
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0].port}", timeout=30) as client:
             conversation_id = await open_conversation(client, app_id, admin_token)
             baseline_rss = [server.rss_bytes() for server in servers]
-            ready: asyncio.Queue[bool] = asyncio.Queue()
             opening = asyncio.Semaphore(50)
             stats = [Subscriber() for _ in tokens]
-            clients = [
-                asyncio.create_task(subscribe(servers[index % processes].ws_url, token, opening, ready, stats[index]))
-                for index, token in enumerate(tokens)
-            ]
-            connected = sum([await ready.get() for _ in tokens])
+            clients = await asyncio.gather(
+                *(subscribe(servers[index % processes].port, token, opening, stats[index]) for index, token in enumerate(tokens))
+            )
+            connected = sum(client is not None for client in clients)
             if connected < len(tokens):
                 raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
             # Every subscription is registered once a probe event reached every subscriber.
@@ -345,9 +397,9 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str) -> None
             while sum(s.received for s in stats) < sent * len(stats) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
-        for task in clients:
-            task.cancel()
-        await asyncio.gather(*clients, return_exceptions=True)
+        for lean in clients:
+            if lean is not None and lean.transport is not None:
+                lean.transport.close()
         latencies = [value for s in stats for value in s.latencies]
         delivered = sum(s.received for s in stats)
         lost = sent * len(stats) - delivered

@@ -26,7 +26,7 @@ def section_of(viewer: Viewer, conversation: Conversation) -> Section:
         return Section.CLOSED
     if conversation.assignee_id is None:
         return Section.UNASSIGNED
-    if conversation.assignee_id == viewer.id:
+    if viewer.is_me(conversation.assignee_id):
         return Section.ASSIGNED_TO_ME
     return Section.ASSIGNED_TO_OTHERS
 

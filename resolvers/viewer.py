@@ -38,6 +38,11 @@ class Viewer:
     def account_id(self) -> int:
         return self.user.account_id
 
+    def is_me(self, user_id: int | None) -> bool:
+        """Whether `user_id` is the viewer. Prefer it to `viewer.id ==`: real time shares one
+        rendering of an event among every subscriber for whom this answer is the same."""
+        return user_id == self.user.id
+
     @property
     def is_admin(self) -> bool:
         return self.user.role == Role.ADMIN

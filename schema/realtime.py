@@ -4,8 +4,9 @@ and live notification ids for other subscriptions.
 Fan-out without re-executing per subscriber: subscribers of one account sending the same document
 and variables (their `after` cursor aside) share a group (subscriptions/hub.py). Each event is
 executed ONCE per group, with fresh loaders, as the group's first recipient; the serialized payload
-goes to every recipient. If executing it read who is asking beyond their account (e.g.
-`Conversation.section`), it is executed once per distinct user instead. The `inboxEvents` resolver
+goes to every recipient. What a payload may depend on besides the account is watched while
+executing: `viewer.is_me(x)` answers (`Conversation.section` asks it of the assignee) make it run
+once more for those users only; anything else about who asks makes it run once per user. The `inboxEvents` resolver
 therefore yields nothing through Strawberry: running inside our graphql-transport-ws handler, it
 writes the shared bytes to its own WebSocket operation (`Delivery`), replay first, then live.
 
@@ -116,16 +117,28 @@ class InboxEvent:
 
 
 class _Witness(Viewer):
-    """The viewer an event is executed as; notes whether the payload read more than the account."""
+    """The viewer an event is executed as. Notes what the payload depended on: nothing but the
+    account; `is_me(x)` answers (the ids in `compared`); or anything else about who asks (`personal`)."""
 
     personal = False
+
+    def __init__(self, user: models.User) -> None:
+        super().__init__(user)
+        object.__setattr__(self, "compared", set())
 
     def __getattribute__(self, name: str) -> Any:
         if name == "account_id":
             return object.__getattribute__(self, "user").account_id
-        if not name.startswith("_") and name != "personal":
+        if name == "is_me":
+            return object.__getattribute__(self, "_is_me")
+        if not name.startswith("_") and name not in ("personal", "compared"):
             object.__setattr__(self, "personal", True)
         return object.__getattribute__(self, name)
+
+    def _is_me(self, user_id: int | None) -> bool:
+        if user_id is not None:
+            object.__getattribute__(self, "compared").add(user_id)
+        return user_id == object.__getattribute__(self, "user").id
 
 
 class _EventScope:
@@ -163,18 +176,24 @@ class EventRenderer:
         for member in members:
             if member.user.id in allowed:
                 by_user.setdefault(member.user.id, []).append(member)
-        if not by_user:
-            return []
-        first = next(iter(by_user.values()))
-        payload, personal = await self._execute(scope, first[0].user)
-        if not personal:
-            return [(payload, [member for group in by_user.values() for member in group])]
-        rendered = [(payload, first)]
-        for recipients in list(by_user.values())[1:]:
-            rendered.append(((await self._execute(scope, recipients[0].user))[0], recipients))
+        rendered: list[tuple[str, Sequence[Subscriber]]] = []
+        compared: set[int] = set()
+        while by_user:
+            user_id, recipients = next(iter(by_user.items()))
+            payload, witness = await self._execute(scope, recipients[0].user)
+            if witness.personal:  # depends on who asks in ways we cannot tell apart: one run per user
+                rendered.append((payload, by_user.pop(user_id)))
+                continue
+            compared |= witness.compared
+            if user_id in compared:
+                rendered.append((payload, by_user.pop(user_id)))
+                continue
+            # Every user it never compared with answers each `is_me` the same: same payload.
+            alike = [other for other in by_user if other not in compared]
+            rendered.append((payload, [member for other in alike for member in by_user.pop(other)]))
         return rendered
 
-    async def _execute(self, scope: _EventScope, user: models.User) -> tuple[str, bool]:
+    async def _execute(self, scope: _EventScope, user: models.User) -> tuple[str, _Witness]:
         viewer = _Witness(user)
         context = Context(request=None, viewer=viewer, request_id=f"event-{scope.event.id}", loaders=scope.loaders)
         result = await self.schema.execute(
@@ -188,7 +207,7 @@ class EventRenderer:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [error.formatted for error in result.errors]
-        return json.dumps(payload, separators=(",", ":"), default=str), viewer.personal
+        return json.dumps(payload, separators=(",", ":"), default=str), viewer
 
 
 def _group_key(info: Info, operation: Operation[Any, Any], conversation_pk: int | None) -> tuple[Any, ...]:

@@ -146,17 +146,18 @@ async def test_subscribing_to_an_invisible_conversation_is_not_found(api: Api, s
 async def test_viewer_dependent_fields_are_right_for_each_subscriber_of_the_same_document(api: Api, server: Server) -> None:
     admin = await api.create_account()
     bea = await api.create_user(admin, "Bea Member")
-    app = await api.install_api_app(admin, share_with=[bea])
+    carl = await api.create_user(admin, "Carl Member")
+    app = await api.install_api_app(admin, share_with=[bea, carl])
     await app.receive("cust-1", "first")
     conversation_id = await conversation_of(api, admin)
     query = "subscription { inboxEvents { type conversation { section } } }"
     async with Socket.opened(server, admin.token) as ana_socket, Socket.opened(server, bea.token) as bea_socket:
-        ana_op, bea_op = await ana_socket.subscribe(query), await bea_socket.subscribe(query)
-        await mutate(api, admin, "assignConversation", id=conversation_id, userId=bea.id)
-        ana_sees, bea_sees = await ana_socket.event(ana_op), await bea_socket.event(bea_op)
+        async with Socket.opened(server, carl.token) as carl_socket:
+            ops = [await socket.subscribe(query) for socket in (ana_socket, bea_socket, carl_socket)]
+            await mutate(api, admin, "assignConversation", id=conversation_id, userId=bea.id)
+            seen = [await socket.event(op) for socket, op in zip((ana_socket, bea_socket, carl_socket), ops)]
 
-    assert ana_sees["conversation"]["section"] == "ASSIGNED_TO_OTHERS"
-    assert bea_sees["conversation"]["section"] == "ASSIGNED_TO_ME"
+    assert [event["conversation"]["section"] for event in seen] == ["ASSIGNED_TO_OTHERS", "ASSIGNED_TO_ME", "ASSIGNED_TO_OTHERS"]
 
 
 async def test_resume_with_last_cursor_gets_exactly_the_missed_events_in_order_then_live(api: Api, server: Server) -> None:
