@@ -17,6 +17,7 @@ from resolvers.events import Change
 from resolvers.ids import pk_of
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
 from resolvers.viewer import Viewer
+from subscriptions.publisher import publish_notifications
 
 DEFAULTS: dict[NotificationKind, tuple[bool, bool]] = {
     NotificationKind.NEW_MESSAGE_ASSIGNED_TO_ME: (True, True),
@@ -25,10 +26,6 @@ DEFAULTS: dict[NotificationKind, tuple[bool, bool]] = {
     NotificationKind.CONVERSATION_ASSIGNED_TO_ME: (True, True),
 }
 MAX_MARK_IDS = 1_000
-
-
-async def publish_notifications(ids: list[int]) -> None:  # replaced by the hub's publisher (subscriptions/)
-    return None
 
 
 @dataclass(frozen=True)
@@ -133,8 +130,8 @@ async def _notify(
         if choice.email:
             await queue_email(c, conversation, user_id, kind, message_id=message_id, actor_id=actor_id)
     if created:
-        ids = [row.id for row in created]
-        c.after_commit.append(lambda: publish_notifications(ids))
+        pairs = [(row.user_id, row.id) for row in created]
+        c.after_commit.append(lambda: publish_notifications(pairs))
 
 
 # ---- the stored list

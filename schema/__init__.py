@@ -22,7 +22,7 @@ from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.introspection import IntrospectionGuard
-from schema.notifications import NotificationsMutation, NotificationsQuery
+from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
 from schema.team import TeamMutation, TeamQuery
@@ -30,7 +30,7 @@ from settings import get_settings
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
 Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation))
-SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription,)
+SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription)
 
 
 class SwitchboardSchema(strawberry.Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
@@ -10,6 +11,7 @@ from strawberry.types import Info
 import models
 from resolvers import notifications
 from schema.context import loaders_of, viewer_of
+from schema.realtime import live_notification_ids
 from schema.types import Conversation, Message, Node, PageInfo, User
 from resolvers.ids import to_api_id
 
@@ -134,3 +136,15 @@ class NotificationsMutation:
     @strawberry.mutation(description="No ids: mark all read. Returns how many changed.")
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID] | None = None) -> int:
         return await notifications.mark_notifications_read(viewer_of(info), ids)
+
+
+@strawberry.type
+class NotificationsSubscription:
+    @strawberry.subscription(description="The viewer's desktop notifications, as their settings allow.")
+    async def notifications(self, info: Info) -> AsyncGenerator[Notification, None]:
+        viewer = viewer_of(info)
+        async for notification_id in live_notification_ids(info):
+            viewer.forget_access()  # access is checked when delivered, not only at subscribe time
+            row = await notifications.visible_notification(viewer, notification_id)
+            if row is not None:
+                yield Notification.of(row)
