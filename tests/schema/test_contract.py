@@ -20,18 +20,6 @@ OWED: dict[str, int] = {
     "InboxEvent": 3,
     "Query.inboxEventCursor": 3,
     "Subscription.inboxEvents": 3,
-    # 5: notifications
-    "NotificationKind": 5,
-    "NotificationSetting": 5,
-    "NotificationSettingInput": 5,
-    "Notification": 5,
-    "NotificationEdge": 5,
-    "NotificationConnection": 5,
-    "Query.notificationSettings": 5,
-    "Query.notifications": 5,
-    "Mutation.updateNotificationSettings": 5,
-    "Mutation.markNotificationsRead": 5,
-    "Subscription.notifications": 5,
 }
 
 REMOVED_TYPE = re.compile(r"^(?:Standard scalar )?(\w+) was removed")
