@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 import models
 from tortoise.models import Model
+
+T = TypeVar("T")
 
 
 def _by_id(model: type) -> DataLoader:
@@ -46,10 +49,16 @@ class Loaders:
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
 
 
-async def related(row: Model, name: str, loader: DataLoader) -> Model | None:
-    """The related row `name`: already joined by select_related, else batched through `loader`."""
+def related(row: Model, name: str, loader: DataLoader, wrap: Callable[[Any], T]) -> T | None | Awaitable[T | None]:
+    """`wrap` of the related row `name`: at once when select_related joined it (no task, no await
+    per row on the hot path of a section page), else batched through `loader`."""
     joined = row.__dict__.get(f"_{name}")
     if joined is not None:
-        return joined
+        return wrap(joined)
     pk = getattr(row, f"{name}_id")
-    return None if pk is None else await loader.load(pk)
+    return None if pk is None else _loaded(loader.load(pk), wrap)
+
+
+async def _loaded(pending: Awaitable[Any], wrap: Callable[[Any], T]) -> T | None:
+    row = await pending
+    return None if row is None else wrap(row)

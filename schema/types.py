@@ -44,27 +44,19 @@ class PageInfo:
 
 @strawberry.type
 class User(Node):
+    # Scalar fields are copied from the row in `of` rather than resolved by methods: a plain
+    # attribute costs graphql-core a getattr, a method field a whole resolver call per row.
     row: strawberry.Private[models.User]
+    name: str
+    email: str
+    role: Role
+    available: bool = strawberry.field(description="Green dot: anyone may assign new conversations to this user.")
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return cls(id=strawberry.ID(to_api_id("User", row.id)), row=row)
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def email(self) -> str:
-        return self.row.email
-
-    @strawberry.field
-    def role(self) -> Role:
-        return self.row.role
-
-    @strawberry.field(description="Green dot: anyone may assign new conversations to this user.")
-    def available(self) -> bool:
-        return self.row.available
+        return cls(
+            id=strawberry.ID(to_api_id("User", row.id)), row=row, name=row.name, email=row.email, role=row.role, available=row.available
+        )
 
 
 @strawberry.type
@@ -112,22 +104,15 @@ class MessagingApp(Node):
 @strawberry.type
 class Contact(Node):
     row: strawberry.Private[models.Contact]
+    external_id: str = strawberry.field(description="The provider's id for the person: E.164 phone for WhatsApp, PSID for Messenger.")
+    name: str | None
+    avatar_url: str | None
 
     @classmethod
     def of(cls, row: models.Contact) -> Contact:
-        return cls(id=strawberry.ID(to_api_id("Contact", row.id)), row=row)
-
-    @strawberry.field(description="The provider's id for the person: E.164 phone for WhatsApp, PSID for Messenger.")
-    def external_id(self) -> str:
-        return self.row.external_id
-
-    @strawberry.field
-    def name(self) -> str | None:
-        return self.row.name
-
-    @strawberry.field
-    def avatar_url(self) -> str | None:
-        return self.row.avatar_url
+        return cls(
+            id=strawberry.ID(to_api_id("Contact", row.id)), row=row, external_id=row.external_id, name=row.name, avatar_url=row.avatar_url
+        )
 
 
 @strawberry.type
@@ -139,30 +124,35 @@ class Attachment:
 @strawberry.type
 class Message(Node):
     row: strawberry.Private[models.Message]
+    direction: Direction
+    text: str | None
+    sender_name: str | None = strawberry.field(description="Contact name for INBOUND, user name for OUTBOUND.")
+    status: DeliveryStatus
+    error_code: str | None = strawberry.field(description="Provider error code when status is FAILED, e.g. 63016.")
+    error_message: str | None = strawberry.field(description="What the provider's error code means, when status is FAILED.")
+    created_at: datetime
 
     @classmethod
     def of(cls, row: models.Message) -> Message:
-        return cls(id=strawberry.ID(to_api_id("Message", row.id)), row=row)
+        return cls(
+            id=strawberry.ID(to_api_id("Message", row.id)),
+            row=row,
+            direction=row.direction,
+            text=row.text,
+            sender_name=row.sender_name,
+            status=row.status,
+            error_code=row.error_code,
+            error_message=row.error_message,
+            created_at=row.created_at,
+        )
 
     @strawberry.field
     async def conversation(self, info: Info) -> Annotated[Conversation, strawberry.lazy("schema.types")]:
         return Conversation.of(await loaders_of(info).conversation.load(self.row.conversation_id))
 
     @strawberry.field
-    def direction(self) -> Direction:
-        return self.row.direction
-
-    @strawberry.field
-    def text(self) -> str | None:
-        return self.row.text
-
-    @strawberry.field
     def attachments(self) -> list[Attachment]:
         return [Attachment(url=a["url"], content_type=a.get("contentType")) for a in self.row.attachments or []]
-
-    @strawberry.field(description="Contact name for INBOUND, user name for OUTBOUND.")
-    def sender_name(self) -> str | None:
-        return self.row.sender_name
 
     @strawberry.field
     async def sent_by(self, info: Info) -> User | None:
@@ -170,21 +160,6 @@ class Message(Node):
             return None
         return User.of(await loaders_of(info).user.load(self.row.sent_by_id))
 
-    @strawberry.field
-    def status(self) -> DeliveryStatus:
-        return self.row.status
-
-    @strawberry.field(description="Provider error code when status is FAILED, e.g. 63016.")
-    def error_code(self) -> str | None:
-        return self.row.error_code
-
-    @strawberry.field(description="What the provider's error code means, when status is FAILED.")
-    def error_message(self) -> str | None:
-        return self.row.error_message
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
 
 
 @strawberry.type
@@ -202,31 +177,35 @@ class MessageConnection:
 @strawberry.type
 class Conversation(Node):
     row: strawberry.Private[models.Conversation]
+    status: ConversationStatus
+    last_message_at: datetime | None
+    created_at: datetime
 
     @classmethod
     def of(cls, row: models.Conversation) -> Conversation:
-        return cls(id=strawberry.ID(to_api_id("Conversation", row.id)), row=row)
+        return cls(
+            id=strawberry.ID(to_api_id("Conversation", row.id)),
+            row=row,
+            status=row.status,
+            last_message_at=row.last_message_at,
+            created_at=row.created_at,
+        )
 
     @strawberry.field
     async def app(self, info: Info) -> MessagingApp:
         return MessagingApp.of(await loaders_of(info).app.load(self.row.app_id))
 
     @strawberry.field
-    async def contact(self, info: Info) -> Contact:
-        return Contact.of(await related(self.row, "contact", loaders_of(info).contact))
-
-    @strawberry.field
-    def status(self) -> ConversationStatus:
-        return self.row.status
+    def contact(self, info: Info) -> Contact:
+        return related(self.row, "contact", loaders_of(info).contact, Contact.of)  # type: ignore[return-value]
 
     @strawberry.field(description="Where the viewer sees it.")
     def section(self, info: Info) -> Section:
         return section_of(viewer_of(info), self.row)
 
     @strawberry.field
-    async def assignee(self, info: Info) -> User | None:
-        user = await related(self.row, "assignee", loaders_of(info).user)
-        return User.of(user) if user else None
+    def assignee(self, info: Info) -> User | None:
+        return related(self.row, "assignee", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
     @strawberry.field
     async def last_message(self, info: Info) -> Message | None:
@@ -234,10 +213,6 @@ class Conversation(Node):
             return None
         row = await loaders_of(info).message.load(self.row.last_message_id)
         return Message.of(row) if row else None
-
-    @strawberry.field
-    def last_message_at(self) -> datetime | None:
-        return self.row.last_message_at
 
     @strawberry.field(description="Oldest first; `last`/`before` page backwards from the newest.")
     async def messages(
@@ -282,10 +257,6 @@ class Conversation(Node):
     async def reply_window_ends_at(self, info: Info) -> datetime | None:
         app = await loaders_of(info).app.load(self.row.app_id)
         return reply_window_ends_at(app.provider, self.row)
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
 
 
 @strawberry.type
