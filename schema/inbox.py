@@ -82,12 +82,7 @@ class InboxQuery:
         total = await sections.section_total(viewer, section, app_id=app_id) if wants_total else 0
         return ConversationConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of(edges, has_next=page.has_next, has_previous=page.has_previous),
             total_count=total,
         )
 

@@ -114,12 +114,7 @@ class NotificationsQuery:
         edges = [NotificationEdge(cursor=notifications.notification_cursor(row), node=Notification.of(row)) for row in page.rows]
         return NotificationConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of(edges, has_next=page.has_next, has_previous=page.has_previous),
             unread_count=page.unread_count,
         )
 

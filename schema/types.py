@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -40,6 +41,16 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+    @classmethod
+    def of(cls, edges: Sequence[Any], *, has_next: bool, has_previous: bool) -> PageInfo:
+        """For a page of edges that each have a `cursor`."""
+        return cls(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
 
 
 @strawberry.type
@@ -222,12 +233,7 @@ class Conversation(Node):
         edges = [MessageEdge(cursor=message_cursor(row), node=Message.of(row)) for row in page.rows]
         return MessageConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of(edges, has_next=page.has_next, has_previous=page.has_previous),
         )
 
     @strawberry.field
