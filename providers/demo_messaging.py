@@ -65,7 +65,7 @@ class DemoProviders:
         )
 
     async def install(self, boss: Viewer, share_with: list[str]) -> None:
-        """A WhatsApp and a Messenger app, each with a conversation waiting in UNASSIGNED."""
+        """A WhatsApp and a Messenger app, a conversation of each of their customers waiting in UNASSIGNED."""
         whatsapp = await apps.install_messaging_app(
             boss, Provider.TWILIO_WHATSAPP, "WhatsApp (fake Twilio)",
             {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}, share_with,
@@ -77,10 +77,10 @@ class DemoProviders:
         )
         self.whatsapp_url = webhook_url(whatsapp)
         self.graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, webhook_url(messenger))
-        phone, name, lines = WHATSAPP_CUSTOMERS[0]
-        await receive_message(InboundMessage(whatsapp.id, "SMseed" + phone[1:], phone, contact_name=name, text=lines[0]))
-        psid, first, last, lines = MESSENGER_CUSTOMERS[0]
-        await receive_message(InboundMessage(messenger.id, "m_seed" + psid, psid, contact_name=f"{first} {last}", text=lines[0]))
+        for phone, name, lines in WHATSAPP_CUSTOMERS:
+            await receive_message(InboundMessage(whatsapp.id, "SMseed" + phone[1:], phone, contact_name=name, text=lines[0]))
+        for psid, first, last, lines in MESSENGER_CUSTOMERS:
+            await receive_message(InboundMessage(messenger.id, "m_seed" + psid, psid, contact_name=f"{first} {last}", text=lines[0]))
 
     async def customers(self, interval: float) -> None:
         """A WhatsApp or Messenger customer writes every `interval` seconds, over the real webhooks."""

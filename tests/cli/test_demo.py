@@ -54,7 +54,7 @@ def test_demo_serves_a_seeded_team_and_simulated_customers_write_in(tmp_path: Pa
     assert admin["viewer"] == {"name": "Ana Admin", "role": "ADMIN"}
     counts = admin["sectionCounts"]
     assert counts["unassigned"] >= 1 and counts["assignedToMe"] >= 1 and counts["assignedToOthers"] >= 1
-    assert sum(counts.values()) == 7  # 5 on the API channel, one each on WhatsApp and Messenger
+    assert sum(counts.values()) == 9  # 5 on the API channel, 2 each on WhatsApp and Messenger
     assert member["viewer"] == {"role": "MEMBER"}
     assert sorted(app["provider"] for app in member["messagingApps"]) == ["API", "MESSENGER", "TWILIO_WHATSAPP"]
     for app in member["messagingApps"]:
