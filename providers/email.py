@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from contextlib import suppress
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -24,7 +25,9 @@ POLL_SECONDS = 15.0
 
 
 class SmtpSender:
-    def __init__(self, url: str, from_address: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, from_address: str, *, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("SMTP_URL must look like smtp://[user:pass@]host:port or smtps://…")
@@ -35,6 +38,7 @@ class SmtpSender:
         self.password = unquote(parts.password) if parts.password else None
         self.from_address = from_address
         self.timeout = timeout
+        self.tls_context = tls_context  # None: the system's trusted certificates
 
     def message(self, email: OutgoingEmail) -> EmailMessage:
         message = EmailMessage()
@@ -56,6 +60,7 @@ class SmtpSender:
                 password=self.password,
                 use_tls=self.tls,
                 start_tls=False if self.tls else None,
+                tls_context=self.tls_context,
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as refused:

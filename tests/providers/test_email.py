@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from models import EmailStatus, OutboxEmail
 from providers.email import EmailWorker, LogSender, SmtpSender, email_sender
 from resolvers.clock import ManualClock
-from resolvers.emails import LEASE, OutgoingEmail, deliver_due_emails
+from resolvers.emails import LEASE, EmailNotSent, OutgoingEmail, deliver_due_emails
 from settings import Settings
 from tests.notify_support import SENDER, Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
 from tests.providers.smtp_sink import SmtpSink, free_port
@@ -241,9 +249,8 @@ class Authenticating(SmtpSink):
 async def test_auth_only_when_the_url_has_credentials() -> None:
     server = Authenticating().start()
     try:
-        email = OutgoingEmail(to="bob@team.test", subject="Hi", text="Hello", html="<p>Hello</p>")
-        await SmtpSender(f"smtp://mailer:p%40ss%3Aword@127.0.0.1:{server.port}", SENDER).send(email)
-        await SmtpSender(f"smtp://127.0.0.1:{server.port}", SENDER).send(email)
+        await SmtpSender(f"smtp://mailer:p%40ss%3Aword@127.0.0.1:{server.port}", SENDER).send(HELLO)
+        await SmtpSender(f"smtp://127.0.0.1:{server.port}", SENDER).send(HELLO)
     finally:
         server.stop()
     assert server.logins == [b"mailer", None]
@@ -254,3 +261,74 @@ def test_smtp_url_must_be_smtp_or_smtps() -> None:
         SmtpSender(f"http://127.0.0.1:{free_port()}", SENDER)
     assert SmtpSender("smtps://mail.example.test", SENDER).port == 465
     assert SmtpSender("smtp://mail.example.test", SENDER).port == 25
+
+
+def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1: the server's context and a client context trusting it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client
+
+
+class Encrypted(SmtpSink):
+    """Remembers whether each message came over TLS."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.over_tls: list[bool] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        implicit = server.transport.get_extra_info("ssl_object") is not None
+        self.over_tls.append(session.ssl is not None or implicit)
+        return await super().handle_DATA(server, session, envelope)
+
+
+HELLO = OutgoingEmail(to="bob@team.test", subject="Hi", text="Hello", html="<p>Hello</p>")
+
+
+async def test_smtp_url_upgrades_with_starttls_when_the_server_offers_it(tmp_path: Path) -> None:
+    server_tls, client_tls = tls_contexts(tmp_path)
+    sink = Encrypted()
+    sink.controller = Controller(sink, hostname="127.0.0.1", port=sink.port, tls_context=server_tls, require_starttls=True)
+    sink.controller.start()
+    try:
+        await SmtpSender(f"smtp://127.0.0.1:{sink.port}", SENDER, tls_context=client_tls).send(HELLO)
+    finally:
+        sink.stop()
+    assert sink.over_tls == [True]
+
+
+async def test_smtps_url_speaks_tls_from_the_start(tmp_path: Path) -> None:
+    server_tls, client_tls = tls_contexts(tmp_path)
+    sink = Encrypted()
+    sink.controller = Controller(sink, hostname="127.0.0.1", port=sink.port, ssl_context=server_tls)
+    sink.controller.start()
+    try:
+        await SmtpSender(f"smtps://127.0.0.1:{sink.port}", SENDER, tls_context=client_tls).send(HELLO)
+        with pytest.raises(EmailNotSent) as refused:  # an untrusted certificate is never sent to
+            await SmtpSender(f"smtps://127.0.0.1:{sink.port}", SENDER).send(HELLO)
+    finally:
+        sink.stop()
+    assert sink.over_tls == [True]
+    assert refused.value.permanent is False
