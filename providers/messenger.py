@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,9 +165,22 @@ routes = [
 
 
 class MessengerChannel:
+    PROFILES_REMEMBERED = 10_000
+
     def __init__(self, http: httpx.AsyncClient, base_url: str, version: str) -> None:
         self.http = http
         self.base = f"{base_url.rstrip('/')}/{version}"
+        self.profiles_asked: OrderedDict[tuple[int, str], None] = OrderedDict()
+
+    def first_ask(self, app_id: int, psid: str) -> bool:
+        """Once per contact and process: a nameless contact's every message must not call Graph again."""
+        key = (app_id, psid)
+        if key in self.profiles_asked:
+            return False
+        self.profiles_asked[key] = None
+        if len(self.profiles_asked) > self.PROFILES_REMEMBERED:
+            self.profiles_asked.popitem(last=False)
+        return True
 
     async def send(self, outbound: Outbound) -> SendResult:
         body = {
@@ -227,6 +241,8 @@ def _fetch_profile_later(request: Request, app: MessagingApp, credentials: dict[
     if runtime is None:
         return
     channel: MessengerChannel = runtime.channels[Provider.MESSENGER]
+    if not channel.first_ask(app.id, psid):
+        return
 
     async def fetch() -> None:
         name, picture = await channel.profile(psid, credentials["pageAccessToken"])

@@ -60,14 +60,15 @@ async def test_messenger_round_trip_inbound_profile_reply_echo_delivery_read(inb
     assert await event_types(stored.id) == ["MESSAGE_SENT", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED"]
 
 
-async def test_profile_api_failing_never_fails_the_webhook(inbox: Inbox) -> None:
+async def test_profile_api_failing_never_fails_the_webhook_and_is_asked_once(inbox: Inbox) -> None:
     # no profile: Graph answers error 2018218
     assert (await inbox.graph.customer_writes(PAGE_ID, PSID, "hello")).status_code == 200
+    assert (await inbox.graph.customer_writes(PAGE_ID, PSID, "anyone?")).status_code == 200
     await inbox.runtime.drain()
     assert inbox.graph.profile_requests == [PSID]
     conversation = await inbox.conversation(PSID)
     assert conversation["contact"]["name"] is None
-    assert [m["text"] for m in conversation["messages"]] == ["hello"]
+    assert [m["text"] for m in conversation["messages"]] == ["hello", "anyone?"]
 
 
 async def test_attachments_postbacks_and_several_events_in_one_batch(inbox: Inbox) -> None:
