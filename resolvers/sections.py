@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from models import Conversation, ConversationStatus
 from resolvers.access import visible_app_id
@@ -66,6 +67,13 @@ async def conversations_page(
     app_ids = await _scope(viewer, app_id)
     if not app_ids:
         return ConversationPage([], False, after is not None)
+    rows = await section_query(viewer, section, app_ids, after=after).limit(size + 1)
+    return ConversationPage(rows[:size], len(rows) > size, after is not None)
+
+
+def section_query(viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None) -> QuerySet[Conversation]:
+    """A section's rows, newest first, with contact and assignee: one statement that the section's
+    partial index serves in order (migration 0002), starting at the cursor, never with OFFSET."""
     query = Conversation.filter(
         _section_filter(viewer, section), account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True
     )
@@ -73,12 +81,7 @@ async def conversations_page(
         at, last_id = decode_time_cursor(after)
         # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
         query = query.filter(Q(last_message_at__lte=at) & (Q(last_message_at__lt=at) | Q(id__lt=last_id)))
-    rows = (
-        await query.select_related("contact", "assignee")
-        .order_by("-last_message_at", "-id")
-        .limit(size + 1)
-    )
-    return ConversationPage(rows[:size], len(rows) > size, after is not None)
+    return query.select_related("contact", "assignee").order_by("-last_message_at", "-id")
 
 
 async def section_total(viewer: Viewer, section: Section, *, app_id: str | None = None) -> int:
