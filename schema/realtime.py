@@ -1,14 +1,14 @@
-"""Real time over GraphQL: Subscription.inboxEvents, Query.inboxEventCursor, the WebSocket handler,
-and live notification ids for other subscriptions.
+"""Real time over GraphQL: Subscription.inboxEvents, Query.inboxEventCursor, and live notification
+ids for other subscriptions (the WebSocket side is schema/websocket.py).
 
 Fan-out without re-executing per subscriber: subscribers of one account sending the same document
 and variables (their `after` cursor aside) share a group (subscriptions/hub.py). Each event is
 executed ONCE per group, with fresh loaders, as the group's first recipient; the serialized payload
 goes to every recipient. What a payload may depend on besides the account is watched while
-executing: `viewer.is_me(x)` answers (`Conversation.section` asks it of the assignee) make it run
-once more for those users only; anything else about who asks makes it run once per user. The `inboxEvents` resolver
-therefore yields nothing through Strawberry: running inside our graphql-transport-ws handler, it
-writes the shared bytes to its own WebSocket operation (`Delivery`), replay first, then live.
+executing: `viewer.is_me(x)` answers (`Conversation.section` asks it of the assignee) make it
+run once more for those users only; anything else about who asks, once per user. So the
+`inboxEvents` resolver yields nothing through Strawberry: inside our graphql-transport-ws handler
+it writes the shared bytes to its own operation (`Delivery`), replay first, then live.
 
 Other subscriptions of the schema (e.g. `notifications`) receive their user's ids through
 `live_notification_ids(info)`:
@@ -22,32 +22,18 @@ Other subscriptions of the schema (e.g. `notifications`) receive their user's id
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
-import logging
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import suppress
-from contextvars import ContextVar
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, VariableNode, visit
+from graphql import VariableNode, visit
 from graphql.language import Visitor
-from starlette.websockets import WebSocketState
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-    _OperationStreamClosed,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 from strawberry.types import Info
 from strawberry.types.graphql import OperationType
-from strawberry.utils.aio import aclosing
 
 import models
 from resolvers.errors import SubscriberTooSlow, ValidationFailed
@@ -62,13 +48,12 @@ from resolvers.realtime import (
     shown_message,
     subscribable_conversation,
 )
-from resolvers.viewer import Viewer, authenticate, bearer_token
+from resolvers.viewer import Viewer
 from schema.context import Context, loaders_of, viewer_of
 from schema.loaders import Loaders
 from schema.types import Conversation, Message, User
+from schema.websocket import Delivery, GoLive, current_delivery
 from subscriptions.hub import Group, Hub, Subscriber, TooSlow, current_hub
-
-log = logging.getLogger("switchboard.realtime")
 
 InboxEventType = strawberry.enum(models.InboxEventType, name="InboxEventType")
 
@@ -232,155 +217,6 @@ def _variable_uses(info: Info, name: str) -> int:
     return uses
 
 
-# ---------------------------------------------------------------- the WebSocket side
-
-
-@dataclasses.dataclass
-class Delivery:
-    """The graphql-transport-ws operation a subscription resolver is running for."""
-
-    handler: RealtimeHandler
-    operation: Operation[Any, Any]
-
-    def __post_init__(self) -> None:
-        self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
-
-    async def send(self, payload: str) -> None:
-        await self.handler.websocket.ws.send_text(self.prefix + payload + "}")  # type: ignore[attr-defined]
-
-
-current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
-
-
-async def authenticate_connection(context: Context) -> None:
-    """`connection_init` must carry {"authorization": "Bearer <token>"}; else the socket closes with 4403."""
-    params = context.connection_params or {}
-    token = bearer_token(params.get("authorization") if isinstance(params.get("authorization"), str) else None)
-    viewer = await authenticate(token)
-    if viewer is None:
-        raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-    context.viewer = viewer
-
-
-class LazyLoaders:
-    """Loaders made on first use: an idle subscription (inboxEvents loads per event) holds none."""
-
-    __slots__ = ("_loaders",)
-
-    def __init__(self) -> None:
-        self._loaders: Loaders | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._loaders is None:
-            self._loaders = Loaders()
-        return getattr(self._loaders, name)
-
-
-class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
-    """graphql-transport-ws with: a fresh context (loaders) per operation, the subscription cap
-    answered with RATE_LIMITED, keep-alive pings, and `Delivery` for subscriptions that write
-    pre-serialized payloads themselves."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.context.loaders = LazyLoaders()  # type: ignore[assignment]
-
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged:
-            self.connection_init_timeout_task = None  # cancelled; holding it keeps its traceback alive
-            _keep_alive.add(self, self.view.keep_alive_interval or 15)
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        cap = self.max_subscriptions_per_connection
-        if self.connection_acknowledged and cap is not None and len(self.operations) >= cap and message["id"] not in self.operations:
-            error = GraphQLError(
-                f"At most {cap} subscriptions per connection.", extensions={"code": "RATE_LIMITED"}
-            )
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
-            return
-        await super().handle_subscribe(message)
-
-    async def run_operation(self, operation: Operation[Context, Any]) -> None:
-        current_delivery.set(Delivery(self, operation))
-        try:
-            try:
-                await self._stream(operation)
-                return
-            except _GoLive as live:
-                serve = live.serve
-            await serve()  # outside the except block, so the traceback (Strawberry's frames) is freed
-        except _OperationStreamClosed:
-            return
-        except Exception as error:
-            if _closed(self):
-                self.operations.pop(operation.id, None)
-                return
-            await self.handle_task_exception(error)
-            with suppress(Exception):
-                await operation.send_operation_message({"id": operation.id, "type": "complete"})
-            self.operations.pop(operation.id, None)
-
-    async def _stream(self, operation: Operation[Context, Any]) -> None:
-        viewer = self.context.viewer
-        result_source = await self.schema.stream(
-            operation.query,
-            variable_values=operation.variables,
-            # Fresh per operation: loaders and the viewer's access are never read from a cache of
-            # an earlier operation on this (long-lived) connection.
-            context_value=dataclasses.replace(
-                self.context, loaders=LazyLoaders(), viewer=Viewer(viewer.user) if viewer else None
-            ),
-            root_value=self.root_value,
-            operation_name=operation.operation_name,
-        )
-        async with aclosing(result_source):
-            await self._send_result_stream(operation, result_source)
-        await operation.send_operation_message({"id": operation.id, "type": "complete"})
-
-
-class _GoLive(BaseException):  # noqa: N818 (control flow, not an error)
-    """Raised by inboxEvents once its replay is sent: it unwinds Strawberry's per-operation stream
-    (extensions, execution context, generators: about half an idle subscriber's memory) and the
-    operation's task carries on with `serve`, a plain loop from the hub's queue to the socket.
-    A BaseException, so Strawberry's `except Exception` turns it into no error result."""
-
-    def __init__(self, serve: Callable[[], Awaitable[None]]) -> None:
-        super().__init__()
-        self.serve = serve
-
-
-def _closed(handler: RealtimeHandler) -> bool:
-    ws = handler.websocket.ws  # type: ignore[attr-defined]
-    return ws.application_state != WebSocketState.CONNECTED or ws.client_state != WebSocketState.CONNECTED
-
-
-class _KeepAlive:
-    """One task per process pings every acknowledged connection (graphql-transport-ws `ping`)."""
-
-    def __init__(self) -> None:
-        self.handlers: weakref.WeakSet[RealtimeHandler] = weakref.WeakSet()
-        self.task: asyncio.Task[None] | None = None
-
-    def add(self, handler: RealtimeHandler, interval: float) -> None:
-        self.handlers.add(handler)
-        if self.task is None or self.task.done() or self.task.get_loop() is not asyncio.get_running_loop():
-            self.task = asyncio.create_task(self._run(interval), name="ws-keep-alive")
-
-    async def _run(self, interval: float) -> None:
-        while self.handlers:
-            await asyncio.sleep(interval)
-            for handler in list(self.handlers):
-                if _closed(handler):
-                    self.handlers.discard(handler)
-                    continue
-                with suppress(Exception):
-                    await handler.send_message({"type": "ping"})
-
-
-_keep_alive = _KeepAlive()
-
-
 # ---------------------------------------------------------------- roots
 
 
@@ -406,7 +242,7 @@ async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None,
     except BaseException:
         hub.leave(subscriber)
         raise
-    raise _GoLive(partial(_stay_live, hub, delivery, subscriber, after_id or 0))
+    raise GoLive(partial(_stay_live, hub, delivery, subscriber, after_id or 0))
 
 
 async def _stay_live(hub: Hub, delivery: Delivery, subscriber: Subscriber, seen: int) -> None:

@@ -12,7 +12,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
-from schema.realtime import RealtimeHandler, authenticate_connection
+from schema.websocket import RealtimeHandler, authenticate_connection
 from settings import Settings
 
 
