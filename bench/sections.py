@@ -289,10 +289,11 @@ def wrk_load(url: str, body: str, token: str, duration: float, connections: int,
         f'wrk.headers["Authorization"] = "Bearer {token}"\n'
     )
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--latency", "-s", str(script), url + "/graphql"],
+        ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--timeout", "30s", "--latency", "-s", str(script), url + "/graphql"],
         capture_output=True, text=True, check=True,
     ).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if "Non-2xx" in out or (errors and any(int(n) for n in errors.groups())):
         raise SystemExit(f"wrk saw failures:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
