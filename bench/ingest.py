@@ -38,6 +38,8 @@ AUTH_TOKEN = "a1b2c3d4" * 4
 FROM_NUMBER = "+14155238886"
 CONTACTS = 2_000
 DUPLICATE_SHARE = 0.10
+# Both servers get the same connection pool (Tortoise's default is 5 connections).
+POOL = "?minsize=10&maxsize=20"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -94,7 +96,7 @@ def serve_bare(port: int, dsn: str) -> None:
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     async def startup() -> None:
-        state["pool"] = await asyncpg.create_pool(asyncpg_url(dsn), min_size=10, max_size=20)
+        state["pool"] = await asyncpg.create_pool(asyncpg_url(dsn), min_size=10, max_size=20)  # as POOL
 
     from contextlib import asynccontextmanager
 
@@ -273,7 +275,7 @@ async def bench_switchboard(admin_url: str, seconds: float, senders: int) -> Res
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": dsn,
+        "DATABASE_URL": dsn + POOL,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "SECRET_KEY": "bench-secret",
         "SWITCHBOARD_ENV": "development",
