@@ -43,6 +43,12 @@ POOL = "?minsize=10&maxsize=20"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc): load-independent cost per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -206,6 +212,7 @@ class Result:
     elapsed: float
     load: Load
     stored: int
+    cpu: float
 
     def report(self) -> str:
         accepted = self.load.statuses.get(200, 0)
@@ -216,6 +223,7 @@ class Result:
         other = {k: v for k, v in self.load.statuses.items() if k != 200}
         return (
             f"{self.name:<28} {accepted / self.elapsed:>8.0f} accepted/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
+            f"server CPU {self.cpu / max(accepted, 1) * 1000:.2f} ms/request   "
             f"posts {self.load.posts} (duplicates {self.load.duplicates})   rows {self.stored} / distinct sent "
             f"{len(self.load.sids)}: {match}" + (f"   non-200: {other}" if other else "")
         )
@@ -232,11 +240,13 @@ async def bench_bare(admin_url: str, seconds: float, senders: int) -> Result:
     try:
         await wait_listening(port, process)
         load = Load("/webhooks/twilio/bare", f"http://127.0.0.1:{port}", seconds, senders)
+        cpu = cpu_seconds(process.pid)
         elapsed = await load.run(port)
+        cpu = cpu_seconds(process.pid) - cpu
         db = await asyncpg.connect(asyncpg_url(dsn))
         stored = await db.fetchval("SELECT count(*) FROM bare_message")
         await db.close()
-        return Result("bare Starlette + asyncpg", elapsed, load, stored)
+        return Result("bare Starlette + asyncpg", elapsed, load, stored, cpu)
     finally:
         process.terminate()
         process.wait()
@@ -291,11 +301,13 @@ async def bench_switchboard(admin_url: str, seconds: float, senders: int) -> Res
         )
         await wait_listening(port, process)
         load = Load(f"/webhooks/twilio/{app_id}", f"http://127.0.0.1:{port}", seconds, senders)
+        cpu = cpu_seconds(process.pid)
         elapsed = await load.run(port)
+        cpu = cpu_seconds(process.pid) - cpu
         db = await asyncpg.connect(asyncpg_url(dsn))
         stored = await db.fetchval("SELECT count(*) FROM message")
         await db.close()
-        return Result("Switchboard /webhooks/twilio", elapsed, load, stored)
+        return Result("Switchboard /webhooks/twilio", elapsed, load, stored, cpu)
     finally:
         if process is not None:
             process.terminate()
