@@ -229,6 +229,18 @@ class Result:
         )
 
 
+async def measure(name: str, process: subprocess.Popen[bytes], port: int, load: Load, dsn: str, table: str) -> Result:
+    """Runs the load at a started server; counts the rows it stored and the CPU it spent."""
+    await wait_listening(port, process)
+    cpu = cpu_seconds(process.pid)
+    elapsed = await load.run(port)
+    cpu = cpu_seconds(process.pid) - cpu
+    db = await asyncpg.connect(asyncpg_url(dsn))
+    stored = await db.fetchval(f"SELECT count(*) FROM {table}")
+    await db.close()
+    return Result(name, elapsed, load, stored, cpu)
+
+
 async def bench_bare(admin_url: str, seconds: float, senders: int) -> Result:
     name = f"sb_bench_bare_{os.getpid()}"
     dsn = await create_database(admin_url, name)
@@ -238,15 +250,8 @@ async def bench_bare(admin_url: str, seconds: float, senders: int) -> Result:
     port = free_port()
     process = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(port), dsn], cwd=ROOT)
     try:
-        await wait_listening(port, process)
         load = Load("/webhooks/twilio/bare", f"http://127.0.0.1:{port}", seconds, senders)
-        cpu = cpu_seconds(process.pid)
-        elapsed = await load.run(port)
-        cpu = cpu_seconds(process.pid) - cpu
-        db = await asyncpg.connect(asyncpg_url(dsn))
-        stored = await db.fetchval("SELECT count(*) FROM bare_message")
-        await db.close()
-        return Result("bare Starlette + asyncpg", elapsed, load, stored, cpu)
+        return await measure("bare Starlette + asyncpg", process, port, load, dsn, "bare_message")
     finally:
         process.terminate()
         process.wait()
@@ -299,15 +304,8 @@ async def bench_switchboard(admin_url: str, seconds: float, senders: int) -> Res
              "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"],
             cwd=ROOT, env=env,
         )
-        await wait_listening(port, process)
         load = Load(f"/webhooks/twilio/{app_id}", f"http://127.0.0.1:{port}", seconds, senders)
-        cpu = cpu_seconds(process.pid)
-        elapsed = await load.run(port)
-        cpu = cpu_seconds(process.pid) - cpu
-        db = await asyncpg.connect(asyncpg_url(dsn))
-        stored = await db.fetchval("SELECT count(*) FROM message")
-        await db.close()
-        return Result("Switchboard /webhooks/twilio", elapsed, load, stored, cpu)
+        return await measure("Switchboard /webhooks/twilio", process, port, load, dsn, "message")
     finally:
         if process is not None:
             process.terminate()
