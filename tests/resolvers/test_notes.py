@@ -13,7 +13,6 @@ from tests.resolvers.crm_support import (
     carla_linked,
     link,
     message_lines,
-    new_person,
     notes_of,
     texts,
 )
@@ -195,10 +194,7 @@ async def test_r_note_concurrent_messages_in_a_new_window_make_one_note(api: Api
 
 
 async def test_r_note_edit_and_delete_of_another_accounts_note_are_not_found(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    person = await new_person(api, team.bob, "Carla")
-    await link(api, team.bob, await team.app.conversation_id("cust"), {"personId": person})
+    team, _, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
     stranger = await api.create_account("Globex", "Gus Admin")
 
@@ -208,10 +204,7 @@ async def test_r_note_edit_and_delete_of_another_accounts_note_are_not_found(api
 
 
 async def test_r_note_empty_content_is_refused(api: Api, clock: ManualClock) -> None:
-    team = await api.create_team()
-    await team.app.receive("cust", "Hello", name="Carla")
-    person = await new_person(api, team.bob, "Carla")
-    await link(api, team.bob, await team.app.conversation_id("cust"), {"personId": person})
+    team, _, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
 
     assert await api.error_code(UPDATE_NOTE, {"id": note["id"], "c": "  "}, token=team.bob.token) == "VALIDATION_FAILED"
