@@ -112,6 +112,12 @@ async def test_r_link_needs_access_to_the_conversations_app(api: Api) -> None:
     assert (await api.data(CONVERSATION, {"id": conversation}, token=team.bob.token))["conversation"]["linkedPerson"] is None
     assert await notes_of(api, outsider, person) == []
 
+    await link(api, team.bob, conversation, {"personId": person})
+    [seen_by_bob] = await notes_of(api, team.bob, person)
+    [seen_by_outsider] = await notes_of(api, outsider, person)
+    assert seen_by_bob["conversation"] == {"id": conversation}
+    assert seen_by_outsider == {**seen_by_bob, "conversation": None}
+
 
 async def test_r_link_target_needs_exactly_one_field(api: Api) -> None:
     team = await api.create_team()
