@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import replace
 
 import pytest
@@ -351,3 +352,21 @@ async def test_whatsapp_new_installs_off_refuses_new_twilio_apps_and_keeps_exist
     # the existing install keeps receiving and sending
     conversation_id = await whatsapp_conversation(inbox)
     assert (await inbox.send(conversation_id))["data"]["sendMessage"]["status"] == "SENT"
+
+
+# ---- secrets
+
+
+async def test_no_credential_reaches_the_logs_on_a_round_trip(inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.providers.conftest import APP_SECRET, PAGE_TOKEN
+
+    caplog.set_level(logging.DEBUG)
+    whatsapp = await whatsapp_conversation(inbox)
+    messenger = await messenger_conversation(inbox)
+    await inbox.send(whatsapp)
+    await inbox.send(messenger)
+    inbox.graph.reject_next(190)
+    await inbox.send(messenger)
+    assert caplog.records  # the round trip did log
+    for secret in (AUTH_TOKEN, PAGE_TOKEN, APP_SECRET):
+        assert secret not in caplog.text
