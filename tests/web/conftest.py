@@ -180,6 +180,11 @@ class Inbox:
         """Whether the app found this feature's API in the served schema."""
         return await self.page.evaluate(f"window.switchboard ? Boolean(window.switchboard.features.{name}) : false")
 
+    async def assign(self, contact: str, to: str) -> None:
+        await self.open_conversation(contact)
+        await self.page.get_by_label("Assign to").select_option(label=to)
+        await self.button("Assign").click()
+
     async def notifications(self) -> list[dict[str, str]]:
         return await self.page.evaluate("window.__notifications")
 

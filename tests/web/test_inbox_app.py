@@ -34,6 +34,16 @@ async def team(server: Server, delivery: Delivery) -> tuple[Person, Person, ApiA
     return ana, bob, app
 
 
+@pytest.fixture
+async def carla_waiting(open_inbox, team) -> tuple[Inbox, Inbox, ApiApp]:
+    """Carla has written in; Ana and Bob each have the inbox open."""
+    ana, bob, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox, bob_inbox = await open_inbox(ana), await open_inbox(bob)
+    await expect(bob_inbox.row("Carla Cliente")).to_be_visible()
+    return ana_inbox, bob_inbox, app
+
+
 async def test_message_from_webhook_appears_in_unassigned_for_both_without_reload(open_inbox, team) -> None:
     ana, bob, app = team
     ana_inbox: Inbox = await open_inbox(ana)
@@ -47,16 +57,10 @@ async def test_message_from_webhook_appears_in_unassigned_for_both_without_reloa
         await expect(inbox.count("UNASSIGNED")).to_have_text("1")
 
 
-async def test_assigning_moves_it_to_assigned_to_me_of_the_assignee(open_inbox, team) -> None:
-    ana, bob, app = team
-    await app.receive("cust-1", "Hello?", name="Carla Cliente")
-    ana_inbox = await open_inbox(ana)
-    bob_inbox = await open_inbox(bob)
-    await expect(bob_inbox.row("Carla Cliente")).to_be_visible()
+async def test_assigning_moves_it_to_assigned_to_me_of_the_assignee(carla_waiting) -> None:
+    ana_inbox, bob_inbox, _ = carla_waiting
 
-    await ana_inbox.open_conversation("Carla Cliente")
-    await ana_inbox.page.get_by_label("Assign to").select_option(label="Bob Seller")
-    await ana_inbox.button("Assign").click()
+    await ana_inbox.assign("Carla Cliente", "Bob Seller")
 
     await expect(bob_inbox.count("UNASSIGNED")).to_have_text("0")
     await expect(bob_inbox.count("ASSIGNED_TO_ME")).to_have_text("1")
@@ -67,20 +71,14 @@ async def test_assigning_moves_it_to_assigned_to_me_of_the_assignee(open_inbox, 
     await expect(ana_inbox.page.locator("#thread-assignee")).to_have_text("Assigned to Bob Seller")
 
 
-async def test_assignee_gets_a_desktop_notification(open_inbox, team) -> None:
+async def test_assignee_gets_a_desktop_notification(carla_waiting) -> None:
     needs("Subscription", "notifications", "desktop notifications come from it")
-    ana, bob, app = team
-    await app.receive("cust-1", "Hello?", name="Carla Cliente")
-    ana_inbox = await open_inbox(ana)
-    bob_inbox = await open_inbox(bob)
+    ana_inbox, bob_inbox, _ = carla_waiting
 
-    await ana_inbox.open_conversation("Carla Cliente")
-    await ana_inbox.page.get_by_label("Assign to").select_option(label="Bob Seller")
-    await ana_inbox.button("Assign").click()
+    await ana_inbox.assign("Carla Cliente", "Bob Seller")
 
-    await expect(bob_inbox.page.locator("#bell-count")).to_have_text("1")
-    notifications = await bob_inbox.notifications()
-    assert notifications == [
+    await expect(bob_inbox.page.locator("#notification-list")).to_contain_text("Conversation assigned to you")
+    assert await bob_inbox.notifications() == [
         {"title": "Conversation assigned to you", "body": "Ana Admin assigned you the conversation with Carla Cliente."}
     ]
     assert await ana_inbox.notifications() == []
@@ -100,11 +98,8 @@ async def test_only_available_users_are_offered_for_assignment(open_inbox, team)
     await expect(options).to_have_text(["Choose someone available…", "Ana Admin (me)"])
 
 
-async def test_close_then_an_inbound_message_reopens_it(open_inbox, team) -> None:
-    ana, bob, app = team
-    await app.receive("cust-1", "Hello?", name="Carla Cliente")
-    ana_inbox = await open_inbox(ana)
-    bob_inbox = await open_inbox(bob)
+async def test_close_then_an_inbound_message_reopens_it(carla_waiting) -> None:
+    ana_inbox, bob_inbox, app = carla_waiting
 
     await ana_inbox.open_conversation("Carla Cliente")
     await ana_inbox.button("Close").click()
@@ -120,11 +115,8 @@ async def test_close_then_an_inbound_message_reopens_it(open_inbox, team) -> Non
     await expect(ana_inbox.page.locator("#messages")).to_contain_text("Still there?")
 
 
-async def test_delete_is_offered_to_the_installer_only(open_inbox, team) -> None:
-    ana, bob, app = team
-    await app.receive("cust-1", "Hello?", name="Carla Cliente")
-    ana_inbox = await open_inbox(ana)
-    bob_inbox = await open_inbox(bob)
+async def test_delete_is_offered_to_the_installer_only(carla_waiting) -> None:
+    ana_inbox, bob_inbox, _ = carla_waiting
 
     await bob_inbox.open_conversation("Carla Cliente")
     await expect(bob_inbox.button("Close")).to_be_visible()
