@@ -84,6 +84,21 @@ async def test_assignee_gets_a_desktop_notification(carla_waiting) -> None:
     assert await ana_inbox.notifications() == []
 
 
+async def test_desktop_notifications_follow_the_settings_in_the_bell(carla_waiting) -> None:
+    needs("Subscription", "notifications", "desktop notifications come from it")
+    ana_inbox, bob_inbox, app = carla_waiting
+    await bob_inbox.page.get_by_role("button", name=re.compile("^Notifications")).click()
+    await bob_inbox.page.get_by_label("A conversation is assigned to me: desktop").uncheck()
+    await expect(bob_inbox.page.locator("#toast")).to_contain_text("Notification settings saved.")
+
+    await ana_inbox.assign("Carla Cliente", "Bob Seller")
+    await expect(bob_inbox.count("ASSIGNED_TO_ME")).to_have_text("1")
+    await app.receive("cust-1", "Are you there?", name="Carla Cliente")
+
+    await expect(bob_inbox.page.locator("#notification-list")).to_contain_text("Are you there?")
+    assert await bob_inbox.notifications() == [{"title": "New message from Carla Cliente", "body": "Are you there?"}]
+
+
 async def test_only_available_users_are_offered_for_assignment(open_inbox, team) -> None:
     ana, bob, app = team
     await app.receive("cust-1", "Hello?", name="Carla Cliente")
