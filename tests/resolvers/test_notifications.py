@@ -5,7 +5,7 @@ from __future__ import annotations
 from resolvers.clock import ManualClock
 from tests.notify_support import UPDATE_SETTINGS, Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
 from tests.providers.smtp_sink import SmtpSink
-from tests.support import Api, Person
+from tests.support import Api, Person, QueryCounter
 
 NOTIFICATIONS = """query($unread: Boolean, $first: Int, $after: String) {
   notifications(unreadOnly: $unread, first: $first, after: $after) {
@@ -264,3 +264,18 @@ async def test_notifications_of_a_deleted_conversation_disappear(api: Api, team:
     await api.data("mutation($id: ID!) { deleteConversation(id: $id) }", {"id": conversation}, token=team.ana.token)
     data = await api.data(NOTIFICATIONS, token=team.bob.token)
     assert data["notifications"]["edges"] == [] and data["notifications"]["unreadCount"] == 0
+
+
+async def test_a_page_of_notifications_costs_the_same_queries_for_20_rows_as_for_2(api: Api, team: Team) -> None:
+    await team.app.receive("carla", "First")
+    conversation = await conversation_id(api, team)
+    for n in range(20):
+        await team.app.receive(f"contact-{n}", f"Message {n}")
+    await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.ana.token)  # newest: has an actor
+    costs = {}
+    for size in (2, 20):
+        with QueryCounter() as counter:
+            page = await api.data(NOTIFICATIONS, {"first": size}, token=team.bob.token)
+        assert len(page["notifications"]["edges"]) == size
+        costs[size] = counter.statements
+    assert len(costs[20]) == len(costs[2]), "\n".join(costs[20])
