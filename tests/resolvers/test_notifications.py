@@ -279,3 +279,10 @@ async def test_a_page_of_notifications_costs_the_same_queries_for_20_rows_as_for
         assert len(page["notifications"]["edges"]) == size
         costs[size] = counter.statements
     assert len(costs[20]) == len(costs[2]), "\n".join(costs[20])
+
+
+async def test_mark_read_with_an_id_that_is_no_notification_is_not_found_and_changes_nothing(api: Api, team: Team) -> None:
+    await team.app.receive("carla", "Hi")
+    for bad in (["not-an-id"], [team.bob.id]):
+        assert await api.error_code(MARK_READ, {"ids": bad}, token=team.bob.token) == "NOT_FOUND"
+    assert (await api.data(NOTIFICATIONS, token=team.bob.token))["notifications"]["unreadCount"] == 1
