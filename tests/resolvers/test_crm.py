@@ -234,3 +234,23 @@ async def test_r_link_deleted_conversation_comes_back_unlinked(api: Api, clock: 
     shown = (await api.data(CONVERSATION, {"id": conversation}, token=team.bob.token))["conversation"]
     assert shown == {"linkedPerson": None, "linkedLead": None, "linkedDeal": None}
     assert await notes_of(api, team.bob, person) == [note]
+
+
+async def test_section_page_with_linked_entities_costs_the_same_queries_for_more_rows(api: Api) -> None:
+    team = await api.create_team()
+    page_query = """{ conversations(section: UNASSIGNED, first: 100) { edges { node {
+      linkedPerson { name } linkedLead { title } linkedDeal { title } } } } }"""
+
+    async def linked_conversations(count: int) -> int:
+        for n in range(count):
+            contact = f"cust-{count}-{n}"
+            await team.app.receive(contact, "Hello")
+            conversation = await team.app.conversation_id(contact)
+            for target in ({"newPerson": {}}, {"newLead": {"title": "L"}}, {"newDeal": {"title": "D"}}):
+                await link(api, team.bob, conversation, target)
+        with QueryCounter() as counter:
+            edges = (await api.data(page_query, token=team.bob.token))["conversations"]["edges"]
+        assert all(all(edge["node"].values()) for edge in edges)
+        return counter.count
+
+    assert await linked_conversations(2) == await linked_conversations(6)
