@@ -174,3 +174,10 @@ async def test_read_watermark_covers_earlier_messages_and_never_moves_back(inbox
     await inbox.graph.delivery(PAGE_ID, PSID, watermark=ms(inbox))
     assert (await inbox.message(first["id"]))["status"] == "READ"
     assert (await inbox.message(second["id"]))["status"] == "DELIVERED"
+
+
+async def test_a_body_over_the_size_limit_is_413_and_changes_nothing(inbox: Inbox) -> None:
+    events = [inbox.graph.message_event(PAGE_ID, PSID, "x" * 60_000) for _ in range(20)]
+    before = await snapshot()
+    assert (await inbox.graph.post_events(PAGE_ID, events)).status_code == 413
+    assert await snapshot() == before

@@ -190,3 +190,14 @@ async def test_status_for_an_unknown_message_is_200_and_changes_nothing(inbox: I
     form = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID}
     assert (await inbox.post_twilio(form, url=f"/webhooks/twilio/{inbox.whatsapp_id}/status")).status_code == 200
     assert await snapshot() == before
+
+
+async def test_text_longer_than_the_inbox_stores_is_refused_clearly_never_cut(inbox: Inbox) -> None:
+    from resolvers.messages import MAX_TEXT
+
+    before = await snapshot()
+    form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=CUSTOMER, body="ä" * (MAX_TEXT + 1))
+    response = await inbox.post_twilio(form)
+    assert response.status_code == 400
+    assert str(MAX_TEXT) in response.json()["error"]
+    assert await snapshot() == before
