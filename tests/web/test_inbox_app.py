@@ -260,3 +260,19 @@ async def test_a_wrong_token_is_refused_at_sign_in(browser, server: Server) -> N
         await expect(page.locator("#app")).to_be_hidden()
     finally:
         await context.close()
+
+
+async def test_show_more_pages_through_a_long_section(open_inbox, team, server: Server) -> None:
+    ana, _, app = team
+    for number in range(51):
+        await app.receive(f"cust-{number}", f"Message {number}", name=f"Customer {number:02d}")
+        server.clock.advance(seconds=1)
+    inbox = await open_inbox(ana)
+    await expect(inbox.page.locator("#conversation-list li")).to_have_count(50)
+    await expect(inbox.row("Customer 00")).to_have_count(0)
+
+    await inbox.button("Show more conversations").click()
+
+    await expect(inbox.page.locator("#conversation-list li")).to_have_count(51)
+    await expect(inbox.row("Customer 00")).to_be_visible()
+    await expect(inbox.button("Show more conversations")).to_be_hidden()

@@ -18,10 +18,11 @@ const SECTIONS = [
 const CONVERSATION_PATH = /^\/inbox\/conversations\/([^/]+)\/?$/;
 
 const VIEWER = "{ viewer { id name email role available } account { name } }";
-const INBOX = `query Inbox($section: Section!) {
+const PAGE_SIZE = 50;
+const INBOX = `query Inbox($section: Section!, $after: String) {
   sectionCounts { unassigned assignedToMe assignedToOthers closed }
-  conversations(section: $section, first: 50) {
-    totalCount
+  conversations(section: $section, first: ${PAGE_SIZE}, after: $after) {
+    pageInfo { hasNextPage endCursor }
     edges { node {
       id status lastMessageAt
       contact { name externalId }
@@ -42,6 +43,7 @@ const state = {
   viewer: null,
   features: null,
   section: "UNASSIGNED",
+  pages: 1,
   openId: null,
   cursor: null,
   inboxRequest: 0,
@@ -163,8 +165,11 @@ function startLive(token) {
         }
         refresh({ list: true, thread: event.conversationId === state.openId });
       },
-      () => {
-        // The cursor could not be resumed: start from now and reload everything once.
+      (errors) => {
+        // Other errors (e.g. SUBSCRIBER_TOO_SLOW) resubscribe from the same cursor, which replays the gap;
+        // a cursor the server cannot resume from starts over from now, reloading everything once.
+        const code = errors && errors[0] && errors[0].extensions && errors[0].extensions.code;
+        if (code !== "VALIDATION_FAILED" && code !== "NOT_FOUND") return false;
         state.api.request("{ inboxEventCursor }").then((data) => {
           state.cursor = data.inboxEventCursor;
           refresh({ list: true, thread: true });
@@ -246,17 +251,26 @@ function renderSections(counts) {
 
 async function selectSection(section) {
   state.section = section;
+  state.pages = 1;
   const [, , label] = SECTIONS.find(([name]) => name === section);
   $("#list-title").textContent = label;
   renderSections(state.counts);
   await loadInbox();
 }
 
+// The first `state.pages` pages of the section, seeking page by page with the keyset cursor.
 async function loadInbox() {
   const request = ++state.inboxRequest;
   let data;
+  const rows = [];
+  let after = null;
   try {
-    data = await state.api.request(INBOX, { section: state.section });
+    for (let page = 0; page < state.pages; page++) {
+      data = await state.api.request(INBOX, { section: state.section, after });
+      rows.push(...data.conversations.edges.map((edge) => edge.node));
+      after = data.conversations.pageInfo.endCursor;
+      if (!data.conversations.pageInfo.hasNextPage) break;
+    }
   } catch (error) {
     if (error.code === "UNAUTHENTICATED") return signOut("Your session ended. Sign in again.");
     toast(error.message, true);
@@ -265,7 +279,7 @@ async function loadInbox() {
   if (request !== state.inboxRequest) return;
   state.counts = data.sectionCounts;
   renderSections(state.counts);
-  const rows = data.conversations.edges.map((edge) => edge.node);
+  $("#list-more").hidden = !data.conversations.pageInfo.hasNextPage;
   const title = `Switchboard${data.sectionCounts.unassigned ? ` (${data.sectionCounts.unassigned} unassigned)` : ""}`;
   if (!state.openId) document.title = title;
   renderList(rows);
@@ -402,6 +416,10 @@ $("#signin-form").addEventListener("submit", (event) => {
 $("#signout").addEventListener("click", () => signOut());
 $("#availability").addEventListener("click", toggleAvailability);
 $("#back").addEventListener("click", () => navigate(null));
+$("#list-more").addEventListener("click", () => {
+  state.pages += 1;
+  loadInbox();
+});
 window.addEventListener("popstate", () => state.viewer && route({ fromLocation: true }));
 
 tokenFromLocation();
