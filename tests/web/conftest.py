@@ -193,12 +193,14 @@ class Inbox:
 async def open_inbox(browser: object, server: Server, request: pytest.FixtureRequest) -> AsyncIterator[object]:
     """open_inbox(person) signs `person` in through the sign-in form in a fresh browser context."""
     contexts: list[tuple[str, object]] = []
+    script_errors: list[str] = []
 
     async def open_as(person: Person, path: str = "/") -> Inbox:
         context = await browser.new_context(base_url=server.url, permissions=["notifications"])
         await context.add_init_script(RECORD_NOTIFICATIONS)
         contexts.append((person.name, context))
         page = await context.new_page()
+        page.on("pageerror", lambda error: script_errors.append(f"{person.name}: {error}"))
         page.set_default_timeout(8000)
         await page.goto(path)
         await page.get_by_label("API token").fill(person.token)
@@ -218,3 +220,4 @@ async def open_inbox(browser: object, server: Server, request: pytest.FixtureReq
                 await page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
     for _, context in contexts:
         await context.close()
+    assert not script_errors, f"the page threw: {script_errors}"
