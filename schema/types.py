@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -53,10 +53,17 @@ class PageInfo:
         )
 
 
+W = TypeVar("W")
+
+
+def _wrap(cls: type[W], type_name: str, row: Any, scalars: tuple[str, ...]) -> W:
+    """A type over `row` with its scalar fields copied: a plain attribute costs graphql-core a
+    getattr, a method field a whole resolver call, for every row of a page."""
+    return cls(id=strawberry.ID(to_api_id(type_name, row.id)), row=row, **{name: getattr(row, name) for name in scalars})
+
+
 @strawberry.type
 class User(Node):
-    # Scalar fields are copied from the row in `of` rather than resolved by methods: a plain
-    # attribute costs graphql-core a getattr, a method field a whole resolver call per row.
     row: strawberry.Private[models.User]
     name: str
     email: str
@@ -65,9 +72,7 @@ class User(Node):
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return cls(
-            id=strawberry.ID(to_api_id("User", row.id)), row=row, name=row.name, email=row.email, role=row.role, available=row.available
-        )
+        return _wrap(cls, "User", row, ("name", "email", "role", "available"))
 
 
 @strawberry.type
@@ -121,9 +126,7 @@ class Contact(Node):
 
     @classmethod
     def of(cls, row: models.Contact) -> Contact:
-        return cls(
-            id=strawberry.ID(to_api_id("Contact", row.id)), row=row, external_id=row.external_id, name=row.name, avatar_url=row.avatar_url
-        )
+        return _wrap(cls, "Contact", row, ("external_id", "name", "avatar_url"))
 
 
 @strawberry.type
@@ -145,17 +148,7 @@ class Message(Node):
 
     @classmethod
     def of(cls, row: models.Message) -> Message:
-        return cls(
-            id=strawberry.ID(to_api_id("Message", row.id)),
-            row=row,
-            direction=row.direction,
-            text=row.text,
-            sender_name=row.sender_name,
-            status=row.status,
-            error_code=row.error_code,
-            error_message=row.error_message,
-            created_at=row.created_at,
-        )
+        return _wrap(cls, "Message", row, ("direction", "text", "sender_name", "status", "error_code", "error_message", "created_at"))
 
     @strawberry.field
     async def conversation(self, info: Info) -> Annotated[Conversation, strawberry.lazy("schema.types")]:
@@ -170,7 +163,6 @@ class Message(Node):
         if self.row.sent_by_id is None:
             return None
         return User.of(await loaders_of(info).user.load(self.row.sent_by_id))
-
 
 
 @strawberry.type
@@ -194,13 +186,7 @@ class Conversation(Node):
 
     @classmethod
     def of(cls, row: models.Conversation) -> Conversation:
-        return cls(
-            id=strawberry.ID(to_api_id("Conversation", row.id)),
-            row=row,
-            status=row.status,
-            last_message_at=row.last_message_at,
-            created_at=row.created_at,
-        )
+        return _wrap(cls, "Conversation", row, ("status", "last_message_at", "created_at"))
 
     @strawberry.field
     async def app(self, info: Info) -> MessagingApp:
