@@ -179,9 +179,11 @@ class LeanClient(asyncio.Protocol):
                 waiter.set_exception(ConnectionError("closed"))
 
     def send_text(self, text: str) -> None:
-        data, mask = text.encode(), os.urandom(4)
-        size = len(data)
-        header = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+        self.send_frame(0x1, text.encode())
+
+    def send_frame(self, opcode: int, data: bytes) -> None:
+        mask, size = os.urandom(4), len(data)
+        header = bytes([0x80 | opcode, 0x80 | size]) if size < 126 else bytes([0x80 | opcode, 0x80 | 126]) + size.to_bytes(2, "big")
         assert self.transport is not None
         self.transport.write(header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(data)))
 
@@ -214,6 +216,8 @@ class LeanClient(asyncio.Protocol):
             del buffer[: offset + size]
             if opcode == 0x1:
                 self.on_text(payload, arrived)
+            elif opcode == 0x9:  # uvicorn's WebSocket ping: unanswered, it closes the connection
+                self.send_frame(0xA, payload)
 
     def on_text(self, payload: bytes, arrived: float) -> None:
         at = payload.find(b'"occurredAt":"')
