@@ -49,8 +49,8 @@ current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", d
 async def authenticate_connection(context: Context) -> None:
     """`connection_init` must carry {"authorization": "Bearer <token>"}; else the socket closes with 4403."""
     params = context.connection_params or {}
-    token = bearer_token(params.get("authorization") if isinstance(params.get("authorization"), str) else None)
-    viewer = await authenticate(token)
+    header = next((value for key, value in params.items() if key.lower() == "authorization"), None)
+    viewer = await authenticate(bearer_token(header if isinstance(header, str) else None))
     if viewer is None:
         raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
     context.viewer = viewer
@@ -80,6 +80,8 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         self.context.loaders = LazyLoaders()  # type: ignore[assignment]
 
     async def handle_connection_init(self, message: Any) -> None:
+        if not isinstance(message.get("payload"), dict):
+            message = {**message, "payload": {}}  # no token either way: refused with 4403, not 4400
         await super().handle_connection_init(message)
         if self.connection_acknowledged:
             self.connection_init_timeout_task = None  # cancelled; holding it keeps its traceback alive

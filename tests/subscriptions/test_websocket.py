@@ -34,6 +34,14 @@ async def close_code_after_init(server: Server, payload: object) -> int:
 
 async def test_connection_init_without_a_token_is_closed_with_4403(api: Api, server: Server) -> None:
     assert await close_code_after_init(server, {}) == 4403
+    assert await close_code_after_init(server, None) == 4403
+
+
+async def test_the_token_key_may_be_spelled_like_the_http_header(api: Api, server: Server) -> None:
+    admin = await api.create_account()
+    async with Socket.opened(server, None, payload={"Authorization": f"Bearer {admin.token}"}) as socket:
+        answer = await socket.message(await socket.subscribe("{ viewer { name } }"))
+    assert answer["payload"]["data"] == {"viewer": {"name": admin.name}}
 
 
 async def test_connection_init_with_a_bad_token_is_closed_with_4403(api: Api, server: Server) -> None:
