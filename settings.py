@@ -39,6 +39,7 @@ class Settings:
     max_subscriptions_per_connection: int = 20
     subscriber_queue_size: int = 1_000
     redis_channel: str = "switchboard:events"
+    websocket_ping_seconds: float = 15.0
 
     @property
     def production(self) -> bool:
@@ -52,6 +53,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,
+            websocket_ping_seconds=float(env.get("WEBSOCKET_PING_SECONDS") or defaults.websocket_ping_seconds),
             smtp_url=env.get("SMTP_URL") or None,
             smtp_from=env.get("SMTP_FROM") or defaults.smtp_from,
             public_base_url=(env.get("PUBLIC_BASE_URL") or defaults.public_base_url).rstrip("/"),

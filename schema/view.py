@@ -26,7 +26,7 @@ class GraphQLView(GraphQL):
             graphql_ide="graphiql",
             allow_queries_via_get=True,
             keep_alive=True,
-            keep_alive_interval=15,
+            keep_alive_interval=settings.websocket_ping_seconds,
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),

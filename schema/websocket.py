@@ -152,23 +152,24 @@ def _closed(handler: RealtimeHandler) -> bool:
 
 
 class _KeepAlive:
-    """One task per process pings every acknowledged connection (graphql-transport-ws `ping`)."""
+    """One task per interval and loop pings every acknowledged connection (graphql-transport-ws `ping`)."""
 
     def __init__(self) -> None:
-        self.handlers: weakref.WeakSet[RealtimeHandler] = weakref.WeakSet()
-        self.task: asyncio.Task[None] | None = None
+        self.rounds: dict[float, tuple[weakref.WeakSet[RealtimeHandler], asyncio.Task[None]]] = {}
 
     def add(self, handler: RealtimeHandler, interval: float) -> None:
-        self.handlers.add(handler)
-        if self.task is None or self.task.done() or self.task.get_loop() is not asyncio.get_running_loop():
-            self.task = asyncio.create_task(self._run(interval), name="ws-keep-alive")
+        entry = self.rounds.get(interval)
+        if entry is None or entry[1].done() or entry[1].get_loop() is not asyncio.get_running_loop():
+            handlers: weakref.WeakSet[RealtimeHandler] = weakref.WeakSet()
+            entry = self.rounds[interval] = (handlers, asyncio.create_task(self._run(interval, handlers), name="ws-keep-alive"))
+        entry[0].add(handler)
 
-    async def _run(self, interval: float) -> None:
-        while self.handlers:
+    async def _run(self, interval: float, handlers: weakref.WeakSet[RealtimeHandler]) -> None:
+        while handlers:
             await asyncio.sleep(interval)
-            for handler in list(self.handlers):
+            for handler in list(handlers):
                 if _closed(handler):
-                    self.handlers.discard(handler)
+                    handlers.discard(handler)
                     continue
                 with suppress(Exception):
                     await handler.send_message({"type": "ping"})

@@ -108,6 +108,20 @@ async def test_each_operation_on_a_socket_sees_access_as_it_is_now(api: Api, ser
     assert after["payload"]["data"]["conversations"]["edges"] == []
 
 
+class TestKeepAlive:
+    @pytest.fixture
+    def server_settings(self, server_settings: Settings) -> Settings:
+        return replace(server_settings, websocket_ping_seconds=0.05)
+
+    async def test_an_idle_connection_is_pinged(self, api: Api, server: Server) -> None:
+        admin = await api.create_account()
+        async with Socket.opened(server, admin.token) as socket:
+            first = json.loads(await socket.connection.recv())
+            second = json.loads(await socket.connection.recv())
+
+        assert first == second == {"type": "ping"}
+
+
 class TestSlowSubscriber:
     @pytest.fixture
     def server_settings(self, server_settings: Settings) -> Settings:
