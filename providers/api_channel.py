@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models import DeliveryStatus, Provider
+from models import DeliveryStatus, MessagingApp, Provider
 from providers.webhooks import load_app, sign, signed_json
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
 from resolvers.errors import ValidationFailed
@@ -46,7 +46,7 @@ def _optional_text(payload: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def parse_inbound(app_id: int, payload: Any) -> InboundMessage:
+def parse_inbound(app: MessagingApp, payload: Any) -> InboundMessage:
     if not isinstance(payload, dict):
         raise ValidationFailed("The body must be a JSON object.")
     sender = payload.get("sender")
@@ -56,7 +56,8 @@ def parse_inbound(app_id: int, payload: Any) -> InboundMessage:
     if not isinstance(message_id, str) or not message_id:
         raise ValidationFailed("messageId is required.", field="messageId")
     return InboundMessage(
-        app_id=app_id,
+        app_id=app.id,
+        account_id=app.account_id,
         provider_message_id=message_id,
         contact_external_id=sender["id"],
         contact_name=_optional_text(sender, "name"),
@@ -72,7 +73,7 @@ async def inbound(request: Request) -> Response:
     if isinstance(payload, Response):
         return payload
     try:
-        received = await receive_message(parse_inbound(app.id, payload))
+        received = await receive_message(parse_inbound(app, payload))
     except ValidationFailed as error:
         log.warning("api channel app %s: rejected message: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)

@@ -83,7 +83,7 @@ async def _message_event(request: Request, app: MessagingApp, credentials: dict[
             log.info("messenger app %s: echo %s for a contact without conversation skipped", app.id, mid)
         return
     psid = _id(event.get("sender"), "sender")
-    received = await receive_message(InboundMessage(app.id, mid, psid, text=text, attachments=attachments))
+    received = await receive_message(InboundMessage(app.id, mid, psid, text=text, attachments=attachments, account_id=app.account_id))
     if not received.duplicate and not received.message.sender_name:
         _fetch_profile_later(request, app, credentials, psid)
 
@@ -93,7 +93,7 @@ async def _postback_event(app: MessagingApp, event: dict[str, Any]) -> None:
     psid = _id(event.get("sender"), "sender")
     mid = postback.get("mid") or f"postback:{psid}:{event.get('timestamp')}"
     text = postback.get("title") or postback.get("payload")
-    await receive_message(InboundMessage(app.id, str(mid), psid, text=text if isinstance(text, str) else None))
+    await receive_message(InboundMessage(app.id, str(mid), psid, text=text if isinstance(text, str) else None, account_id=app.account_id))
 
 
 async def _status_event(app: MessagingApp, event: dict[str, Any], kind: str) -> None:

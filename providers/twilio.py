@@ -111,7 +111,7 @@ def message_sid(form: Mapping[str, str]) -> str:
     return sid
 
 
-def parse_inbound(app_id: int, form: Mapping[str, str]) -> InboundMessage:
+def parse_inbound(app: MessagingApp, form: Mapping[str, str]) -> InboundMessage:
     sender = WHATSAPP_NUMBER.match(form.get("From", ""))
     if sender is None:
         raise ValidationFailed("From must be a WhatsApp number: whatsapp:+<E.164>.", field="From")
@@ -123,7 +123,8 @@ def parse_inbound(app_id: int, form: Mapping[str, str]) -> InboundMessage:
     if not text and not attachments and form.get("MessageType"):
         text = f"[{form['MessageType']} message]"  # a kind we cannot show is still a message the team must see
     return InboundMessage(
-        app_id=app_id,
+        app_id=app.id,
+        account_id=app.account_id,
         provider_message_id=message_sid(form),
         contact_external_id=sender.group(1),
         contact_name=form.get("ProfileName") or None,
@@ -195,7 +196,7 @@ async def _webhook(request: Request, *, status_url: bool) -> Response:
     if status_url or ("MessageStatus" in form and "Body" not in form):
         return await _status(app, form, request.query_params.get("message"))
     try:
-        received = await receive_message(parse_inbound(app.id, form))
+        received = await receive_message(parse_inbound(app, form))
     except ValidationFailed as error:
         log.warning("twilio app %s: message refused: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)

@@ -38,6 +38,7 @@ class InboundMessage:
     contact_avatar_url: str | None = None
     text: str | None = None
     attachments: list[dict[str, str | None]] = field(default_factory=list)
+    account_id: int | None = None  # the app's account, when the caller has loaded the app (saves a query)
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ async def _receive_once(inbound: InboundMessage) -> Received:
         existing = await Message.get_or_none(app_id=inbound.app_id, provider_message_id=inbound.provider_message_id)
         if existing is not None:
             return Received(existing, duplicate=True)
-        contact = await _contact(inbound)
-        conversation = await _live_conversation(c, contact)
+        conversation, created = await _live_conversation(c, inbound)
+        contact = conversation.contact
         now = clock.now()
         message = await Message.create(
             account_id=contact.account_id,
@@ -106,7 +107,8 @@ async def _receive_once(inbound: InboundMessage) -> Received:
         )
         await set_last_message(conversation, message)
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
-        await notes.record_message(conversation, message)
+        if not created:  # nobody can have linked a conversation this transaction creates
+            await notes.record_message(conversation, message)
         await notify_inbound_message(c, conversation, message)
     return Received(message, duplicate=False)
 
@@ -124,30 +126,17 @@ async def set_last_message(conversation: Conversation, message: Message) -> None
     await conversation.save(update_fields=fields)
 
 
-async def _contact(inbound: InboundMessage) -> Contact:
-    contact = await Contact.get_or_none(app_id=inbound.app_id, external_id=inbound.contact_external_id)
-    if contact is None:
-        app = await MessagingApp.get(id=inbound.app_id)
-        return await Contact.create(
-            account_id=app.account_id,
-            app_id=app.id,
-            external_id=inbound.contact_external_id,
-            name=_clean(inbound.contact_name),
-            avatar_url=inbound.contact_avatar_url,
-            created_at=clock.now(),
-        )
-    updates = {"name": _clean(inbound.contact_name), "avatar_url": inbound.contact_avatar_url}
-    changed = {name: value for name, value in updates.items() if value and getattr(contact, name) != value}
-    if changed:
-        contact.update_from_dict(changed)
-        await contact.save(update_fields=list(changed))
-    return contact
-
-
-async def _live_conversation(c: Change, contact: Contact) -> Conversation:
-    """R-NEW, R-REOPEN, and R-DELETE's resurrection: the (app, contact) conversation, open."""
-    conversation = await Conversation.filter(app_id=contact.app_id, contact_id=contact.id).select_for_update().first()
+async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conversation, bool]:
+    """R-NEW, R-REOPEN, and R-DELETE's resurrection: the (app, contact) conversation, open, its row
+    locked, with its contact (both found in one statement), and whether this created it."""
+    conversation = await (
+        Conversation.filter(app_id=inbound.app_id, contact__external_id=inbound.contact_external_id)
+        .select_related("contact")
+        .select_for_update(of=("conversation",))
+        .first()
+    )
     if conversation is None:
+        contact = await _new_or_existing_contact(inbound)
         conversation = await Conversation.create(
             account_id=contact.account_id,
             app_id=contact.app_id,
@@ -155,8 +144,11 @@ async def _live_conversation(c: Change, contact: Contact) -> Conversation:
             status=ConversationStatus.OPEN,
             created_at=clock.now(),
         )
+        conversation.contact = contact
         c.record(InboxEventType.CONVERSATION_CREATED, conversation)
-    elif conversation.deleted_at is not None:
+        return conversation, True
+    await _update_contact(conversation.contact, inbound)
+    if conversation.deleted_at is not None:
         conversation.deleted_at = None
         conversation.status = ConversationStatus.OPEN
         conversation.assignee_id = None
@@ -169,8 +161,34 @@ async def _live_conversation(c: Change, contact: Contact) -> Conversation:
         conversation.version += 1
         await conversation.save(update_fields=["status", "version"])
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
-    conversation.contact = contact
-    return conversation
+    return conversation, False
+
+
+async def _new_or_existing_contact(inbound: InboundMessage) -> Contact:
+    """A contact without a conversation is either new or (rarely) one whose first message lost a race."""
+    contact = await Contact.get_or_none(app_id=inbound.app_id, external_id=inbound.contact_external_id)
+    if contact is not None:
+        await _update_contact(contact, inbound)
+        return contact
+    account_id = inbound.account_id
+    if account_id is None:
+        account_id = (await MessagingApp.get(id=inbound.app_id)).account_id
+    return await Contact.create(
+        account_id=account_id,
+        app_id=inbound.app_id,
+        external_id=inbound.contact_external_id,
+        name=_clean(inbound.contact_name),
+        avatar_url=inbound.contact_avatar_url,
+        created_at=clock.now(),
+    )
+
+
+async def _update_contact(contact: Contact, inbound: InboundMessage) -> None:
+    updates = {"name": _clean(inbound.contact_name), "avatar_url": inbound.contact_avatar_url}
+    changed = {name: value for name, value in updates.items() if value and getattr(contact, name) != value}
+    if changed:
+        contact.update_from_dict(changed)
+        await contact.save(update_fields=list(changed))
 
 
 @dataclass

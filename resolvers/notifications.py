@@ -44,6 +44,20 @@ async def settings_of(user_ids: Iterable[int]) -> dict[int, dict[NotificationKin
     return chosen
 
 
+async def members_settings(app_id: int) -> dict[int, dict[NotificationKind, Choice]]:
+    """`settings_of` every user with access to the app, found with their settings in one query."""
+    chosen: dict[int, dict[NotificationKind, Choice]] = {}
+    rows = await AppAccess.filter(app_id=app_id).values_list(
+        "user_id", "user__notification_settings__kind", "user__notification_settings__desktop",
+        "user__notification_settings__email",
+    )
+    for user_id, kind, desktop, email in rows:
+        choices = chosen.setdefault(user_id, {k: Choice(k, *DEFAULTS[k]) for k in NotificationKind})
+        if kind is not None:
+            choices[NotificationKind(kind)] = Choice(NotificationKind(kind), desktop, email)
+    return chosen
+
+
 async def notification_settings(viewer: Viewer) -> list[Choice]:
     return list((await settings_of([viewer.id]))[viewer.id].values())
 
@@ -75,7 +89,7 @@ async def update_notification_settings(viewer: Viewer, settings: list[Choice]) -
 
 async def notify_inbound_message(c: Change, conversation: Conversation, message: Message) -> None:
     """Everyone with access to the app, each by the conversation's assignment as they see it."""
-    user_ids = await AppAccess.filter(app_id=conversation.app_id).values_list("user_id", flat=True)
+    chosen = await members_settings(conversation.app_id)
     assignee = conversation.assignee_id
     kinds = {
         user_id: (
@@ -85,9 +99,9 @@ async def notify_inbound_message(c: Change, conversation: Conversation, message:
             if assignee == user_id
             else NotificationKind.NEW_MESSAGE_ASSIGNED_TO_OTHERS
         )
-        for user_id in user_ids
+        for user_id in chosen
     }
-    await _notify(c, conversation, kinds, message_id=message.id, actor_id=None)
+    await _notify(c, conversation, kinds, message_id=message.id, actor_id=None, chosen=chosen)
 
 
 async def notify_assigned(c: Change, conversation: Conversation, actor_id: int) -> None:
@@ -105,11 +119,12 @@ async def _notify(
     *,
     message_id: int | None,
     actor_id: int | None,
+    chosen: dict[int, dict[NotificationKind, Choice]] | None = None,
 ) -> None:
     kinds.pop(actor_id, None)  # type: ignore[arg-type]
     if not kinds:
         return
-    chosen = await settings_of(kinds)
+    chosen = chosen or await settings_of(kinds)
     now = clock.now()
     created: list[Notification] = []
     for user_id, kind in kinds.items():
