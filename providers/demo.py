@@ -190,7 +190,10 @@ async def serve_demo(settings: Settings, host: str, port: int, interval: float) 
     finally:
         await close_database()
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, http="httptools", log_level="info"))
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, http="httptools", ws_per_message_deflate=False, log_level="info"
+    )
+    server = uvicorn.Server(config)
     print(_welcome(settings, team), flush=True)
     customers = [
         asyncio.create_task(api_channel_customers(f"http://127.0.0.1:{port}", team, interval)),
