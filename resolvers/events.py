@@ -16,6 +16,13 @@ from subscriptions.publisher import publish
 # Serialises the moment events are written, so on PostgreSQL event ids become visible in id order:
 # a reader resuming after id N can never later see a smaller id commit (no gap on replay).
 EVENT_LOCK_KEY = 0x5B1E_E7E7
+# The lock is taken in the statement that draws the event's id (one round trip on every change);
+# taking it again for a second event of the same transaction is harmless (it is re-entrant).
+_INSERT_UNDER_LOCK = (
+    "INSERT INTO inbox_event (account_id, app_id, conversation_id, message_id, actor_id, type, occurred_at)"
+    " SELECT $1::int, $2::int, $3::int, $4::int, $5::int, $6::varchar, $7::timestamptz"
+    " FROM pg_advisory_xact_lock($8) RETURNING id"
+)
 
 
 @dataclass
@@ -51,10 +58,16 @@ class Change:
         if not self.pending:
             return
         connection = connections.get("default")
-        if connection.capabilities.dialect == "postgres":
-            await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [EVENT_LOCK_KEY])
+        postgres = connection.capabilities.dialect == "postgres"
         for event in self.pending:
-            await event.save()
+            if postgres:
+                fields = [event.account_id, event.app_id, event.conversation_id, event.message_id, event.actor_id]
+                rows = await connection.execute_query_dict(
+                    _INSERT_UNDER_LOCK, [*fields, event.type.value, event.occurred_at, EVENT_LOCK_KEY]
+                )
+                event.id = rows[0]["id"]
+            else:
+                await event.save()
             self.event_ids.append(event.id)
         self.pending.clear()
 
