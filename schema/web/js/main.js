@@ -421,6 +421,12 @@ $("#list-more").addEventListener("click", () => {
   loadInbox();
 });
 window.addEventListener("popstate", () => state.viewer && route({ fromLocation: true }));
+// A `#token=` link opened in a tab already showing the app signs in with that token.
+window.addEventListener("hashchange", () => {
+  if (!/token=/.test(location.hash)) return;
+  tokenFromLocation();
+  location.reload();
+});
 
 tokenFromLocation();
 const saved = localStorage.getItem(TOKEN_KEY);
