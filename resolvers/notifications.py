@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -17,6 +16,7 @@ from resolvers.errors import ValidationFailed
 from resolvers.events import Change
 from resolvers.ids import pk_of
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from resolvers.sql import fetch
 from resolvers.viewer import Viewer
 from subscriptions.publisher import publish_notifications
 
@@ -48,16 +48,14 @@ async def settings_of(user_ids: Iterable[int]) -> dict[int, dict[NotificationKin
 # Hand-written: on every inbound message, and the ORM's form of this join costs three times the CPU.
 _MEMBERS_SETTINGS = (
     "SELECT a.user_id, s.kind, s.desktop, s.email FROM app_access a"
-    " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = {app}"
+    " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = $1"
 )
 
 
 async def members_settings(app_id: int) -> dict[int, dict[NotificationKind, Choice]]:
     """`settings_of` every user with access to the app, found with their settings in one query."""
-    connection = connections.get("default")
-    placeholder = "$1" if connection.capabilities.dialect == "postgres" else "?"
     chosen: dict[int, dict[NotificationKind, Choice]] = {}
-    for row in await connection.execute_query_dict(_MEMBERS_SETTINGS.format(app=placeholder), [app_id]):
+    for row in await fetch(_MEMBERS_SETTINGS, app_id):
         choices = chosen.setdefault(row["user_id"], {kind: Choice(kind, *DEFAULTS[kind]) for kind in NotificationKind})
         if row["kind"] is not None:
             kind = NotificationKind(row["kind"])

@@ -52,13 +52,13 @@ async def test_message_on_an_existing_conversation_costs_a_fixed_number_of_state
     assert await Message.filter(app_id=pk_of("MessagingApp", team.app.id)).count() == 2
 
 
-async def test_a_repeated_delivery_costs_the_app_and_the_duplicate_check(api: Api) -> None:
+async def test_a_repeated_delivery_costs_the_app_the_duplicate_check_and_the_stored_message(api: Api) -> None:
     team = await api.create_team()
     await team.app.receive("cust", "Hi", message_id="m-1")
 
     count, statements = await _statements(team.app, "cust", "Hi", message_id="m-1")
 
-    assert count == 2, statements
+    assert count == 3, statements
     assert await Message.filter(app_id=pk_of("MessagingApp", team.app.id)).count() == 1
 
 
