@@ -3,9 +3,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test migrations bench clean
+.PHONY: install browser run test migrations bench clean
 
 install: $(STAMP)
+
+# Debian's Chromium for the browser tests (tests/web); only `make test` needs it.
+browser:
 	@command -v chromium >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 $(STAMP): pyproject.toml
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/switchboard demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Regenerates models/migrations/0001_initial.py from the models (before the first release only).
