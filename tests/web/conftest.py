@@ -143,7 +143,7 @@ async def browser() -> AsyncIterator[object]:
     from playwright.async_api import async_playwright
 
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium")
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
