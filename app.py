@@ -97,13 +97,15 @@ async def database_down(request: Request, exc: Exception) -> Response:
 
 
 # What reaching a database that is down raises: Tortoise wraps some errors, asyncpg's pool lets the
-# rest through (a database refusing connections, an administrator's shutdown, a dropped socket).
+# rest through (a database refusing connections, an administrator's shutdown, a dropped socket, and a
+# pooled connection whose server end was cut in the middle of its protocol exchange).
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     DBConnectionError,
     OperationalError,
     ConnectionError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
     asyncpg.exceptions.TooManyConnectionsError,
