@@ -11,6 +11,7 @@ from strawberry.types import Info
 import models
 from resolvers import notifications
 from schema.context import loaders_of, viewer_of
+from schema.loaders import related
 from schema.realtime import live_notification_ids
 from schema.types import Conversation, Message, Node, PageInfo, User
 from resolvers.ids import to_api_id
@@ -70,11 +71,8 @@ class Notification(Node):
         return Message.of(row) if await _visible_conversation(info, self.row) else None
 
     @strawberry.field(description="Who caused it (e.g. the user who assigned), if a user did.")
-    async def actor(self, info: Info) -> User | None:
-        if self.row.actor_id is None:
-            return None
-        row = await loaders_of(info).user.load(self.row.actor_id)
-        return User.of(row) if row else None
+    def actor(self, info: Info) -> User | None:
+        return related(self.row, "actor", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
     @strawberry.field
     def read_at(self) -> datetime | None:

@@ -50,7 +50,7 @@ from resolvers.realtime import (
 )
 from resolvers.viewer import Viewer
 from schema.context import Context, loaders_of, viewer_of
-from schema.loaders import Loaders
+from schema.loaders import Loaders, related
 from schema.types import Conversation, Message, User
 from schema.websocket import Delivery, GoLive, current_delivery
 from subscriptions.hub import Group, Hub, Subscriber, TooSlow, current_hub
@@ -87,11 +87,8 @@ class InboxEvent:
         return Message.of(row) if row else None
 
     @strawberry.field(description="The user who caused the event, if a user did.")
-    async def actor(self, info: Info) -> User | None:
-        if self.row.actor_id is None:
-            return None
-        row = await loaders_of(info).user.load(self.row.actor_id)
-        return User.of(row) if row else None
+    def actor(self, info: Info) -> User | None:
+        return related(self.row, "actor", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
     @strawberry.field
     def occurred_at(self) -> datetime:
