@@ -6,7 +6,7 @@ import logging
 
 from graphql import GraphQLError
 
-from resolvers.errors import InboxError
+from resolvers.errors import InboxError, QueryTooComplex, ValidationFailed
 
 log = logging.getLogger("switchboard.graphql")
 
@@ -31,7 +31,7 @@ def classify(error: GraphQLError, request_id: str) -> None:
     elif original is None or isinstance(original, GraphQLError):
         # (graphql-core wraps a bad variable, e.g. an unknown enum value, in a second GraphQLError.)
         # A rule of ours may name its code (introspection in production: UNAUTHENTICATED).
-        extensions.setdefault("code", "QUERY_TOO_COMPLEX" if _is_too_complex(error.message) else "VALIDATION_FAILED")
+        extensions.setdefault("code", QueryTooComplex.code if _is_too_complex(error.message) else ValidationFailed.code)
     else:
         log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original)
         error.message = f"Internal error (request id {request_id})."

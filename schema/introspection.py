@@ -8,6 +8,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, ValidationRule
 from strawberry.extensions import SchemaExtension
 
+from resolvers.errors import Unauthenticated
 from settings import get_settings
 
 
@@ -18,7 +19,7 @@ class AnonymousIntrospection(ValidationRule):
         if node.name.value in ("__schema", "__type"):
             self.report_error(
                 GraphQLError(
-                    "Introspection needs a signed-in user in production.", node, extensions={"code": "UNAUTHENTICATED"}
+                    "Introspection needs a signed-in user in production.", node, extensions={"code": Unauthenticated.code}
                 )
             )
 

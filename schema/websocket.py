@@ -24,6 +24,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.utils.aio import aclosing
 
+from resolvers.errors import RateLimited, Unauthenticated
 from resolvers.viewer import Viewer, authenticate, bearer_token
 from schema.context import Context
 from schema.loaders import Loaders
@@ -52,7 +53,7 @@ async def authenticate_connection(context: Context) -> None:
     header = next((value for key, value in params.items() if key.lower() == "authorization"), None)
     viewer = await authenticate(bearer_token(header if isinstance(header, str) else None))
     if viewer is None:
-        raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        raise ConnectionRejectionError({"code": Unauthenticated.code})
     context.viewer = viewer
 
 
@@ -91,7 +92,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         cap = self.max_subscriptions_per_connection
         if self.connection_acknowledged and cap is not None and len(self.operations) >= cap and message["id"] not in self.operations:
             error = GraphQLError(
-                f"At most {cap} subscriptions per connection.", extensions={"code": "RATE_LIMITED"}
+                f"At most {cap} subscriptions per connection.", extensions={"code": RateLimited.code}
             )
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
