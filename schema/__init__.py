@@ -28,9 +28,31 @@ from schema.replies import RepliesMutation
 from schema.team import TeamMutation, TeamQuery
 from settings import get_settings
 
+
+def _described(root: type, description: str) -> type:
+    """A root merged by `merge_types` (which takes no description), described for GraphiQL's docs."""
+    root.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    return root
+
+
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
 Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation))
 SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription)
+_described(
+    Query,
+    "Reads. Every field needs `Authorization: Bearer <token>` (UNAUTHENTICATED otherwise) and sees only the viewer's "
+    "account and the conversations of the apps shared with them.",
+)
+_described(
+    Mutation,
+    "Changes, each in one transaction: refused ones change nothing. Errors carry `extensions.code`; whatever the viewer "
+    "may not see is NOT_FOUND.",
+)
+SUBSCRIPTION_DESCRIPTION = (
+    "Real time, over a WebSocket at /graphql (graphql-transport-ws) with `{\"authorization\": \"Bearer <token>\"}` in "
+    "connection_init; without a valid token the socket is closed with 4403. A subscriber that falls too far behind is "
+    "ended with SUBSCRIBER_TOO_SLOW: subscribe again from the last cursor."
+)
 
 
 class SwitchboardSchema(strawberry.Schema):
@@ -52,7 +74,9 @@ def build_schema() -> SwitchboardSchema:
     return SwitchboardSchema(
         query=Query,
         mutation=Mutation,
-        subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
+        subscription=(
+            _described(merge_types("Subscription", SUBSCRIPTIONS), SUBSCRIPTION_DESCRIPTION) if SUBSCRIPTIONS else None
+        ),
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -10,10 +12,10 @@ from schema.context import viewer_of
 from schema.types import MessagingApp, Provider
 
 
-@strawberry.input
+@strawberry.input(description="A channel to install.")
 class InstallMessagingAppInput:
-    provider: Provider
-    name: str
+    provider: Provider = strawberry.field(description="Which channel; the credentials depend on it.")
+    name: str = strawberry.field(description="What the team calls it, 1 to 200 characters.")
     credentials: JSON = strawberry.field(
         description="Provider credentials, e.g. {accountSid, authToken, fromNumber} or "
         "{pageId, pageAccessToken, appSecret, verifyToken}. Never readable back."
@@ -25,24 +27,45 @@ class InstallMessagingAppInput:
 
 @strawberry.type
 class AppsQuery:
-    @strawberry.field
+    @strawberry.field(description="For an ADMIN every app of the account, for a MEMBER the apps shared with them.")
     async def messaging_apps(self, info: Info) -> list[MessagingApp]:
         return [MessagingApp.of(row) for row in await apps.messaging_apps(viewer_of(info))]
 
 
 @strawberry.type
 class AppsMutation:
-    @strawberry.mutation
-    async def install_messaging_app(self, info: Info, input: InstallMessagingAppInput) -> MessagingApp:
+    @strawberry.mutation(
+        description="ADMIN (R-SETTINGS): installs a channel; the installer gets access and is the only one who may "
+        "delete its conversations. FORBIDDEN for members (and for WhatsApp when WHATSAPP_NEW_INSTALLS=false); "
+        "VALIDATION_FAILED names a bad name or credential key; NOT_FOUND for an unknown user in shareWith."
+    )
+    async def install_messaging_app(
+        self, info: Info, input: Annotated[InstallMessagingAppInput, strawberry.argument(description="What to install.")]
+    ) -> MessagingApp:
         row = await apps.install_messaging_app(
             viewer_of(info), input.provider, input.name, input.credentials, list(input.share_with or [])
         )
         return MessagingApp.of(row)
 
-    @strawberry.mutation
-    async def share_messaging_app(self, info: Info, id: strawberry.ID, user_ids: list[strawberry.ID]) -> MessagingApp:
+    @strawberry.mutation(
+        description="ADMIN (R-SETTINGS): sets the whole list of users with access to the app's conversations; the "
+        "installer always keeps it. FORBIDDEN for members; NOT_FOUND for an unknown app or user."
+    )
+    async def share_messaging_app(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The app's id.")],
+        user_ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Everyone who should have access: replaces the list.")
+        ],
+    ) -> MessagingApp:
         return MessagingApp.of(await apps.share_messaging_app(viewer_of(info), id, list(user_ids)))
 
-    @strawberry.mutation
-    async def uninstall_messaging_app(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    @strawberry.mutation(
+        description="ADMIN (R-SETTINGS): removes the app with its contacts, conversations and messages; returns its id. "
+        "FORBIDDEN for members; NOT_FOUND for an unknown app."
+    )
+    async def uninstall_messaging_app(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The app's id.")]
+    ) -> strawberry.ID:
         return strawberry.ID(to_api_id("MessagingApp", await apps.uninstall_messaging_app(viewer_of(info), id)))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
@@ -15,10 +17,13 @@ from schema.crm import Deal, Lead, Note, Person
 from schema.notifications import Notification
 from schema.types import (
     Account,
+    After,
     Contact,
     Conversation,
     ConversationConnection,
     ConversationEdge,
+    ConversationId,
+    First,
     Message,
     MessagingApp,
     Node,
@@ -61,19 +66,27 @@ def _selects(selections: list, name: str) -> bool:
 
 @strawberry.type
 class InboxQuery:
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by its id; null when there is none or the viewer may not see it (another account's, "
+        "an app not shared with them)."
+    )
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Any object's id.")]
+    ) -> Node | None:
         row = await find_node(viewer_of(info), id)
         return as_node(row) if row is not None else None
 
-    @strawberry.field
+    @strawberry.field(description="One section of the viewer's inbox (R-SECTION): newest `lastMessageAt` first, ties by id.")
     async def conversations(
         self,
         info: Info,
-        section: Section,
-        app_id: strawberry.ID | None = None,
-        first: int | None = 25,
-        after: str | None = None,
+        section: Annotated[Section, strawberry.argument(description="Which section, as the viewer sees it.")],
+        app_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this app's conversations; NOT_FOUND if it is not shared with the viewer."),
+        ] = None,
+        first: First = 25,
+        after: After = None,
     ) -> ConversationConnection:
         viewer = viewer_of(info)
         page = await sections.conversations_page(viewer, section, app_id=app_id, first=first, after=after)
@@ -86,15 +99,26 @@ class InboxQuery:
             total_count=total,
         )
 
-    @strawberry.field
-    async def conversation(self, info: Info, id: strawberry.ID) -> Conversation | None:
+    @strawberry.field(
+        description="One conversation; null when there is none, it was deleted, or its app is not shared with the viewer."
+    )
+    async def conversation(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")]
+    ) -> Conversation | None:
         try:
             return Conversation.of(await visible_conversation(viewer_of(info), id))
         except NotFound:
             return None
 
-    @strawberry.field
-    async def section_counts(self, info: Info, app_id: strawberry.ID | None = None) -> SectionCounts:
+    @strawberry.field(description="How many conversations each section holds for the viewer (R-SECTION).")
+    async def section_counts(
+        self,
+        info: Info,
+        app_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Count only this app's; NOT_FOUND if it is not shared with the viewer."),
+        ] = None,
+    ) -> SectionCounts:
         counts = await sections.section_counts(viewer_of(info), app_id=app_id)
         return SectionCounts(
             unassigned=counts[sections.Section.UNASSIGNED],
@@ -106,22 +130,48 @@ class InboxQuery:
 
 @strawberry.type
 class InboxMutation:
-    @strawberry.mutation
-    async def assign_conversation(self, info: Info, id: strawberry.ID, user_id: strawberry.ID) -> Conversation:
+    @strawberry.mutation(
+        description="R-ASSIGN: gives the conversation to a user, or to another one; anyone with access to its app may. "
+        "ASSIGNEE_UNAVAILABLE unless the user is available (R-AVAIL), ASSIGNEE_NO_ACCESS unless they have access to the "
+        "app, CONFLICT if someone changed the conversation at the same moment. The assignee is notified unless they "
+        "assigned themselves."
+    )
+    async def assign_conversation(
+        self,
+        info: Info,
+        id: ConversationId,
+        user_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Who gets it, the viewer included; NOT_FOUND if not a user of the account."),
+        ],
+    ) -> Conversation:
         return Conversation.of(await assignment.assign_conversation(viewer_of(info), id, user_id))
 
-    @strawberry.mutation
-    async def unassign_conversation(self, info: Info, id: strawberry.ID) -> Conversation:
+    @strawberry.mutation(
+        description="R-ASSIGN: takes the assignee away (an open conversation goes to UNASSIGNED). CONFLICT if someone "
+        "changed it at the same moment."
+    )
+    async def unassign_conversation(self, info: Info, id: ConversationId) -> Conversation:
         return Conversation.of(await assignment.unassign_conversation(viewer_of(info), id))
 
-    @strawberry.mutation
-    async def close_conversation(self, info: Info, id: strawberry.ID) -> Conversation:
+    @strawberry.mutation(
+        description="R-CLOSE: closes it, keeping the assignee; anyone with access may. CONFLICT if someone changed it at "
+        "the same moment."
+    )
+    async def close_conversation(self, info: Info, id: ConversationId) -> Conversation:
         return Conversation.of(await lifecycle.close_conversation(viewer_of(info), id))
 
-    @strawberry.mutation
-    async def reopen_conversation(self, info: Info, id: strawberry.ID) -> Conversation:
+    @strawberry.mutation(
+        description="R-CLOSE: opens it again, in the section its assignment gives. CONFLICT if someone changed it at the "
+        "same moment."
+    )
+    async def reopen_conversation(self, info: Info, id: ConversationId) -> Conversation:
         return Conversation.of(await lifecycle.reopen_conversation(viewer_of(info), id))
 
-    @strawberry.mutation(description="Installer only. Returns the deleted conversation's id.")
-    async def delete_conversation(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+    @strawberry.mutation(
+        description="Installer only. Returns the deleted conversation's id. R-DELETE: erases its history from the inbox "
+        "for good; FORBIDDEN for everyone but the user who installed the app, admins too. A later message from the "
+        "contact brings it back open and unassigned, with only the new messages."
+    )
+    async def delete_conversation(self, info: Info, id: ConversationId) -> strawberry.ID:
         return strawberry.ID(to_api_id("Conversation", await lifecycle.delete_conversation(viewer_of(info), id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,28 +14,41 @@ from resolvers import notifications
 from schema.context import loaders_of, viewer_of
 from schema.loaders import related
 from schema.realtime import live_notification_ids
-from schema.types import Conversation, Message, Node, PageInfo, User
+from schema.types import After, Conversation, First, Message, Node, PageInfo, User, described_enum
 from resolvers.ids import to_api_id
 
-NotificationKind = strawberry.enum(models.NotificationKind, name="NotificationKind")
+NotificationKind = described_enum(
+    models.NotificationKind,
+    "NotificationKind",
+    "Why a user is told something (R-NOTIFY); nobody is told of what they did themselves.",
+    {
+        "NEW_MESSAGE_ASSIGNED_TO_ME": "A contact wrote in a conversation assigned to you (default: desktop and email on).",
+        "NEW_MESSAGE_ASSIGNED_TO_OTHERS": "A contact wrote in a conversation assigned to someone else (default: off).",
+        "NEW_MESSAGE_UNASSIGNED": "A contact wrote in an unassigned conversation, a new one too (default: desktop on).",
+        "CONVERSATION_ASSIGNED_TO_ME": "Someone else assigned a conversation to you (default: desktop and email on).",
+    },
+)
 
 
-@strawberry.type
+@strawberry.type(description="How the viewer is told of one kind (R-NOTIFY).")
 class NotificationSetting:
-    kind: NotificationKind
-    desktop: bool
-    email: bool
+    kind: NotificationKind = strawberry.field(description="Which kind.")
+    desktop: bool = strawberry.field(description="In the `notifications` list and subscription.")
+    email: bool = strawberry.field(
+        description="By email: at most one per conversation per EMAIL_COALESCE_SECONDS (default 300), with every "
+        "message of that period."
+    )
 
     @classmethod
     def of(cls, choice: notifications.Choice) -> NotificationSetting:
         return cls(kind=choice.kind, desktop=choice.desktop, email=choice.email)
 
 
-@strawberry.input
+@strawberry.input(description="The viewer's new choice for one kind.")
 class NotificationSettingInput:
-    kind: NotificationKind
-    desktop: bool
-    email: bool
+    kind: NotificationKind = strawberry.field(description="Which kind.")
+    desktop: bool = strawberry.field(description="In the `notifications` list and subscription.")
+    email: bool = strawberry.field(description="By email.")
 
 
 async def _visible_conversation(info: Info, notification: models.Notification) -> models.Conversation | None:
@@ -44,7 +58,9 @@ async def _visible_conversation(info: Info, notification: models.Notification) -
     return row
 
 
-@strawberry.type
+@strawberry.type(
+    description="Something the viewer was told (R-NOTIFY). Stored only for the kinds they have desktop on for."
+)
 class Notification(Node):
     row: strawberry.Private[models.Notification]
 
@@ -52,16 +68,20 @@ class Notification(Node):
     def of(cls, row: models.Notification) -> Notification:
         return cls(id=strawberry.ID(to_api_id("Notification", row.id)), row=row)
 
-    @strawberry.field
+    @strawberry.field(description="What happened.")
     def kind(self) -> NotificationKind:
         return self.row.kind
 
-    @strawberry.field
+    @strawberry.field(
+        description="The conversation it is about; null once it is deleted or its app is no longer shared with the viewer."
+    )
     async def conversation(self, info: Info) -> Conversation | None:
         row = await _visible_conversation(info, self.row)
         return Conversation.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(
+        description="The message that caused it (the NEW_MESSAGE kinds); null otherwise, or when its conversation is not shown."
+    )
     async def message(self, info: Info) -> Message | None:
         if self.row.message_id is None:
             return None
@@ -74,37 +94,43 @@ class Notification(Node):
     def actor(self, info: Info) -> User | None:
         return related(self.row, "actor", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="When it was marked read; null while unread.")
     def read_at(self) -> datetime | None:
         return self.row.read_at
 
-    @strawberry.field
+    @strawberry.field(description="When it happened.")
     def created_at(self) -> datetime:
         return self.row.created_at
 
 
-@strawberry.type
+@strawberry.type(description="A notification and its place in the list.")
 class NotificationEdge:
-    cursor: str
-    node: Notification
+    cursor: str = strawberry.field(description="Pass it as `after` to continue after this notification.")
+    node: Notification = strawberry.field(description="The notification.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of the viewer's notifications, newest first.")
 class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
-    unread_count: int
+    edges: list[NotificationEdge] = strawberry.field(description="This page's notifications, newest first.")
+    page_info: PageInfo = strawberry.field(description="Cursors, and whether more follow.")
+    unread_count: int = strawberry.field(
+        description="How many of all the viewer's notifications are unread, not only on this page."
+    )
 
 
 @strawberry.type
 class NotificationsQuery:
-    @strawberry.field
+    @strawberry.field(description="The viewer's choice for every kind, defaults included (R-NOTIFY).")
     async def notification_settings(self, info: Info) -> list[NotificationSetting]:
         return [NotificationSetting.of(choice) for choice in await notifications.notification_settings(viewer_of(info))]
 
-    @strawberry.field
+    @strawberry.field(description="The viewer's notifications about conversations they can still see, newest first.")
     async def notifications(
-        self, info: Info, unread_only: bool | None = False, first: int | None = 25, after: str | None = None
+        self,
+        info: Info,
+        unread_only: Annotated[bool | None, strawberry.argument(description="Only the unread ones.")] = False,
+        first: First = 25,
+        after: After = None,
     ) -> NotificationConnection:
         page = await notifications.notifications_page(
             viewer_of(info), unread_only=bool(unread_only), first=first, after=after
@@ -119,15 +145,30 @@ class NotificationsQuery:
 
 @strawberry.type
 class NotificationsMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Changes the viewer's choices for the kinds given (the others keep theirs) and returns every kind's. "
+        "VALIDATION_FAILED if a kind appears twice."
+    )
     async def update_notification_settings(
-        self, info: Info, settings: list[NotificationSettingInput]
+        self,
+        info: Info,
+        settings: Annotated[list[NotificationSettingInput], strawberry.argument(description="One entry per kind to change.")],
     ) -> list[NotificationSetting]:
         choices = [notifications.Choice(models.NotificationKind(s.kind), s.desktop, s.email) for s in settings]
         return [NotificationSetting.of(c) for c in await notifications.update_notification_settings(viewer_of(info), choices)]
 
     @strawberry.mutation(description="No ids: mark all read. Returns how many changed.")
-    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID] | None = None) -> int:
+    async def mark_notifications_read(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="The viewer's notifications to mark, at most 1,000 (VALIDATION_FAILED beyond); "
+                "ids of others' change nothing."
+            ),
+        ] = None,
+    ) -> int:
         return await notifications.mark_notifications_read(viewer_of(info), ids)
 
 

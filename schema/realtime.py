@@ -26,7 +26,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import VariableNode, visit
@@ -51,14 +51,33 @@ from resolvers.realtime import (
 from resolvers.viewer import Viewer
 from schema.context import Context, loaders_of, viewer_of
 from schema.loaders import Loaders, related
-from schema.types import Conversation, Message, User
+from schema.types import Conversation, Message, User, described_enum
 from schema.websocket import Delivery, GoLive, current_delivery
 from subscriptions.hub import Group, Hub, Subscriber, TooSlow, current_hub
 
-InboxEventType = strawberry.enum(models.InboxEventType, name="InboxEventType")
+InboxEventType = described_enum(
+    models.InboxEventType,
+    "InboxEventType",
+    "What changed.",
+    {
+        "CONVERSATION_CREATED": "A contact's first message started a conversation (R-NEW).",
+        "MESSAGE_RECEIVED": "The contact wrote; the message is in `message`.",
+        "MESSAGE_SENT": "A message went to the contact (stored QUEUED, R-REPLY); it is in `message`.",
+        "MESSAGE_STATUS_CHANGED": "An outbound message's delivery status moved on (R-REPLY); it is in `message`.",
+        "CONVERSATION_ASSIGNED": "Assigned or reassigned (R-ASSIGN).",
+        "CONVERSATION_UNASSIGNED": "Its assignee was taken away (R-ASSIGN).",
+        "CONVERSATION_CLOSED": "Closed (R-CLOSE).",
+        "CONVERSATION_REOPENED": "Reopened by a user or by the contact writing again (R-CLOSE, R-REOPEN).",
+        "CONVERSATION_DELETED": "Its history was erased (R-DELETE); `conversation` is null, use `conversationId`.",
+        "CONVERSATION_LINKED": "Its CRM links changed, linked or unlinked (R-LINK): read linkedPerson, linkedLead, linkedDeal.",
+    },
+)
 
 
-@strawberry.type(name="InboxEvent")
+@strawberry.type(
+    name="InboxEvent",
+    description="One change in a conversation the viewer can see; events arrive in order, each once.",
+)
 class InboxEvent:
     row: strawberry.Private[models.InboxEvent]
 
@@ -66,7 +85,7 @@ class InboxEvent:
     def cursor(self) -> str:
         return event_cursor(self.row.id)
 
-    @strawberry.field
+    @strawberry.field(description="What changed.")
     def type(self) -> InboxEventType:
         return self.row.type
 
@@ -75,11 +94,11 @@ class InboxEvent:
         row = shown_conversation(self.row, await loaders_of(info).conversation.load(self.row.conversation_id))
         return Conversation.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(description="The conversation's id, always set (also for CONVERSATION_DELETED).")
     def conversation_id(self) -> strawberry.ID:
         return strawberry.ID(to_api_id("Conversation", self.row.conversation_id))
 
-    @strawberry.field
+    @strawberry.field(description="The message concerned, for the MESSAGE_ types; null for the others.")
     async def message(self, info: Info) -> Message | None:
         if self.row.message_id is None:
             return None
@@ -90,7 +109,7 @@ class InboxEvent:
     def actor(self, info: Info) -> User | None:
         return related(self.row, "actor", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="When the change happened.")
     def occurred_at(self) -> datetime:
         return self.row.occurred_at
 
@@ -263,7 +282,19 @@ class RealtimeSubscription:
         description="Every change in the conversations the viewer can see. `after` replays missed events first."
     )
     async def inbox_events(
-        self, info: Info, after: str | None = None, conversation_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="An event's `cursor` or `inboxEventCursor`: every event after it is sent, missed ones "
+                "first, none twice. Without it the subscription is live only. Malformed: VALIDATION_FAILED."
+            ),
+        ] = None,
+        conversation_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this conversation's events; NOT_FOUND if the viewer cannot see it."),
+        ] = None,
     ) -> AsyncGenerator[InboxEvent, None]:
         delivery = current_delivery.get()
         if delivery is None:

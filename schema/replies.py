@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from resolvers import replies
 from schema.context import viewer_of
-from schema.types import Message
+from schema.types import ConversationId, Message
 
 
 @strawberry.type
@@ -16,5 +18,16 @@ class RepliesMutation:
         "PROVIDER_ERROR with `providerCode` and `messageId` (the message is FAILED with that errorCode). "
         "REPLY_WINDOW_CLOSED when the provider's 24-hour window is closed: nothing is stored or sent."
     )
-    async def send_message(self, info: Info, conversation_id: strawberry.ID, text: str) -> Message:
+    async def send_message(
+        self,
+        info: Info,
+        conversation_id: ConversationId,
+        text: Annotated[
+            str,
+            strawberry.argument(
+                description="The reply, not blank; at most 1,600 characters on WhatsApp, 2,000 on Messenger and "
+                "64,000 on API apps (VALIDATION_FAILED)."
+            ),
+        ],
+    ) -> Message:
         return Message.of(await replies.send_message(viewer_of(info), conversation_id, text))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -11,26 +13,48 @@ from schema.types import Account, CreatedUser, Role, User
 
 @strawberry.type
 class TeamQuery:
-    @strawberry.field
+    @strawberry.field(description="The signed-in user: whose token this request carries.")
     def viewer(self, info: Info) -> User:
         return User.of(viewer_of(info).user)
 
-    @strawberry.field
+    @strawberry.field(description="The viewer's account.")
     async def account(self, info: Info) -> Account:
         return Account.of(await AccountRow.get(id=viewer_of(info).account_id))
 
-    @strawberry.field
-    async def users(self, info: Info, available_only: bool | None = False) -> list[User]:
+    @strawberry.field(description="The account's users, oldest first.")
+    async def users(
+        self,
+        info: Info,
+        available_only: Annotated[
+            bool | None,
+            strawberry.argument(description="Only available users: those who may be given a conversation (R-AVAIL)."),
+        ] = False,
+    ) -> list[User]:
         return [User.of(row) for row in await users.users(viewer_of(info), available_only=bool(available_only))]
 
 
 @strawberry.type
 class TeamMutation:
-    @strawberry.mutation
-    async def set_availability(self, info: Info, available: bool) -> User:
+    @strawberry.mutation(
+        description="R-AVAIL: the viewer's own green dot. Going unavailable keeps the conversations they already have."
+    )
+    async def set_availability(
+        self,
+        info: Info,
+        available: Annotated[bool, strawberry.argument(description="Whether they may be given new conversations.")],
+    ) -> User:
         return User.of(await assignment.set_availability(viewer_of(info), available))
 
-    @strawberry.mutation
-    async def create_user(self, info: Info, name: str, email: str, role: Role | None = Role.MEMBER) -> CreatedUser:
+    @strawberry.mutation(
+        description="ADMIN (R-SETTINGS): adds a user to the account and returns their API token, shown once. FORBIDDEN "
+        "for members; VALIDATION_FAILED (extensions.field) for a bad name or email, or an email already in use."
+    )
+    async def create_user(
+        self,
+        info: Info,
+        name: Annotated[str, strawberry.argument(description="Display name, 1 to 200 characters.")],
+        email: Annotated[str, strawberry.argument(description="Their email address; unique in the account.")],
+        role: Annotated[Role | None, strawberry.argument(description="MEMBER unless given.")] = Role.MEMBER,
+    ) -> CreatedUser:
         created = await users.create_user(viewer_of(info), name, email, role or Role.MEMBER)
         return CreatedUser(user=User.of(created.user), token=created.token)
