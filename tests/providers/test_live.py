@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.fakes import FakeGraph, FakeTwilio
+from providers.sandbox.twilio import FakeGraph, FakeTwilio
 from resolvers.clock import ManualClock
 from settings import Settings, use_settings
 from tests.providers.conftest import PAGE_ID, Inbox, faked_settings, team

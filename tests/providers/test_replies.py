@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from models import DeliveryStatus, Message, OutboundSend
 from providers.api_channel import sign
-from providers.fakes import LoopbackServer
+from providers.sandbox.twilio import LoopbackServer
 from providers.runtime import ProviderRuntime
 from resolvers.delivery import LEASE, MAX_ATTEMPTS, retry_due_sends
 from resolvers.ids import pk_of

@@ -11,7 +11,7 @@ import random
 import httpx
 
 from models import Provider
-from providers.fakes import FakeGraph, FakeTwilio, Progress, whatsapp_form
+from providers.sandbox.twilio import FakeGraph, FakeTwilio, Progress, whatsapp_form
 from resolvers import apps
 from resolvers.apps import webhook_url
 from resolvers.messages import InboundMessage, receive_message

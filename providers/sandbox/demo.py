@@ -27,8 +27,8 @@ from starlette.routing import Route
 from models import Provider
 from models.db import close_database, migrate, open_database
 from providers.webhooks import sign, signature_ok
-from providers.demo_messaging import DemoProviders
-from providers.fakes import LoopbackServer
+from providers.sandbox.demo_messaging import DemoProviders
+from providers.sandbox.twilio import LoopbackServer
 from resolvers import apps, assignment, lifecycle, users
 from resolvers.ids import to_api_id
 from resolvers.messages import InboundMessage, receive_message
