@@ -90,7 +90,7 @@ class WebhookLoad:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     sids: set[str] = field(default_factory=set)
-    recent: list[bytes] = field(default_factory=list)
+    recent: list[tuple[bytes, str, str]] = field(default_factory=list)
     posts: int = 0
     duplicates: int = 0
 
@@ -112,10 +112,10 @@ class WebhookLoad:
     def next_request(self) -> tuple[bytes, str]:
         if self.recent and random.random() < DUPLICATE_SHARE:
             self.duplicates += 1
-            body, signature, sid = random.choice(self.recent)  # type: ignore[misc]
+            body, signature, sid = random.choice(self.recent)
         else:
             body, signature, sid = self.fresh()
-            self.recent.append((body, signature, sid))  # type: ignore[arg-type]
+            self.recent.append((body, signature, sid))
             if len(self.recent) > 200:
                 self.recent.pop(0)
         self.sids.add(sid)

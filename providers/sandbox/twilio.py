@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 import httpx
@@ -135,7 +136,7 @@ class FakeTwilio(LoopbackServer):
 
 def whatsapp_form(
     *, account_sid: str, to: str, sender: str, body: str = "", profile_name: str | None = "Customer",
-    media: list[tuple[str, str]] = (), sid: str | None = None, **extra: str,
+    media: Sequence[tuple[str, str]] = (), sid: str | None = None, **extra: str,
 ) -> dict[str, str]:
     """The form Twilio POSTs for an inbound WhatsApp message from `sender` (+E.164)."""
     sid = sid or _sid("MM" if media else "SM")
