@@ -70,7 +70,7 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from providers.demo import run_demo
+    from providers.sandbox.demo import run_demo
 
     run_demo(host=args.host, port=args.port)
 

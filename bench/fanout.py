@@ -14,7 +14,7 @@ steady phase / deliveries), server memory per idle subscriber (RSS growth / N, c
 Beside it, measured in the same run: raw `redis.asyncio` pub/sub fanned out to N asyncio queues in
 one process (same N and rate; plus its burst throughput), the floor any server can approach.
 Each run uses a fresh database (created and dropped here) on the server of --database-url
-(default: SWITCHBOARD_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
+(default: BENCH_POSTGRES_URL, else SWITCHBOARD_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
 """
 
 from __future__ import annotations
@@ -26,87 +26,23 @@ import json
 import os
 import resource
 import secrets
-import socket
-import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 import redis.asyncio as redis
+from harness import (
+    API_CHANNEL_SECRET, Server, create_team, free_port, opened, percentile, postgres_url, scratch_database, server_env, switchboard_serve,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SECRET_KEY = "bench-fanout-secret-key"
-os.environ["SECRET_KEY"] = SECRET_KEY
-APP_SECRET = "bench-secret-bench-secret"
-SWITCHBOARD = str(Path(sys.executable).parent / "switchboard")
 DOCUMENT = """subscription { inboxEvents { cursor type conversationId occurredAt
   conversation { id status lastMessageAt assignee { id name } contact { name externalId } }
   message { id text direction createdAt } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-# ---- servers
-
-
-@dataclass
-class ServerProcess:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-async def start_server(database_url: str, redis_url: str, channel: str, log: Path) -> ServerProcess:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_CHANNEL": channel, "SECRET_KEY": SECRET_KEY}
-    with log.open("ab") as out:
-        process = subprocess.Popen([SWITCHBOARD, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=out)
-    server = ServerProcess(process, port)
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise SystemExit(f"server exited; see {log}")
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit("server did not start")
 
 
 # ---- data
@@ -114,39 +50,27 @@ async def start_server(database_url: str, redis_url: str, channel: str, log: Pat
 
 async def prepare(database_url: str, subscribers: int) -> tuple[str, str, list[str]]:
     """An account, an API-channel app and `subscribers` users sharing it: (app id, admin token, tokens)."""
-    from tortoise import Tortoise
-
-    from models import ApiToken, AppAccess, Provider, User
-    from models.db import migrate, open_database
-    from resolvers.apps import install_messaging_app
+    from models import ApiToken, AppAccess, User
     from resolvers.clock import now
     from resolvers.ids import to_api_id
-    from resolvers.users import create_account
-    from resolvers.viewer import TOKEN_PREFIX, Viewer, digest
+    from resolvers.viewer import TOKEN_PREFIX, digest
 
-    await migrate(database_url)
-    await open_database(database_url)
-    try:
-        account, admin = await create_account("Bench", "Ana Admin", "ana@bench.test")
-        app = await install_messaging_app(
-            Viewer(admin.user), Provider.API, "Bench chat", {"secret": APP_SECRET, "deliveryUrl": "http://127.0.0.1:9/x"}
-        )
+    async with opened(database_url):
+        team = await create_team()
         created = now()
         users = [
-            User(account_id=account.id, name=f"Member {n}", email=f"m{n}@bench.test", created_at=created)
+            User(account_id=team.account_id, name=f"Member {n}", email=f"m{n}@bench.test", created_at=created)
             for n in range(subscribers)
         ]
         await User.bulk_create(users, batch_size=1000)
-        users = await User.filter(account_id=account.id, email__startswith="m").order_by("id")
+        users = await User.filter(account_id=team.account_id, email__startswith="m").order_by("id")
         tokens = [TOKEN_PREFIX + secrets.token_urlsafe(24) for _ in users]
         await ApiToken.bulk_create(
             [ApiToken(user_id=user.id, digest=digest(token), created_at=created) for user, token in zip(users, tokens)],
             batch_size=1000,
         )
-        await AppAccess.bulk_create([AppAccess(app_id=app.id, user_id=user.id) for user in users], batch_size=1000)
-        return to_api_id("MessagingApp", app.id), admin.token, tokens
-    finally:
-        await Tortoise.close_connections()
+        await AppAccess.bulk_create([AppAccess(app_id=team.app.id, user_id=user.id) for user in users], batch_size=1000)
+        return to_api_id("MessagingApp", team.app.id), team.admin.token, tokens
 
 
 # ---- subscribers
@@ -264,7 +188,7 @@ async def open_conversation(client: httpx.AsyncClient, app_id: str, admin_token:
 
     body = json.dumps({"messageId": "bench-1", "sender": {"id": "bench-contact", "name": "Carla"}, "text": "hello"}).encode()
     response = await client.post(
-        f"/webhooks/api/{app_id}", content=body, headers={"Content-Type": "application/json", "X-Switchboard-Signature": sign(APP_SECRET, body)}
+        f"/webhooks/api/{app_id}", content=body, headers={"Content-Type": "application/json", "X-Switchboard-Signature": sign(API_CHANNEL_SECRET, body)}
     )
     response.raise_for_status()
     page = await graphql(client, admin_token, "{ conversations(section: UNASSIGNED) { edges { node { id } } } }")
@@ -361,87 +285,82 @@ async def raw_redis(redis_url: str, subscribers: int, rate: float, seconds: floa
 # ---- one run
 
 
-async def run(spec: str, seconds: float, admin_url: str, redis_url: str) -> None:
+async def run(spec: str, seconds: float, admin_url: str, redis_url: str, logs: Path) -> None:
     parts = [int(part) for part in spec.split("x")]
     subscribers, rate, processes = parts[0], parts[1], parts[2] if len(parts) > 2 else 1
-    name = f"sb_bench_fanout_{os.getpid()}_{secrets.token_hex(3)}"
-    database_url = admin_url.rsplit("/", 1)[0] + "/" + name
-    admin = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://", 1))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    servers: list[ServerProcess] = []
-    log = Path(f"/tmp/{name}.log")
-    try:
-        app_id, admin_token, tokens = await prepare(database_url, subscribers)
-        channel = f"bench-{name}"
-        servers = [await start_server(database_url, redis_url, channel, log) for _ in range(processes)]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0].port}", timeout=30) as client:
-            conversation_id = await open_conversation(client, app_id, admin_token)
-            baseline_rss = [server.rss_bytes() for server in servers]
-            opening = asyncio.Semaphore(50)
-            stats = [Subscriber() for _ in tokens]
-            clients = await asyncio.gather(
-                *(subscribe(servers[index % processes].port, token, opening, stats[index]) for index, token in enumerate(tokens))
+    async with scratch_database(admin_url, "sb_bench_fanout") as database:
+        app_id, admin_token, tokens = await prepare(database.url, subscribers)
+        env = server_env(database.url, REDIS_URL=redis_url, REDIS_CHANNEL=f"bench-{database.name}")
+        servers: list[Server] = []
+        try:
+            for number in range(processes):
+                port = free_port()
+                servers.append(Server(f"{database.name}-{number}", switchboard_serve(port), port=port, env=env, logs=logs))
+            for server in servers:
+                server.wait_ready()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0].port}", timeout=30) as client:
+                conversation_id = await open_conversation(client, app_id, admin_token)
+                baseline_rss = [server.rss_bytes() for server in servers]
+                opening = asyncio.Semaphore(50)
+                stats = [Subscriber() for _ in tokens]
+                clients = await asyncio.gather(
+                    *(subscribe(servers[index % processes].port, token, opening, stats[index]) for index, token in enumerate(tokens))
+                )
+                connected = sum(client is not None for client in clients)
+                if connected < len(tokens):
+                    raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
+                # Every subscription is registered once a probe event reached every subscriber.
+                await toggle(client, admin_token, conversation_id, 0)
+                deadline = time.monotonic() + 60
+                while sum(s.received for s in stats) < len(stats) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                idle_rss = [server.rss_bytes() for server in servers]
+                for s in stats:
+                    s.latencies.clear()
+                    s.received = 0
+                cpu_before = sum(server.cpu_seconds() for server in servers)
+                sent = await steady(client, admin_token, conversation_id, rate, seconds, first=1)
+                deadline = time.monotonic() + 15
+                while sum(s.received for s in stats) < sent * len(stats) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
+            for lean in clients:
+                if lean is not None and lean.transport is not None:
+                    lean.transport.close()
+            latencies = [value for s in stats for value in s.latencies]
+            delivered = sum(s.received for s in stats)
+            lost = sent * len(stats) - delivered
+            per_subscriber = (sum(idle_rss) - sum(baseline_rss)) / subscribers
+            raw = await raw_redis(redis_url, subscribers, rate, min(seconds, 10))
+            print(
+                f"{subscribers:>6} subscribers x {rate:>3} events/s on {processes} process(es), {sent} events: "
+                f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
+                f"lost {lost}  errors {sum(s.errors for s in stats)}  "
+                f"server CPU/delivery {cpu / max(delivered, 1) * 1e6:6.1f} us  memory/idle subscriber {per_subscriber / 1024:6.1f} KB"
             )
-            connected = sum(client is not None for client in clients)
-            if connected < len(tokens):
-                raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
-            # Every subscription is registered once a probe event reached every subscriber.
-            await toggle(client, admin_token, conversation_id, 0)
-            deadline = time.monotonic() + 60
-            while sum(s.received for s in stats) < len(stats) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            idle_rss = [server.rss_bytes() for server in servers]
-            for s in stats:
-                s.latencies.clear()
-                s.received = 0
-            cpu_before = sum(server.cpu_seconds() for server in servers)
-            sent = await steady(client, admin_token, conversation_id, rate, seconds, first=1)
-            deadline = time.monotonic() + 15
-            while sum(s.received for s in stats) < sent * len(stats) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
-        for lean in clients:
-            if lean is not None and lean.transport is not None:
-                lean.transport.close()
-        latencies = [value for s in stats for value in s.latencies]
-        delivered = sum(s.received for s in stats)
-        lost = sent * len(stats) - delivered
-        per_subscriber = (sum(idle_rss) - sum(baseline_rss)) / subscribers
-        raw = await raw_redis(redis_url, subscribers, rate, min(seconds, 10))
-        print(
-            f"{subscribers:>6} subscribers x {rate:>3} events/s on {processes} process(es), {sent} events: "
-            f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
-            f"lost {lost}  errors {sum(s.errors for s in stats)}  "
-            f"server CPU/delivery {cpu / max(delivered, 1) * 1e6:6.1f} us  memory/idle subscriber {per_subscriber / 1024:6.1f} KB"
-        )
-        print(
-            f"{'':>6} raw redis.asyncio -> {subscribers} asyncio queues, same rate: "
-            f"p50 {raw[0] * 1000:7.2f} ms  p99 {raw[1] * 1000:7.2f} ms  lost {raw[2]}  burst {raw[3]:,.0f} deliveries/s",
-            flush=True,
-        )
-    finally:
-        for server in servers:
-            server.stop()
-        admin = await asyncpg.connect(admin_url.replace("postgres://", "postgresql://", 1))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+            print(
+                f"{'':>6} raw redis.asyncio -> {subscribers} asyncio queues, same rate: "
+                f"p50 {raw[0] * 1000:7.2f} ms  p99 {raw[1] * 1000:7.2f} ms  lost {raw[2]}  burst {raw[3]:,.0f} deliveries/s",
+                flush=True,
+            )
+        finally:
+            for server in servers:
+                server.stop()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="100x10,1000x10,10000x1x2")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-    )
+    parser.add_argument("--database-url", default=postgres_url())
     parser.add_argument("--redis-url", default=os.environ.get("SWITCHBOARD_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    logs = Path(tempfile.mkdtemp(prefix="sb-bench-fanout-"))
     print(f"fan-out of inboxEvents; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     for spec in args.runs.split(","):
-        await run(spec, args.seconds, args.database_url, args.redis_url)
+        await run(spec, args.seconds, args.database_url, args.redis_url, logs)
     print(f"load average {os.getloadavg()[0]:.2f} at the end (other processes share these cores)")
 
 

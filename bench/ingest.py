@@ -10,29 +10,26 @@ Each gets `--senders` keep-alive connections posting for `--seconds`; about 10 %
 earlier MessageSid (Twilio's retries, often while the first is still in flight). Prints accepted/s,
 p50/p99 latency, and rows stored vs distinct messages sent (which must match exactly).
 Each run uses a fresh database (created and dropped here) on the server of --database-url
-(default: SWITCHBOARD_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
+(default: BENCH_POSTGRES_URL, else SWITCHBOARD_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
-import socket
-import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import asyncpg
+from harness import Server, connect, create_team, dsn, free_port, opened, percentile, postgres_url, scratch_database, serve_app, server_env
 from twilio.request_validator import RequestValidator
 
-ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "a1b2c3d4" * 4
 FROM_NUMBER = "+14155238886"
@@ -43,45 +40,10 @@ POOL = "?minsize=10&maxsize=20"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used (Linux /proc): load-independent cost per request."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def asyncpg_url(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def create_database(admin_url: str, name: str) -> str:
-    await drop_database(admin_url, name)
-    admin = await asyncpg.connect(asyncpg_url(admin_url))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return with_database(admin_url, name)
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    admin = await asyncpg.connect(asyncpg_url(admin_url))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
-
-
 # ---- the baseline server (run in a child process: `bench/ingest.py --serve-bare PORT DSN`)
 
 
-def serve_bare(port: int, dsn: str) -> None:
-    import uvicorn
+def serve_bare(port: int, url: str) -> None:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -102,7 +64,7 @@ def serve_bare(port: int, dsn: str) -> None:
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     async def startup() -> None:
-        state["pool"] = await asyncpg.create_pool(asyncpg_url(dsn), min_size=10, max_size=20)  # as POOL
+        state["pool"] = await asyncpg.create_pool(dsn(url), min_size=10, max_size=20)  # as POOL
 
     from contextlib import asynccontextmanager
 
@@ -113,14 +75,14 @@ def serve_bare(port: int, dsn: str) -> None:
         await state["pool"].close()
 
     app = Starlette(routes=[Route("/webhooks/twilio/{app_id}", inbound, methods=["POST"])], lifespan=lifespan)
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False)
+    serve_app(app, port)
 
 
 # ---- the load
 
 
 @dataclass
-class Load:
+class WebhookLoad:
     path: str
     public_base: str
     seconds: float
@@ -128,7 +90,7 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     sids: set[str] = field(default_factory=set)
-    recent: list[bytes] = field(default_factory=list)
+    recent: list[tuple[bytes, str, str]] = field(default_factory=list)
     posts: int = 0
     duplicates: int = 0
 
@@ -150,10 +112,10 @@ class Load:
     def next_request(self) -> tuple[bytes, str]:
         if self.recent and random.random() < DUPLICATE_SHARE:
             self.duplicates += 1
-            body, signature, sid = random.choice(self.recent)  # type: ignore[misc]
+            body, signature, sid = random.choice(self.recent)
         else:
             body, signature, sid = self.fresh()
-            self.recent.append((body, signature, sid))  # type: ignore[arg-type]
+            self.recent.append((body, signature, sid))
             if len(self.recent) > 200:
                 self.recent.pop(0)
         self.sids.add(sid)
@@ -192,33 +154,18 @@ class Load:
         return time.perf_counter() - started
 
 
-async def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    until = time.monotonic() + timeout
-    while time.monotonic() < until:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 @dataclass
 class Result:
     name: str
     elapsed: float
-    load: Load
+    load: WebhookLoad
     stored: int
     cpu: float
 
     def report(self) -> str:
         accepted = self.load.statuses.get(200, 0)
-        latencies = sorted(self.load.latencies)
-        p50 = statistics.median(latencies) * 1000
-        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        p50 = percentile(self.load.latencies, 0.5) * 1000
+        p99 = percentile(self.load.latencies, 0.99) * 1000
         match = "match" if self.stored == len(self.load.sids) else "MISMATCH"
         other = {k: v for k, v in self.load.statuses.items() if k != 200}
         return (
@@ -229,96 +176,58 @@ class Result:
         )
 
 
-async def measure(name: str, process: subprocess.Popen[bytes], port: int, load: Load, dsn: str, table: str) -> Result:
+async def measure(name: str, server: Server, load: WebhookLoad, url: str, table: str) -> Result:
     """Runs the load at a started server; counts the rows it stored and the CPU it spent."""
-    await wait_listening(port, process)
-    cpu = cpu_seconds(process.pid)
-    elapsed = await load.run(port)
-    cpu = cpu_seconds(process.pid) - cpu
-    db = await asyncpg.connect(asyncpg_url(dsn))
-    stored = await db.fetchval(f"SELECT count(*) FROM {table}")
-    await db.close()
+    try:
+        server.wait_ready()
+        cpu = server.cpu_seconds()
+        elapsed = await load.run(server.port)
+        cpu = server.cpu_seconds() - cpu
+    finally:
+        server.stop()
+    async with connect(url) as db:
+        stored = await db.fetchval(f"SELECT count(*) FROM {table}")
     return Result(name, elapsed, load, stored, cpu)
 
 
-async def bench_bare(admin_url: str, seconds: float, senders: int) -> Result:
-    name = f"sb_bench_bare_{os.getpid()}"
-    dsn = await create_database(admin_url, name)
-    db = await asyncpg.connect(asyncpg_url(dsn))
-    await db.execute("CREATE TABLE bare_message (id bigserial PRIMARY KEY, sid text UNIQUE NOT NULL, sender text, body text, created_at timestamptz)")
-    await db.close()
-    port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(port), dsn], cwd=ROOT)
-    try:
-        load = Load("/webhooks/twilio/bare", f"http://127.0.0.1:{port}", seconds, senders)
-        return await measure("bare Starlette + asyncpg", process, port, load, dsn, "bare_message")
-    finally:
-        process.terminate()
-        process.wait()
-        await drop_database(admin_url, name)
+async def bench_bare(server_url: str, seconds: float, senders: int, logs: Path) -> Result:
+    async with scratch_database(server_url, "sb_bench_bare") as database:
+        async with connect(database.url) as db:
+            await db.execute(
+                "CREATE TABLE bare_message (id bigserial PRIMARY KEY, sid text UNIQUE NOT NULL, sender text, body text, created_at timestamptz)"
+            )
+        port = free_port()
+        command = [sys.executable, __file__, "--serve-bare", str(port), database.url]
+        server = Server("bare", command, port=port, env=server_env(database.url), logs=logs)
+        load = WebhookLoad("/webhooks/twilio/bare", server.url, seconds, senders)
+        return await measure("bare Starlette + asyncpg", server, load, database.url, "bare_message")
 
 
-async def prepare_switchboard(dsn: str, env: dict[str, str]) -> str:
-    """Migrates the database and installs one WhatsApp app; returns its API id."""
-    sys.path.insert(0, str(ROOT))
-    from settings import Settings, use_settings
-
-    use_settings(Settings.from_env(env))
+async def bench_switchboard(server_url: str, seconds: float, senders: int, logs: Path) -> Result:
     from models import Provider
-    from models.db import close_database, migrate, open_database
-    from resolvers.apps import install_messaging_app
     from resolvers.ids import to_api_id
-    from resolvers.users import create_account
-    from resolvers.viewer import Viewer
 
-    await migrate(dsn)
-    await open_database(dsn)
-    try:
-        _, admin = await create_account("Bench GmbH", "Bea Bench", "bea@bench.test")
-        app = await install_messaging_app(
-            Viewer(admin.user), Provider.TWILIO_WHATSAPP, "WhatsApp",
-            {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER},
-        )
-        return to_api_id("MessagingApp", app.id)
-    finally:
-        await close_database()
-
-
-async def bench_switchboard(admin_url: str, seconds: float, senders: int) -> Result:
-    name = f"sb_bench_ingest_{os.getpid()}"
-    dsn = await create_database(admin_url, name)
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn + POOL,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SECRET_KEY": "bench-secret",
-        "SWITCHBOARD_ENV": "development",
-    }
-    env.pop("REDIS_URL", None)
-    process = None
-    try:
-        app_id = await prepare_switchboard(dsn, env)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "app:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"],
-            cwd=ROOT, env=env,
-        )
-        load = Load(f"/webhooks/twilio/{app_id}", f"http://127.0.0.1:{port}", seconds, senders)
-        return await measure("Switchboard /webhooks/twilio", process, port, load, dsn, "message")
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait()
-        await drop_database(admin_url, name)
+    async with scratch_database(server_url, "sb_bench_ingest") as database:
+        async with opened(database.url):
+            team = await create_team(Provider.TWILIO_WHATSAPP, {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER})
+        port = free_port()
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", "app:create_app", "--host", "127.0.0.1", "--port", str(port),
+            "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+        ]
+        env = server_env(database.url + POOL, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+        server = Server("switchboard", command, port=port, env=env, logs=logs)
+        load = WebhookLoad(f"/webhooks/twilio/{to_api_id('MessagingApp', team.app.id)}", server.url, seconds, senders)
+        return await measure("Switchboard /webhooks/twilio", server, load, database.url, "message")
 
 
 async def main(args: argparse.Namespace) -> int:
-    url = args.database_url or os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    url = postgres_url(args.database_url)
+    logs = Path(tempfile.mkdtemp(prefix="sb-bench-ingest-"))
     print(f"signed Twilio inbound webhooks, {args.senders} concurrent senders, {args.seconds:.0f} s each, PostgreSQL")
-    bare = await bench_bare(url, args.seconds, args.senders)
+    bare = await bench_bare(url, args.seconds, args.senders, logs)
     print(bare.report(), flush=True)
-    ours = await bench_switchboard(url, args.seconds, args.senders)
+    ours = await bench_switchboard(url, args.seconds, args.senders, logs)
     print(ours.report())
     ratio = (ours.load.statuses.get(200, 0) / ours.elapsed) / max(bare.load.statuses.get(200, 0) / bare.elapsed, 1e-9)
     print(f"Switchboard / bare: {ratio:.2f} (budget: at least 0.50, and at least 500 accepted/s)")

@@ -17,14 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import secrets
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +30,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
-SWITCHBOARD = str(Path(sys.executable).parent / "switchboard")
+from harness import (
+    ROOT, SECRET_KEY, Load, Server, connect, create_database, create_team, drop_database, dsn, free_port, load, opened, postgres_url,
+    serve_app, server_env, switchboard_serve,
+)
 
 QUERY = """query Page($first: Int!) { conversations(section: UNASSIGNED, first: $first) {
   edges { cursor node { id status lastMessageAt contact { id externalId name } assignee { id name }
@@ -51,23 +45,6 @@ PAGE = 50
 # ---------------------------------------------------------------- the database
 
 
-def server_url() -> str:
-    url = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
-    return url or "postgres://postgres@127.0.0.1:5432/postgres"
-
-
-def dsn(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
-async def admin_sql(url: str, sql: str) -> None:
-    connection = await asyncpg.connect(dsn(url))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 @dataclass
 class Seeded:
     url: str
@@ -77,27 +54,16 @@ class Seeded:
 async def seed(url: str, conversations: int, messages: int) -> Seeded:
     """An account, its admin, one API-channel app, then contacts, conversations and messages by COPY:
     half UNASSIGNED, the rest assigned to the admin or a colleague, or closed."""
-    from models.db import close_database, migrate, open_database
-    from models import Provider
-    from resolvers import apps, users
-    from resolvers.viewer import Viewer
+    from resolvers.users import create_user
 
-    await migrate(url)
-    await open_database(url)
-    try:
-        account, admin = await users.create_account("Bench", "Ana Admin", "ana@bench.test")
-        viewer = Viewer(admin.user)
-        colleague = await users.create_user(viewer, "Ben Colleague", "ben@bench.test")
-        app = await apps.install_messaging_app(
-            viewer, Provider.API, "Bench chat", {"secret": "bench-secret-bench-secret", "deliveryUrl": "http://127.0.0.1:9/x"}
-        )
-    finally:
-        await close_database()
+    async with opened(url):
+        team = await create_team()
+        colleague = await create_user(team.boss, "Ben Colleague", "ben@bench.test")
+    account_id, admin, app = team.account_id, team.admin, team.app
 
-    connection = await asyncpg.connect(dsn(url))
-    try:
+    async with connect(url) as connection:
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        contacts = [(i, account.id, app.id, f"cust-{i}", f"Customer {i}", None, start) for i in range(1, conversations + 1)]
+        contacts = [(i, account_id, app.id, f"cust-{i}", f"Customer {i}", None, start) for i in range(1, conversations + 1)]
         await connection.copy_records_to_table(
             "contact", records=contacts, columns=["id", "account_id", "app_id", "external_id", "name", "avatar_url", "created_at"]
         )
@@ -113,14 +79,14 @@ async def seed(url: str, conversations: int, messages: int) -> Seeded:
                 inbound = m % 2 == 0
                 message_rows.append(
                     (
-                        message_id, account.id, app.id, i, "INBOUND" if inbound else "OUTBOUND", f"Message {m} of conversation {i}",
+                        message_id, account_id, app.id, i, "INBOUND" if inbound else "OUTBOUND", f"Message {m} of conversation {i}",
                         "[]", f"Customer {i}" if inbound else "Ana Admin", None if inbound else admin.user.id,
                         "RECEIVED" if inbound else "DELIVERED", f"bench-{message_id}", last_at, last_at,
                     )
                 )
             rows.append(
                 (
-                    i, account.id, app.id, i, status, assignee, 0, message_id if messages else None, last_at,
+                    i, account_id, app.id, i, status, assignee, 0, message_id if messages else None, last_at,
                     f"Message {messages - 1} of conversation {i}" if messages else None, "INBOUND" if messages else None,
                     last_at, None, start,
                 )
@@ -144,8 +110,6 @@ async def seed(url: str, conversations: int, messages: int) -> Seeded:
         for table in ("contact", "conversation", "message"):
             await connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
     return Seeded(url, admin.token)
 
 
@@ -225,111 +189,7 @@ def bare_app(url: str) -> Any:
     return Starlette(routes=[Route("/graphql", page, methods=["POST"])], lifespan=lifespan)
 
 
-# ---------------------------------------------------------------- processes and load
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Served:
-    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, logs: Path) -> None:
-        self.name, self.url = name, f"http://127.0.0.1:{port}"
-        self.log = logs / f"{name}.log"
-        with self.log.open("w") as out:
-            self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait(self, path: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{self.name} exited:\n{self.log.read_text()}")
-            try:
-                httpx.get(self.url + path, timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise SystemExit(f"{self.name} did not start:\n{self.log.read_text()}")
-
-    def cpu_seconds(self) -> float:
-        """CPU time the server process has used: a per-request cost that other load on the machine does not skew."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-
-@dataclass
-class Load:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    tool: str
-    cpu_ms_per_request: float = 0.0
-
-
-def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
-
-
-def wrk_load(url: str, body: str, token: str, duration: float, connections: int, workdir: Path) -> Load:
-    script = workdir / "post.lua"
-    script.write_text(
-        f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    )
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--timeout", "30s", "--latency", "-s", str(script), url + "/graphql"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if "Non-2xx" in out or (errors and any(int(n) for n in errors.groups())):
-        raise SystemExit(f"wrk saw failures:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)[1])  # type: ignore[index]
-    return Load(rps, p50, p99, "wrk")
-
-
-async def httpx_load(url: str, body: str, token: str, duration: float, connections: int) -> Load:
-    latencies: list[float] = []
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        end = time.perf_counter() + duration
-
-        async def client() -> None:
-            while (started := time.perf_counter()) < end:
-                response = await http.post("/graphql", content=body, headers=headers)
-                response.raise_for_status()
-                latencies.append(time.perf_counter() - started)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(connections)))
-        elapsed = time.perf_counter() - began
-    latencies.sort()
-    return Load(
-        len(latencies) / elapsed,
-        statistics.median(latencies) * 1000,
-        latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "httpx",
-    )
-
-
-def load(url: str, body: str, token: str, duration: float, connections: int, workdir: Path) -> Load:
-    if shutil.which("wrk"):
-        return wrk_load(url, body, token, duration, connections, workdir)
-    return asyncio.run(httpx_load(url, body, token, duration, connections))
+# ---------------------------------------------------------------- main
 
 
 def same_page(graphql: dict[str, Any], bare: dict[str, Any]) -> bool:
@@ -346,29 +206,25 @@ async def profile(seeded: Seeded, requests: int) -> None:
     import pstats
 
     from app import create_app
-    from models.db import close_database, open_database
-    from settings import Settings, use_settings
+    from settings import Settings
 
-    settings = Settings(database_url=seeded.url, secret_key="bench")
-    use_settings(settings)
-    await open_database(seeded.url)
-    app = create_app(settings, manage_database=False)
     body = json.dumps({"query": QUERY, "variables": {"first": PAGE}})
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {seeded.token}"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
-        for _ in range(20):
-            (await http.post("/graphql", content=body, headers=headers)).raise_for_status()
-        profiler = cProfile.Profile()
-        began = time.perf_counter()
-        profiler.enable()
-        for _ in range(requests):
-            await http.post("/graphql", content=body, headers=headers)
-        profiler.disable()
-        elapsed = time.perf_counter() - began
-    await close_database()
+    async with opened(seeded.url):
+        app = create_app(Settings(database_url=seeded.url, secret_key=SECRET_KEY), manage_database=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+            for _ in range(20):
+                (await http.post("/graphql", content=body, headers=headers)).raise_for_status()
+            profiler = cProfile.Profile()
+            began = time.perf_counter()
+            profiler.enable()
+            for _ in range(requests):
+                await http.post("/graphql", content=body, headers=headers)
+            profiler.disable()
+            elapsed = time.perf_counter() - began
     print(f"{requests} in-process requests, {elapsed / requests * 1000:.2f} ms each under the profiler")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"/work/main/(schema|resolvers|models|app)", 25)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(re.escape(str(ROOT)) + "/(schema|resolvers|models|app)", 25)
 
 
 # ---------------------------------------------------------------- main
@@ -389,16 +245,12 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.bare_server:
-        import uvicorn
-
-        uvicorn.run(bare_app(args.bare_server), host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", log_level="warning")
+        serve_app(bare_app(args.bare_server), args.port)
         return
 
-    server = server_url()
-    name = f"sb_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    url = f"{server.rpartition('/')[0]}/{name}"
-    asyncio.run(admin_sql(server, f'CREATE DATABASE "{name}"'))
-    served: list[Served] = []
+    database = asyncio.run(create_database(postgres_url(), "sb_bench"))
+    url = database.url
+    served: list[Server] = []
     try:
         began = time.perf_counter()
         seeded = asyncio.run(seed(url, args.conversations, args.messages))
@@ -407,19 +259,19 @@ def main() -> None:
             asyncio.run(profile(seeded, 300))
             return
 
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SMTP_URL")}
-        env.update(DATABASE_URL=url, SECRET_KEY="bench-secret-key", SWITCHBOARD_ENV="development")
+        env = server_env(url)
         logs = Path(tempfile.mkdtemp(prefix="sb-bench-"))
         graphql_port, bare_port = free_port(), free_port()
-        graphql = Served("graphql", [SWITCHBOARD, "serve", "--port", str(graphql_port)], env, graphql_port, logs)
-        bare = Served("bare", [sys.executable, __file__, "--bare-server", url, "--port", str(bare_port)], env, bare_port, logs)
+        graphql = Server("graphql", switchboard_serve(graphql_port), port=graphql_port, env=env, logs=logs)
+        bare = Server("bare", [sys.executable, __file__, "--bare-server", url, "--port", str(bare_port)], port=bare_port, env=env, logs=logs)
         served += [graphql, bare]
         if args.also:
             also_port = free_port()
             also_env = {**env, "PYTHONPATH": str(Path(args.also).resolve())}  # its modules shadow this checkout's
-            served.append(Served("graphql-also", [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(also_port)], also_env, also_port, logs))
+            also = [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(also_port)]
+            served.append(Server("graphql-also", also, port=also_port, env=also_env, logs=logs))
         for target in served:
-            target.wait("/healthz" if target is not bare else "/")
+            target.wait_ready()
 
         body = json.dumps({"query": QUERY, "variables": {"first": PAGE}})
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {seeded.token}"}
@@ -427,33 +279,32 @@ def main() -> None:
         if not all(same_page(answers[0], answer) for answer in answers[1:]):
             raise SystemExit(f"the endpoints disagree:\n{json.dumps(answers)[:2000]}")
 
-        results = {}
+        results: dict[str, Load] = {}
         for target in (bare, *(s for s in served if s is not bare)):
-            load(target.url, body, seeded.token, min(2.0, args.duration), args.connections, logs)  # warm-up
+            load(target.url + "/graphql", body, seeded.token, min(2.0, args.duration), args.connections, logs)  # warm-up
             cpu = target.cpu_seconds()
-            results[target.name] = measured = load(target.url, body, seeded.token, args.duration, args.connections, logs)
+            results[target.name] = measured = load(target.url + "/graphql", body, seeded.token, args.duration, args.connections, logs)
             requests = measured.requests_per_second * args.duration
             measured.cpu_ms_per_request = (target.cpu_seconds() - cpu) * 1000 / requests
 
         print(f"\nsection page: UNASSIGNED, {PAGE} rows with contact, assignee, last message; PostgreSQL; "
               f"{args.connections} connections, {args.duration:.0f} s each, load by {results['bare'].tool}; one uvicorn worker (uvloop, httptools)")
         print(f"{'endpoint':<14}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'server CPU ms/req':>19}")
-        for name_, result in results.items():
+        for name, result in results.items():
             print(
-                f"{name_:<14}{result.requests_per_second:>8.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}{result.cpu_ms_per_request:>19.2f}"
+                f"{name:<14}{result.requests_per_second:>8.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}{result.cpu_ms_per_request:>19.2f}"
             )
         bare_result = results["bare"]
-        for name_, result in results.items():
-            if name_ != "bare":
+        for name, result in results.items():
+            if name != "bare":
                 print(
-                    f"{name_} / bare: {result.requests_per_second / bare_result.requests_per_second:.2f} by req/s, "
+                    f"{name} / bare: {result.requests_per_second / bare_result.requests_per_second:.2f} by req/s, "
                     f"{bare_result.cpu_ms_per_request / result.cpu_ms_per_request:.2f} by server CPU per request (budget: at least 0.50)"
                 )
     finally:
         for process in served:
             process.stop()
-        asyncio.run(admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
+        asyncio.run(drop_database(database))
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from models import InboxEvent, Message
-from providers.fakes import FakeGraph, FakeTwilio, whatsapp_form
+from providers.sandbox.graph import FakeGraph
+from providers.sandbox.twilio import FakeTwilio, whatsapp_form
 from resolvers.clock import ManualClock
 from settings import Settings, use_settings
 from tests.support import Api, Person

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.fakes import FakeGraph, FakeTwilio
+from providers.sandbox.graph import FakeGraph
+from providers.sandbox.twilio import FakeTwilio
 from resolvers.clock import ManualClock
 from settings import Settings, use_settings
 from tests.providers.conftest import PAGE_ID, Inbox, faked_settings, team

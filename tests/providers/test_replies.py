@@ -8,14 +8,11 @@ import logging
 from dataclasses import replace
 
 import pytest
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from models import DeliveryStatus, Message, OutboundSend
 from providers.api_channel import sign
-from providers.fakes import LoopbackServer
 from providers.runtime import ProviderRuntime
+from providers.sandbox.api_receiver import ApiChannelReceiver
 from resolvers.delivery import LEASE, MAX_ATTEMPTS, retry_due_sends
 from resolvers.ids import pk_of
 from settings import get_settings, use_settings
@@ -276,26 +273,12 @@ async def test_claims_are_exclusive_when_processes_retry_at_once(inbox: Inbox) -
 # ---- the generic API channel
 
 
-class DeliverySink(LoopbackServer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.received: list[tuple[bytes, str]] = []
-        self.answer: tuple[int, dict] = (200, {"messageId": "ext-1"})
-
-    def routes(self) -> list[Route]:
-        return [Route("/deliver", self.deliver, methods=["POST"])]
-
-    async def deliver(self, request: Request) -> Response:
-        self.received.append((await request.body(), request.headers.get("x-switchboard-signature", "")))
-        return JSONResponse(self.answer[1], status_code=self.answer[0])
-
-
 async def test_api_channel_reply_is_posted_signed_and_statuses_come_back(inbox: Inbox) -> None:
-    sink = DeliverySink()
-    await sink.start()
+    secret = "api-channel-secret-123"
+    receiver = ApiChannelReceiver(secret)
+    await receiver.start()
     try:
-        secret = "api-channel-secret-123"
-        app = await inbox.install("API", {"secret": secret, "deliveryUrl": f"{sink.url}/deliver"}, "Website chat")
+        app = await inbox.install("API", {"secret": secret, "deliveryUrl": receiver.delivery_url}, "Website chat")
         body = json.dumps({"messageId": "in-1", "sender": {"id": "visitor-7", "name": "Vi"}, "text": "hello"}).encode()
         await inbox.api.http.post(f"/webhooks/api/{app['id']}", content=body, headers={"X-Switchboard-Signature": sign(secret, body)})
         conversation = await inbox.conversation("visitor-7")
@@ -306,9 +289,9 @@ async def test_api_channel_reply_is_posted_signed_and_statuses_come_back(inbox: 
         message = (await inbox.send(conversation["id"], "hi Vi"))["data"]["sendMessage"]
 
         assert message["status"] == "SENT"
-        ((raw, signature),) = sink.received
-        assert signature == sign(secret, raw)
-        assert json.loads(raw) == {"messageId": message["id"], "recipient": {"id": "visitor-7"}, "text": "hi Vi"}
+        (delivery,) = receiver.received
+        assert delivery.signature == sign(secret, delivery.body)
+        assert delivery.payload == {"messageId": message["id"], "recipient": {"id": "visitor-7"}, "text": "hi Vi"}
 
         async def status(payload: dict, key: str = secret) -> int:
             raw = json.dumps(payload).encode()
@@ -327,11 +310,11 @@ async def test_api_channel_reply_is_posted_signed_and_statuses_come_back(inbox: 
         assert await status({"messageId": "nobody", "status": "read"}) == 200
         assert await snapshot() == before
 
-        sink.answer = (422, {"error": "unknown recipient"})
+        receiver.answer = (422, {"error": "unknown recipient"})
         error = provider_error(await inbox.send(conversation["id"], "again"))
         assert error["extensions"]["providerCode"] == "HTTP_422"
     finally:
-        await sink.stop()
+        await receiver.stop()
 
 
 # ---- WHATSAPP_NEW_INSTALLS

@@ -8,7 +8,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from models import Contact, Message
-from providers.fakes import whatsapp_form
+from providers.sandbox.twilio import whatsapp_form
 from resolvers.ids import pk_of
 from tests.providers.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Inbox, event_types, snapshot
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import expect
 from twilio.request_validator import RequestValidator
 
-from providers.fakes import whatsapp_form
+from providers.sandbox.twilio import whatsapp_form
 
 from tests.support import ApiApp, Person
 from tests.web.conftest import Delivery, Inbox, Server, served

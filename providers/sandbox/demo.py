@@ -20,15 +20,12 @@ from pathlib import Path
 import httpx
 import uvicorn
 import uvloop
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from models import Provider
 from models.db import close_database, migrate, open_database
-from providers.webhooks import sign, signature_ok
-from providers.demo_messaging import DemoProviders
-from providers.fakes import LoopbackServer
+from providers.sandbox.api_receiver import ApiChannelReceiver
+from providers.sandbox.demo_messaging import DemoProviders
+from providers.webhooks import sign
 from resolvers import apps, assignment, lifecycle, users
 from resolvers.ids import to_api_id
 from resolvers.messages import InboundMessage, receive_message
@@ -65,25 +62,6 @@ class DemoTeam:
     members: list[CreatedUser]
     api_app_id: str
     api_secret: str
-
-
-class ApiChannelReceiver(LoopbackServer):
-    """The system on the other side of the API channel: takes our signed replies, answers with its id."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def routes(self) -> list[Route]:
-        return [Route("/deliver", self.deliver, methods=["POST"])]
-
-    async def deliver(self, request: Request) -> Response:
-        body = await request.body()
-        if not signature_ok(self.secret, body, request.headers.get("x-switchboard-signature")):
-            return JSONResponse({"error": "bad signature"}, status_code=403)
-        reply = json.loads(body)
-        log.info("API channel customer %s received a reply: %s", reply["recipient"]["id"], reply.get("text"))
-        return JSONResponse({"messageId": "ext-" + secrets.token_hex(8)})
 
 
 def demo_settings(base: Settings, host: str, port: int) -> Settings:
@@ -186,7 +164,7 @@ async def serve_demo(settings: Settings, host: str, port: int, interval: float) 
     receiver = ApiChannelReceiver(api_secret)
     await receiver.start()
     try:
-        team = await seed(f"{receiver.url}/deliver", api_secret, messaging)
+        team = await seed(receiver.delivery_url, api_secret, messaging)
     finally:
         await close_database()
 

@@ -11,7 +11,9 @@ import random
 import httpx
 
 from models import Provider
-from providers.fakes import FakeGraph, FakeTwilio, Progress, whatsapp_form
+from providers.sandbox.graph import FakeGraph
+from providers.sandbox.server import Progress
+from providers.sandbox.twilio import FakeTwilio, whatsapp_form
 from resolvers import apps
 from resolvers.apps import webhook_url
 from resolvers.messages import InboundMessage, receive_message
