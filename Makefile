@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test migrations bench clean
+.PHONY: install browser run test schema migrations bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ run: install
 
 test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Writes the served schema's snapshot (docs/schema.graphql); tests/schema/test_schema_snapshot.py holds them equal.
+schema: install
+	$(BIN)/switchboard export-schema > docs/schema.graphql
 
 # Regenerates models/migrations/0001_initial.py from the models (before the first release only).
 migrations: install

@@ -1,4 +1,4 @@
-"""The `switchboard` command (DESIGN.md §6)."""
+"""The `switchboard` command (docs/DESIGN.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""All configuration, read from environment variables (README, "Configuration")."""
+"""All configuration, read from environment variables (docs/DESIGN.md §6, "Settings")."""
 
 from __future__ import annotations
 

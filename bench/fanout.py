@@ -1,4 +1,4 @@
-"""Real-time fan-out (DESIGN.md §5): N WebSocket subscribers of `inboxEvents`, events at a steady rate.
+"""Real-time fan-out (docs/DESIGN.md §5): N WebSocket subscribers of `inboxEvents`, events at a steady rate.
 
     .venv/bin/python bench/fanout.py [--runs 100x10,1000x10,10000x1x2] [--seconds 20]
                                      [--database-url postgres://…] [--redis-url redis://…]

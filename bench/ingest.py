@@ -1,4 +1,4 @@
-"""Inbound webhook throughput (DESIGN.md §5): signed Twilio WhatsApp webhooks at PostgreSQL.
+"""Inbound webhook throughput (docs/DESIGN.md §5): signed Twilio WhatsApp webhooks at PostgreSQL.
 
     .venv/bin/python bench/ingest.py [--seconds 30] [--senders 50] [--database-url postgres://…/postgres]
 

@@ -1,4 +1,4 @@
-"""Section page through GraphQL vs a bare Starlette endpoint running the same SQL (DESIGN.md §5).
+"""Section page through GraphQL vs a bare Starlette endpoint running the same SQL (docs/DESIGN.md §5).
 
     python bench/sections.py [--conversations 2000] [--messages 3] [--duration 10] [--connections 16]
     python bench/sections.py --profile      # where the GraphQL path spends its time, in-process

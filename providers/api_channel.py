@@ -1,4 +1,4 @@
-"""The generic API channel: any system posts signed JSON messages (providers.md, "Generic API channel")."""
+"""The generic API channel: any system posts signed JSON messages (docs/providers.md, "The generic API channel")."""
 
 from __future__ import annotations
 

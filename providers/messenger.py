@@ -1,4 +1,4 @@
-"""Facebook Messenger (providers.md, "Facebook Messenger"): the page webhook in, the Send API out."""
+"""Facebook Messenger (docs/providers.md, "Facebook Messenger"): the page webhook in, the Send API out."""
 
 from __future__ import annotations
 

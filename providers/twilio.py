@@ -1,4 +1,4 @@
-"""WhatsApp by Twilio (providers.md, "WhatsApp by Twilio"): signed form webhooks in, REST sends out."""
+"""WhatsApp by Twilio (docs/providers.md, "WhatsApp by Twilio"): signed form webhooks in, REST sends out."""
 
 from __future__ import annotations
 

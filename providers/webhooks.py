@@ -1,4 +1,4 @@
-"""What every webhook route shares: finding its app, reading the body, the HTTP answers of DESIGN.md §4."""
+"""What every webhook route shares: finding its app, reading the body, the HTTP answers of docs/DESIGN.md §4."""
 
 from __future__ import annotations
 

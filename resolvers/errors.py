@@ -1,4 +1,4 @@
-"""The errors a client can act on. Each carries one `extensions.code` of DESIGN.md §4."""
+"""The errors a client can act on. Each carries one `extensions.code` of docs/DESIGN.md §4."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Hand-written SQL for the few hot statements where building the query through the ORM costs
-more CPU than the database spends on it (the inbound path: DESIGN.md §5)."""
+more CPU than the database spends on it (the inbound path: docs/DESIGN.md §5)."""
 
 from __future__ import annotations
 

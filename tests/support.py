@@ -151,7 +151,7 @@ class ApiApp:
         return await self.api.http.post(f"/webhooks/api/{self.id}", content=body, headers=headers)
 
     async def post_status(self, body: bytes) -> httpx.Response:
-        """A signed delivery-status callback (providers.md: POST /webhooks/api/{appId}/status)."""
+        """A signed delivery-status callback (docs/providers.md: POST /webhooks/api/{appId}/status)."""
         headers = {"Content-Type": "application/json", "X-Switchboard-Signature": sign(self.secret, body)}
         return await self.api.http.post(f"/webhooks/api/{self.id}/status", content=body, headers=headers)
 

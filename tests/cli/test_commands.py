@@ -1,4 +1,4 @@
-"""The `switchboard` command, run for real against a temporary SQLite file (DESIGN.md §6)."""
+"""The `switchboard` command, run for real against a temporary SQLite file (docs/DESIGN.md §6)."""
 
 from __future__ import annotations
 

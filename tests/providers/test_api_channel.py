@@ -1,4 +1,4 @@
-"""The generic API channel webhook (providers.md): every bad input gets its status, a log line, and
+"""The generic API channel webhook (docs/providers.md): every bad input gets its status, a log line, and
 leaves the data as it was; good input is stored whole, once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What one inbound message costs in SQL statements (DESIGN.md §5, inbound webhooks), pinned so the
+"""What one inbound message costs in SQL statements (docs/DESIGN.md §5, inbound webhooks), pinned so the
 shared inbound path cannot silently grow back. Through the API channel webhook; the app is shared
 with three members (each gets a notification row, R-NOTIFY), the conversation is not linked (R-NOTE)."""
 
