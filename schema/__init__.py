@@ -26,6 +26,7 @@ from schema.notifications import NotificationsMutation, NotificationsQuery, Noti
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
 from schema.team import TeamMutation, TeamQuery
+from schema.transport import SubscriptionsOverWebSocket
 from settings import get_settings
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
@@ -54,6 +55,7 @@ def build_schema() -> SwitchboardSchema:
         mutation=Mutation,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         extensions=[
+            SubscriptionsOverWebSocket,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(limits),
