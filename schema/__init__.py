@@ -22,6 +22,7 @@ from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.introspection import IntrospectionGuard
+from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
@@ -31,6 +32,8 @@ from settings import get_settings
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
 Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation))
+for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    _field.extensions.append(FreshLoaders())
 SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription)
 
 

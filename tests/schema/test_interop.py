@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from tests.resolvers.crm_support import LINKED, new_person
 from tests.support import Api
 
 SUBSCRIPTION = "subscription { inboxEvents { cursor } }"
@@ -50,3 +51,27 @@ async def test_query_beside_a_subscription_in_one_document_still_runs_over_http(
     # then the query is answered and only the subscription is refused
     assert query.json() == {"data": {"viewer": {"name": team.admin.name}}}
     assert subscription.json()["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+async def test_each_mutation_of_a_document_sees_what_the_mutations_before_it_wrote(api: Api) -> None:
+    # given a conversation, a person and a deal
+    team = await api.create_team()
+    await team.app.receive("cust", "Hello", name="Carla")
+    conversation = await team.app.conversation_id("cust")
+    person = await new_person(api, team.bob, "Carla Cliente")
+    deal = (await api.data("mutation { createDeal(input: {title: \"Big order\"}) { id } }", token=team.bob.token))["createDeal"]["id"]
+
+    # when one document links the person, then the deal, then unlinks the person
+    data = await api.data(
+        f"""mutation($id: ID!, $p: ID!, $d: ID!) {{
+          a: linkConversation(id: $id, target: {{personId: $p}}) {{ {LINKED} }}
+          b: linkConversation(id: $id, target: {{dealId: $d}}) {{ {LINKED} }}
+          c: unlinkConversation(id: $id, kind: PERSON) {{ {LINKED} }}
+        }}""",
+        {"id": conversation, "p": person, "d": deal},
+        token=team.bob.token,
+    )
+
+    # then each payload is the conversation as it was right after that mutation
+    shown = {alias: (payload["linkedPerson"] and payload["linkedPerson"]["name"], payload["linkedDeal"] and payload["linkedDeal"]["title"]) for alias, payload in data.items()}
+    assert shown == {"a": ("Carla Cliente", None), "b": ("Carla Cliente", "Big order"), "c": (None, "Big order")}
