@@ -4,6 +4,7 @@ an HttpLink, graphql-request, curl), and several mutations in one document."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -75,3 +76,17 @@ async def test_each_mutation_of_a_document_sees_what_the_mutations_before_it_wro
     # then each payload is the conversation as it was right after that mutation
     shown = {alias: (payload["linkedPerson"] and payload["linkedPerson"]["name"], payload["linkedDeal"] and payload["linkedDeal"]["title"]) for alias, payload in data.items()}
     assert shown == {"a": ("Carla Cliente", None), "b": ("Carla Cliente", "Big order"), "c": (None, "Big order")}
+
+
+async def test_graphiql_page_loads_only_this_servers_files(api: Api) -> None:
+    # when a browser opens /graphql
+    page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+
+    # then the page may load nothing from another origin, and every file it names is served here
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith("/") and not asset.startswith("//") for asset in assets)
+    for asset in assets:
+        assert (await api.http.get(asset)).status_code == 200, asset
