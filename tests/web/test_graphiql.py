@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import expect
 
+from resolvers.clock import ManualClock
+from settings import Settings
 from tests.support import Person
-from tests.web.conftest import Server
+from tests.web.conftest import LoopbackApi, Server, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
 
@@ -58,8 +60,13 @@ class GraphiQLTab:
 
 
 @pytest.fixture
-async def graphiql(browser: object, server: Server) -> AsyncIterator[GraphiQLTab]:
-    context = await browser.new_context(base_url=server.url)
+def base_url(server: Server) -> str:
+    return server.url
+
+
+@pytest.fixture
+async def graphiql(browser: object, base_url: str) -> AsyncIterator[GraphiQLTab]:
+    context = await browser.new_context(base_url=base_url)
     tab = GraphiQLTab(await context.new_page())
 
     async def loopback_only(route: object) -> None:
@@ -145,3 +152,36 @@ async def test_graphiql_remembers_the_token_only_while_remember_is_ticked(graphi
     assert ana.token not in json.dumps(await graphiql.local_storage())
     await graphiql.page.reload()
     await expect(graphiql.page.locator(HEADERS_EDITOR)).not_to_contain_text(ana.token)
+
+
+class TestInProduction:
+    """Production answers introspection to signed-in users only."""
+
+    @pytest.fixture
+    async def production(self, db: str, clock: ManualClock, test_settings: Settings) -> AsyncIterator[str]:
+        from app import create_app
+
+        settings = replace(test_settings, env="production", secret_key="a-production-secret-for-this-test")
+        async with serve(create_app(settings, clock=clock, manage_database=False)) as url:
+            yield url
+
+    @pytest.fixture
+    def base_url(self, production: str) -> str:
+        return production
+
+    async def test_graphiql_docs_load_once_the_token_is_in_headers(self, graphiql: GraphiQLTab, production: str) -> None:
+        # given an admin on GraphiQL in production (remembering headers, so the test can see when
+        # GraphiQL took the edit in), where the schema could not be read anonymously
+        async with LoopbackApi(production) as api:
+            ana = await api.create_account("Acme", "Ana Admin")
+        await graphiql.open("/graphql?persist=1")
+        await expect(graphiql.response()).to_contain_text("UNAUTHENTICATED")
+
+        # when the admin puts the token in the Headers tab and re-fetches the schema
+        await graphiql.write(HEADERS_EDITOR, json.dumps({"Authorization": f"Bearer {ana.token}"}))
+        await graphiql.page.wait_for_function("token => (localStorage.getItem('graphiql:headers') || '').includes(token)", arg=ana.token)
+        await graphiql.page.get_by_label("Re-fetch GraphQL schema").click()
+        await graphiql.page.get_by_label("Show Documentation Explorer").click()
+
+        # then the docs show the schema
+        await expect(graphiql.page.locator(".graphiql-doc-explorer")).to_contain_text("Subscription")
