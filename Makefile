@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test schema migrations bench clean
+.PHONY: install browser run test lint format schema migrations bench clean
 
 install: $(STAMP)
 
@@ -26,6 +26,17 @@ test: install browser
 # Writes the served schema's snapshot (docs/schema.graphql); tests/schema/test_schema_snapshot.py holds them equal.
 schema: install
 	$(BIN)/switchboard export-schema > docs/schema.graphql
+
+# Format and lint (ruff), types (mypy, strict on resolvers/ models/ subscriptions/), the layers (import-linter).
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # Regenerates models/migrations/0001_initial.py from the models (before the first release only).
 migrations: install
