@@ -95,7 +95,8 @@ async def database_error(request: Request, exc: Exception) -> Response:
     """503 (retry later) only when the database cannot be reached; a value it refused is the
     request's fault: 400, or a provider would retry the same poison message forever."""
     if refused_value(exc):
-        log.warning("request %s to %s: the database refused a value: %s", request.scope.get("request_id", "-"), request.url.path, str(exc)[:200])
+        request_id = request.scope.get("request_id", "-")
+        log.warning("request %s to %s: the database refused a value: %s", request_id, request.url.path, str(exc)[:200])
         return JSONResponse({"error": "a value in the request cannot be stored"}, status_code=400)
     log.error("database unavailable while serving %s: %s", request.url.path, exc)
     return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)

@@ -282,7 +282,9 @@ class TwilioChannel:
         except (TwilioRestException, TwilioServiceException) as error:
             code = str(error.code or error.status)
             detail = getattr(error, "msg", None) or getattr(error, "detail", None) or getattr(error, "title", "")
-            return SendResult(error_code=clean(code), error_message=ERRORS.get(code) or clean(str(detail)), retry=error.status >= 500 or error.status == 429)
+            return SendResult(
+                error_code=clean(code), error_message=ERRORS.get(code) or clean(str(detail)), retry=error.status >= 500 or error.status == 429
+            )
         except TwilioException as error:
             return SendResult(error_code="TWILIO", error_message=clean(str(error)))
         return SendResult(provider_message_id=clean(sent.sid))

@@ -65,5 +65,6 @@ def web_attachments(app: MessagingApp, attachments: list[dict[str, str | None]])
     kept = [attachment for attachment in attachments if is_web_url(attachment["url"])]
     if len(kept) < len(attachments):
         schemes = sorted({str(a["url"]).partition(":")[0][:20] for a in attachments if not is_web_url(a["url"])})
-        log.warning("%s app %s: %d attachment(s) dropped, not http(s): %s", app.provider.value, app.id, len(attachments) - len(kept), schemes)
+        dropped = len(attachments) - len(kept)
+        log.warning("%s app %s: %d attachment(s) dropped, not http(s): %s", app.provider.value, app.id, dropped, schemes)
     return kept
