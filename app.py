@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from models.db import close_database, open_database, ping
+from models.db import REFUSED_VALUE, close_database, open_database, ping, refused_value
 from providers import api_channel, messenger, twilio
 from providers.email import EmailWorker, email_sender
 from providers.runtime import ProviderRuntime
@@ -91,7 +91,13 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "database unreachable"}, status_code=503)
 
 
-async def database_down(request: Request, exc: Exception) -> Response:
+async def database_error(request: Request, exc: Exception) -> Response:
+    """503 (retry later) only when the database cannot be reached; a value it refused is the
+    request's fault: 400, or a provider would retry the same poison message forever."""
+    if refused_value(exc):
+        request_id = request.scope.get("request_id", "-")
+        log.warning("request %s to %s: the database refused a value: %s", request_id, request.url.path, str(exc)[:200])
+        return JSONResponse({"error": "a value in the request cannot be stored"}, status_code=400)
     log.error("database unavailable while serving %s: %s", request.url.path, exc)
     return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
 
@@ -155,6 +161,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=dict.fromkeys(DATABASE_DOWN, database_down),
+        exception_handlers=dict.fromkeys((*DATABASE_DOWN, *REFUSED_VALUE), database_error),
     )
     return RequestLimits(app, settings.max_body_bytes)

@@ -41,13 +41,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_create_account(args: argparse.Namespace) -> None:
     from resolvers.errors import InboxError
+    from resolvers.text import clean
     from resolvers.users import create_account
 
     async def run() -> dict[str, str]:
         await migrate(get_settings().database_url)
         await open_database(get_settings().database_url)
         try:
-            account, admin = await create_account(args.name, args.admin_name, args.admin_email)
+            # arguments are outside input too (bytes that are not UTF-8 arrive as lone surrogates)
+            account, admin = await create_account(*clean((args.name, args.admin_name, args.admin_email)))
         finally:
             await close_database()
         return {

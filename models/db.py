@@ -1,10 +1,13 @@
-"""Database set-up: the Tortoise configuration, start-up, migrations and the connection probe."""
+"""Database set-up: the Tortoise configuration, start-up, migrations, the connection probe, and telling
+a refused value from a database that cannot be reached."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.exceptions import ValidationError
 from tortoise.migrations.api import migrate as run_migrations
 
 MODELS_MODULE = "models"
@@ -58,3 +61,23 @@ async def ping() -> bool:
     except Exception:
         return False
     return True
+
+
+# What a database (or Tortoise before it) raises about a value, not about the connection: PostgreSQL's
+# class 22 (string too long, invalid text, number out of range, a NUL in jsonb), a value the driver
+# cannot encode (asyncpg and sqlite3 raise UnicodeEncodeError, asyncpg wrapped in its own DataError),
+# and Tortoise's field checks (max_length). Tortoise wraps the first in OperationalError, which also
+# stands for "cannot reach the database": only the chain of causes tells them apart.
+REFUSED_VALUE: tuple[type[Exception], ...] = (asyncpg.DataError, UnicodeEncodeError, ValidationError)
+
+
+def refused_value(error: BaseException) -> bool:
+    """Whether `error` means the database refused a value it was given (the input is at fault)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, REFUSED_VALUE):
+            return True
+        seen = seen.__cause__
+    return False

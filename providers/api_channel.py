@@ -12,12 +12,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from models import DeliveryStatus, MessagingApp, Provider
-from providers.webhooks import load_app, sign, signed_json
+from providers.webhooks import load_app, sign, signed_json, web_attachments
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
 from resolvers.messages import InboundMessage, receive_message
 from resolvers.replies import local_message_pk
+from resolvers.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def parse_inbound(app: MessagingApp, payload: Any) -> InboundMessage:
         contact_name=_optional_text(sender, "name"),
         contact_avatar_url=_optional_text(sender, "avatarUrl"),
         text=_optional_text(payload, "text"),
-        attachments=_attachments(payload.get("attachments")),
+        attachments=web_attachments(app, _attachments(payload.get("attachments"))),
     )
 
 
@@ -153,7 +154,7 @@ class ApiChannel:
                 retry=response.status_code >= 500 or response.status_code == 429,
             )
         try:
-            their_id = response.json().get("messageId")
+            their_id = clean(response.json().get("messageId"))
         except (ValueError, AttributeError):
             their_id = None
         return SendResult(provider_message_id=their_id if isinstance(their_id, str) and their_id else None)

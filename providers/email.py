@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from contextlib import suppress
 from email.message import EmailMessage
@@ -22,6 +23,14 @@ from settings import Settings
 log = logging.getLogger("switchboard.email")
 
 POLL_SECONDS = 15.0
+# CR and LF would end the header and start another (`Bcc: …`); no control character belongs in one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_text(value: str) -> str:
+    """`value` as one header line: control characters and runs of spaces become one space (the
+    policy then folds long lines and encodes non-ASCII); a name can show, never add a header."""
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 class SmtpSender:
@@ -41,19 +50,29 @@ class SmtpSender:
         self.tls_context = tls_context  # None: the system's trusted certificates
 
     def message(self, email: OutgoingEmail) -> EmailMessage:
+        """EmailNotSent (permanent) when `email.to` is not one plain address (stored before addresses
+        were validated): the email package cannot even compose some of those."""
         message = EmailMessage()
         message["From"] = self.from_address
-        message["To"] = email.to
-        message["Subject"] = email.subject
+        try:
+            message["To"] = email.to
+            addresses = message["To"].addresses
+        except (ValueError, TypeError, AttributeError):  # AttributeError: a parser bug on e.g. `a.<b>@c`
+            addresses = ()
+        if [address.addr_spec for address in addresses] != [email.to]:
+            raise EmailNotSent(f"the recipient {email.to!r} is not a valid email address", permanent=True)
+        message["Subject"] = header_text(email.subject)
         message["Message-ID"] = make_msgid(domain="switchboard")
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         return message
 
     async def send(self, email: OutgoingEmail) -> None:
+        message = self.message(email)
         try:
             await aiosmtplib.send(
-                self.message(email),
+                message,
+                recipients=[email.to],  # never the headers' word on who gets it
                 hostname=self.hostname,
                 port=self.port,
                 username=self.username,
@@ -77,7 +96,7 @@ class LogSender:
     """Without SMTP_URL: each email is written to the log, whole."""
 
     async def send(self, email: OutgoingEmail) -> None:
-        log.info("email to %s\nSubject: %s\n\n%s", email.to, email.subject, email.text)
+        log.info("email to %s\nSubject: %s\n\n%s", email.to, header_text(email.subject), email.text)
 
 
 def email_sender(settings: Settings) -> EmailSender:

@@ -14,13 +14,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from models import DeliveryStatus, MessagingApp, Provider
-from providers.webhooks import load_app, signed_json
+from models.db import refused_value
+from providers.webhooks import load_app, signed_json, web_attachments
 from resolvers.contacts import complete_contact
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status, apply_watermark
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
 from resolvers.messages import InboundMessage, receive_message
 from resolvers.replies import receive_echo
+from resolvers.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ async def _message_event(request: Request, app: MessagingApp, credentials: dict[
     if not isinstance(mid, str) or not mid:
         raise ValidationFailed("message.mid is missing.", field="mid")
     text, attachments = _content(message)
+    attachments = web_attachments(app, attachments)
     if message.get("is_echo"):
         metadata = message.get("metadata")
         stored = await receive_echo(
@@ -152,6 +155,10 @@ async def webhook(request: Request) -> Response:
                 log.warning("messenger app %s: event skipped: %s", app.id, error.message)
             except (TypeError, ValueError, KeyError, AttributeError) as error:
                 log.warning("messenger app %s: malformed event skipped: %s", app.id, type(error).__name__)
+            except Exception as error:
+                if not refused_value(error):
+                    raise  # the database is down: 503, Facebook retries the whole batch
+                log.warning("messenger app %s: event skipped, a value cannot be stored: %s", app.id, str(error)[:200])
     return PlainTextResponse("EVENT_RECEIVED")
 
 
@@ -228,11 +235,12 @@ class MessengerChannel:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
+    """Graph's answer, cleaned like every input (resolvers.text.clean)."""
     try:
         found = response.json()
     except ValueError:
         return {}
-    return found if isinstance(found, dict) else {}
+    return clean(found) if isinstance(found, dict) else {}
 
 
 def _fetch_profile_later(request: Request, app: MessagingApp, credentials: dict[str, str], psid: str) -> None:

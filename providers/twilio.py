@@ -20,12 +20,13 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from models import DeliveryStatus, MessagingApp, Provider
-from providers.webhooks import load_app
+from providers.webhooks import load_app, web_attachments
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
 from resolvers.messages import InboundMessage, receive_message
 from resolvers.replies import local_message_pk
+from resolvers.text import clean
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ def parse_form(body: bytes) -> ImmutableMultiDict[str, str]:
 
 
 def signature_ok(auth_token: str, url: str, form: Mapping[str, Any], signature: str | None) -> bool:
-    return bool(signature) and RequestValidator(auth_token).validate(url, form, signature)
+    # (a non-ASCII header would reach the validator's base64 comparison and raise)
+    return bool(signature) and signature.isascii() and RequestValidator(auth_token).validate(url, form, signature)
 
 
 def _media(form: Mapping[str, str]) -> list[dict[str, str | None]]:
@@ -119,7 +121,7 @@ def parse_inbound(app: MessagingApp, form: Mapping[str, str]) -> InboundMessage:
     location = _location(form)
     if location:
         text = f"{text}\n{location}" if text else location
-    attachments = _media(form)
+    attachments = web_attachments(app, _media(form))
     if not text and not attachments and form.get("MessageType"):
         text = f"[{form['MessageType']} message]"  # a kind we cannot show is still a message the team must see
     return InboundMessage(
@@ -163,7 +165,8 @@ async def _verified_form(request: Request) -> tuple[MessagingApp, ImmutableMulti
     if not signature_ok(credentials["authToken"], public_url(request), form, signature):
         log.warning("twilio app %s: bad signature for %s", app.id, public_url(request))
         return JSONResponse({"error": "bad signature"}, status_code=403)
-    return app, form
+    # cleaned only now: Twilio signs the values as it sent them
+    return app, ImmutableMultiDict(clean(form.multi_items()))
 
 
 async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | None) -> Response:
@@ -279,7 +282,9 @@ class TwilioChannel:
         except (TwilioRestException, TwilioServiceException) as error:
             code = str(error.code or error.status)
             detail = getattr(error, "msg", None) or getattr(error, "detail", None) or getattr(error, "title", "")
-            return SendResult(error_code=code, error_message=ERRORS.get(code) or str(detail), retry=error.status >= 500 or error.status == 429)
+            return SendResult(
+                error_code=clean(code), error_message=ERRORS.get(code) or clean(str(detail)), retry=error.status >= 500 or error.status == 429
+            )
         except TwilioException as error:
-            return SendResult(error_code="TWILIO", error_message=str(error))
-        return SendResult(provider_message_id=sent.sid)
+            return SendResult(error_code="TWILIO", error_message=clean(str(error)))
+        return SendResult(provider_message_id=clean(sent.sid))

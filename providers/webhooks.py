@@ -16,6 +16,7 @@ from models import MessagingApp, Provider
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
+from resolvers.text import clean, is_web_url
 
 log = logging.getLogger("switchboard.webhooks")
 
@@ -40,18 +41,30 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(sign(secret, body), (header or "").strip())
+    # compare_digest refuses non-ASCII text with a TypeError: such a header is simply wrong.
+    return bool(header) and header.isascii() and hmac.compare_digest(sign(secret, body), header.strip())
 
 
 async def signed_json(request: Request, app: MessagingApp, secret: str, header: str) -> Any | Response:
-    """The JSON body of a request signed with `sign` over its raw bytes, or the answer refusing it
-    (403 bad or missing signature, 400 malformed JSON), logged."""
+    """The JSON body of a request signed with `sign` over its raw bytes, cleaned (every string made
+    storable, resolvers.text.clean), or the answer refusing it (403 bad or missing signature, 400
+    malformed JSON), logged."""
     body = await request.body()
     if not signature_ok(secret, body, request.headers.get(header)):
         log.warning("%s app %s: bad or missing signature on %s", app.provider.value, app.id, request.url.path)
         return JSONResponse({"error": "bad signature"}, status_code=403)
     try:
-        return json.loads(body)
+        return clean(json.loads(body))
     except (ValueError, RecursionError):
         log.warning("%s app %s: malformed JSON on %s", app.provider.value, app.id, request.url.path)
         return JSONResponse({"error": "malformed JSON"}, status_code=400)
+
+
+def web_attachments(app: MessagingApp, attachments: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+    """The attachments whose URL is http(s) (resolvers.text.is_web_url); the others are dropped, logged."""
+    kept = [attachment for attachment in attachments if is_web_url(attachment["url"])]
+    if len(kept) < len(attachments):
+        schemes = sorted({str(a["url"]).partition(":")[0][:20] for a in attachments if not is_web_url(a["url"])})
+        dropped = len(attachments) - len(kept)
+        log.warning("%s app %s: %d attachment(s) dropped, not http(s): %s", app.provider.value, app.id, dropped, schemes)
+    return kept

@@ -14,11 +14,11 @@ from resolvers import clock
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.ids import pk_of
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from resolvers.text import email_address
 from resolvers.viewer import Viewer
 
 MAX_NAME = 200
 MAX_SEARCH = 200
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 Entity = TypeVar("Entity", Person, Lead, Deal)
@@ -61,13 +61,11 @@ def _optional(value: str | None, field: str, limit: int) -> str | None:
 
 async def create_person(viewer: Viewer, new: NewPerson) -> Person:
     email = _optional(new.email, "email", 320)
-    if email and not _EMAIL.match(email):
-        raise ValidationFailed("`email` is not an email address.", field="email")
     return await Person.create(
         account_id=viewer.account_id,
         name=_required(new.name, "name"),
         phone=_optional(new.phone, "phone", 64),
-        email=email,
+        email=email_address(email) if email else None,
         created_at=clock.now(),
     )
 

@@ -22,6 +22,7 @@ from resolvers.notifications import notify_inbound_message
 from resolvers.errors import ValidationFailed
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
 from resolvers.sql import fetch
+from resolvers.text import is_web_url
 
 MAX_TEXT = 64_000
 MAX_ATTACHMENTS = 20
@@ -66,11 +67,6 @@ def validate_inbound(inbound: InboundMessage) -> None:
         raise ValidationFailed("A message needs text or an attachment.", field="text")
 
 
-def _clean(text: str | None) -> str | None:
-    """NUL cannot be stored by PostgreSQL; it carries no meaning in a chat message."""
-    return text.replace("\x00", "\ufffd") if text else text
-
-
 async def receive_message(inbound: InboundMessage) -> Received:
     """Stores an inbound message once, however often or concurrently it is delivered.
 
@@ -100,7 +96,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             app_id=inbound.app_id,
             conversation_id=conversation.id,
             direction=Direction.INBOUND,
-            text=_clean(inbound.text),
+            text=inbound.text,
             attachments=inbound.attachments,
             sender_name=contact.name,
             status=DeliveryStatus.RECEIVED,
@@ -180,18 +176,23 @@ async def _new_or_existing_contact(inbound: InboundMessage) -> Contact:
         account_id=account_id,
         app_id=inbound.app_id,
         external_id=inbound.contact_external_id,
-        name=_clean(inbound.contact_name),
+        name=inbound.contact_name,
         avatar_url=inbound.contact_avatar_url,
         created_at=clock.now(),
     )
 
 
 async def _update_contact(contact: Contact, inbound: InboundMessage) -> None:
-    updates = {"name": _clean(inbound.contact_name), "avatar_url": inbound.contact_avatar_url}
+    updates = {"name": inbound.contact_name, "avatar_url": inbound.contact_avatar_url}
     changed = {name: value for name, value in updates.items() if value and getattr(contact, name) != value}
     if changed:
         contact.update_from_dict(changed)
         await contact.save(update_fields=list(changed))
+
+
+def shown_attachments(message: Message) -> list[dict[str, str | None]]:
+    """Only http(s) links are ever shown (rows stored before webhooks dropped the others may hold them)."""
+    return [attachment for attachment in message.attachments or [] if is_web_url(attachment["url"])]
 
 
 @dataclass

@@ -157,7 +157,7 @@ async def update_note(viewer: Viewer, note_id: str, content: str) -> Note:
         raise ValidationFailed(f"`content` must be 1 to {MAX_CONTENT} characters.", field="content")
     note = await account_note(viewer, note_id)
     now = clock.now()
-    note.content = content.replace("\x00", "\ufffd")
+    note.content = content
     note.edited_at = now
     note.updated_at = now
     await note.save(update_fields=["content", "edited_at", "updated_at"])

@@ -78,7 +78,6 @@ async def record_outbound(
 
 
 def _reply_text(provider: Provider, text: str) -> str:
-    text = text.replace("\x00", "")
     if not text.strip():
         raise ValidationFailed("A reply needs some text.", field="text")
     limit = TEXT_LIMITS[provider]

@@ -21,6 +21,7 @@ from schema.apps import AppsMutation, AppsQuery
 from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
+from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
 from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
@@ -88,5 +89,6 @@ def build_schema() -> SwitchboardSchema:
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             IntrospectionGuard,
+            CleanInputs,
         ],
     )

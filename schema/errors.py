@@ -6,6 +6,7 @@ import logging
 
 from graphql import GraphQLError
 
+from models.db import refused_value
 from resolvers.errors import InboxError, QueryTooComplex, ValidationFailed
 
 log = logging.getLogger("switchboard.graphql")
@@ -32,6 +33,11 @@ def classify(error: GraphQLError, request_id: str) -> None:
         # (graphql-core wraps a bad variable, e.g. an unknown enum value, in a second GraphQLError.)
         # A rule of ours may name its code (introspection in production: UNAUTHENTICATED).
         extensions.setdefault("code", QueryTooComplex.code if _is_too_complex(error.message) else ValidationFailed.code)
+    elif refused_value(original):
+        # A value the database cannot store (too long, not valid text): the input's fault, not ours.
+        log.warning("value refused by the database [request %s] at %s: %s", request_id, error.path, str(original)[:200])
+        error.message = "A value cannot be stored: it is too long or not valid text."
+        extensions = {"code": ValidationFailed.code}
     else:
         log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original)
         error.message = f"Internal error (request id {request_id})."

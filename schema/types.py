@@ -14,7 +14,7 @@ from strawberry.types import Info
 import models
 from resolvers.apps import shared_with, webhook_url
 from resolvers.ids import to_api_id
-from resolvers.messages import message_cursor, messages_page
+from resolvers.messages import message_cursor, messages_page, shown_attachments
 from resolvers.replies import can_reply, reply_window_ends_at
 from resolvers.sections import Section as SectionValue
 from resolvers.sections import section_of
@@ -267,7 +267,7 @@ class Message(Node):
 
     @strawberry.field(description="The files it carries, in order; empty when none.")
     def attachments(self) -> list[Attachment]:
-        return [Attachment(url=a["url"], content_type=a.get("contentType")) for a in self.row.attachments or []]
+        return [Attachment(url=a["url"], content_type=a.get("contentType")) for a in shown_attachments(self.row)]
 
     @strawberry.field(description="The user who sent it; null for INBOUND and for messages sent outside Switchboard.")
     async def sent_by(self, info: Info) -> User | None:

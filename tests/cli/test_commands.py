@@ -58,6 +58,18 @@ def test_create_account_with_a_bad_email_fails_clearly(tmp_path: Path, env: dict
     assert "email" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_create_account_refuses_an_address_that_would_break_email_and_stores_nothing(tmp_path: Path, env: dict[str, str]) -> None:
+    probe = "user.<img/src=x/onerror=alert(1)>@probe.test"
+
+    result = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", probe, env=env, cwd=tmp_path)
+
+    assert result.returncode != 0 and result.stdout == ""
+    assert "email" in result.stderr and "Traceback" not in result.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        assert connection.execute('SELECT count(*) FROM "user"').fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM account").fetchone() == (0,)
+
+
 def test_export_schema_prints_the_served_schema(tmp_path: Path, env: dict[str, str]) -> None:
     result = run("export-schema", env=env, cwd=tmp_path)
 

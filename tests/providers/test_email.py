@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from models import EmailStatus, OutboxEmail
+from models import EmailStatus, OutboxEmail, User
 from providers.email import EmailWorker, LogSender, SmtpSender, email_sender
 from resolvers.clock import ManualClock
 from resolvers.emails import LEASE, EmailNotSent, OutgoingEmail, deliver_due_emails
+from resolvers.ids import pk_of
 from settings import Settings
 from tests.notify_support import SENDER, Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
 from tests.providers.smtp_sink import SmtpSink, free_port
@@ -52,6 +53,39 @@ async def test_email_names_conversation_contact_messages_and_link(api: Api, team
     page = mail.part("text/html")
     assert "Is 5 &lt; 6 &amp; 7?<br>Thanks" in page
     assert f'href="{link}"' in page
+
+
+async def test_a_contact_name_with_a_line_break_is_shown_on_one_line_and_adds_no_header(api: Api, team: Team, sink: SmtpSink) -> None:
+    # given a contact whose name tries to add a Bcc header
+    await bob_hears_of_unassigned(api, team)
+    await team.app.receive("eve", "Hello", name="Eve\r\nBcc: x@y")
+
+    # when the email about the conversation goes out
+    assert await deliver(sink) == 1
+
+    # then it reaches Bob alone, the name shown on the subject's one line
+    [mail] = sink.received
+    assert mail.to == [team.emails[team.bob.id]]
+    assert "Bcc" not in mail.message and "x@y" not in mail.rcpt_tos
+    assert mail.subject == "Eve Bcc: x@y on Website chat: 1 new message"
+    assert "Conversation with Eve" in mail.part("text/plain")  # a body may hold line breaks: nothing to clean there
+    assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 1
+
+
+async def test_a_stored_address_email_cannot_compose_fails_at_once_and_the_others_go(api: Api, team: Team, sink: SmtpSink) -> None:
+    # given Bob's address stored before addresses were validated, and Cleo, both hearing of new messages
+    await bob_hears_of_unassigned(api, team)
+    await set_choice(api, team.cleo, "NEW_MESSAGE_UNASSIGNED", desktop=True, email=True)
+    await User.filter(id=pk_of("User", team.bob.id)).update(email="user.<img/src=x/onerror=alert(1)>@probe.test")
+
+    # when a message arrives
+    await team.app.receive("carla", "Hello")
+
+    # then Cleo's email goes; Bob's is given up at once with the reason, not retried ten times
+    assert await deliver(sink) == 1
+    assert [mail.to for mail in sink.received] == [[team.emails[team.cleo.id]]]
+    bob = await OutboxEmail.get(user_id=pk_of("User", team.bob.id))
+    assert bob.status == EmailStatus.FAILED and "not a valid email address" in (bob.last_error or "")
 
 
 async def test_r_notify_coalesces_one_email_per_user_per_conversation_per_period(

@@ -75,6 +75,8 @@ async def test_crm_bad_input_is_refused_and_nothing_is_created(api: Api) -> None
 
     assert await api.error_code(CREATE_PERSON, {"i": {"name": " "}}, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(CREATE_PERSON, {"i": {"name": "Carla", "email": "no-at"}}, token=admin.token) == "VALIDATION_FAILED"
+    probe = {"i": {"name": "Carla", "email": "user.<img/src=x/onerror=alert(1)>@probe.test"}}
+    assert await api.error_code(CREATE_PERSON, probe, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(CREATE_DEAL, {"i": {"title": "Sofa", "currency": "euro"}}, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(CREATE_LEAD, {"i": {"title": ""}}, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(PERSONS, {"first": 0}, token=admin.token) == "VALIDATION_FAILED"

@@ -190,3 +190,19 @@ async def test_messages_page_size_out_of_range_or_bad_cursor_is_validation_faile
 
     for paging in ({"first": 0}, {"first": 101}, {"last": 0}, {"last": 101}, {"after": "bad"}, {"before": "WyJ4Il0"}):
         assert await api.error_code(THREAD, {"id": conversation, **paging}, token=team.bob.token) == "VALIDATION_FAILED"
+
+
+async def test_attachments_that_are_not_http_are_never_served(api: Api) -> None:
+    # given a message stored before webhooks dropped such links
+    team = await api.create_team()
+    await team.app.receive("cust", "See attached")
+    links = ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>", "file:///etc/passwd", "https://cdn.example/a.jpg"]
+    await Message.all().update(attachments=[{"url": url, "contentType": "image/jpeg"} for url in links])
+
+    # when the thread is read
+    query = "query($id: ID!) { conversation(id: $id) { messages { edges { node { attachments { url contentType } } } } } }"
+    data = await api.data(query, {"id": await team.app.conversation_id("cust")}, token=team.bob.token)
+
+    # then only the http(s) link is there to click
+    (edge,) = data["conversation"]["messages"]["edges"]
+    assert edge["node"]["attachments"] == [{"url": "https://cdn.example/a.jpg", "contentType": "image/jpeg"}]

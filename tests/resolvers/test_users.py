@@ -41,6 +41,19 @@ async def test_create_user_refuses_a_taken_email_or_a_malformed_one_and_creates_
     assert [user["name"] for user in users] == ["Ana Admin", "Bea"]
 
 
+async def test_create_user_refuses_an_address_that_would_break_email_naming_the_field(api: Api) -> None:
+    # given an admin, when they set an address the old pattern let through (it breaks composing)
+    admin = await api.create_account()
+    for address in ["user.<img/src=x/onerror=alert(1)>@probe.test", "a@b@team.test", "bea@team.test\r\nBcc: x@y"]:
+        result = await api.execute(CREATE, {"n": "Bea", "e": address}, token=admin.token)
+
+        # then it is refused, naming the field, and nobody is created
+        (error,) = result["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == ("VALIDATION_FAILED", "email"), address
+    users = (await api.data("{ users { name } }", token=admin.token))["users"]
+    assert [user["name"] for user in users] == ["Ana Admin"]
+
+
 async def test_the_same_email_may_exist_in_two_accounts(api: Api) -> None:
     acme = await api.create_account("Acme")
     globex = await api.create_account("Globex", "Gus Admin")

@@ -13,6 +13,10 @@ const STATUS_LABELS = {
   FAILED: "Failed",
 };
 
+// Only http(s) links: a `javascript:` or `data:` href would run in the team's browser (the API
+// already leaves such attachments out; this holds even if one slipped through).
+const WEB_URL = /^https?:\/\//i;
+
 const PROVIDERS = { TWILIO_WHATSAPP: "WhatsApp", MESSENGER: "Messenger", API: "API channel" };
 
 export function providerLabel(provider) {
@@ -193,7 +197,15 @@ export class ThreadView {
           h(
             "ul",
             { class: "attachments" },
-            m.attachments.map((a) => h("li", {}, h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.contentType || "Attachment")))
+            m.attachments.map((a) =>
+              h(
+                "li",
+                {},
+                WEB_URL.test(a.url)
+                  ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.contentType || "Attachment")
+                  : a.contentType || "Attachment"
+              )
+            )
           ),
         h(
           "p",
