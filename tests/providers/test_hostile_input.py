@@ -12,7 +12,8 @@ import pytest
 
 from models import Contact, Message
 from providers.api_channel import sign
-from providers.fakes import FakeGraph, whatsapp_form
+from providers.sandbox.graph import FakeGraph
+from providers.sandbox.twilio import whatsapp_form
 from resolvers.ids import pk_of, to_api_id
 from tests.providers.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, snapshot
 from tests.support import Api, ApiApp
