@@ -9,7 +9,7 @@ import pytest
 
 from providers.email import SmtpSender
 from resolvers.emails import deliver_due_emails
-from tests.providers.smtp_sink import SmtpSink
+from tests.smtp_sink import SmtpSink
 from tests.support import Api, ApiApp, Person
 
 UPDATE_SETTINGS = """mutation($s: [NotificationSettingInput!]!) {

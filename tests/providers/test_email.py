@@ -24,7 +24,7 @@ from resolvers.clock import ManualClock
 from resolvers.emails import LEASE, EmailNotSent, OutgoingEmail, deliver_due_emails
 from settings import Settings
 from tests.notify_support import SENDER, Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
-from tests.providers.smtp_sink import SmtpSink, free_port
+from tests.smtp_sink import SmtpSink, free_port
 from tests.support import Api
 
 CONVERSATIONS = "{ conversations(section: UNASSIGNED) { edges { node { id } } } }"

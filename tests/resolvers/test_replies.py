@@ -16,7 +16,7 @@ from providers.sandbox.api_receiver import ApiChannelReceiver
 from resolvers.delivery import LEASE, MAX_ATTEMPTS, retry_due_sends
 from resolvers.ids import pk_of
 from settings import get_settings, use_settings
-from tests.providers.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, event_types, snapshot
+from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, event_types, snapshot
 
 CUSTOMER = "+4915112345678"
 PSID = "2222333344445555"
@@ -341,7 +341,7 @@ async def test_whatsapp_new_installs_off_refuses_new_twilio_apps_and_keeps_exist
 
 
 async def test_no_credential_reaches_the_logs_on_a_round_trip(inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
-    from tests.providers.conftest import APP_SECRET, PAGE_TOKEN
+    from tests.provider_support import APP_SECRET, PAGE_TOKEN
 
     caplog.set_level(logging.DEBUG)
     whatsapp = await whatsapp_conversation(inbox)
