@@ -54,6 +54,10 @@ async def set_choice(api: Api, person: Person, kind: str, *, desktop: bool, emai
     await api.data(UPDATE_SETTINGS, {"s": [{"kind": kind, "desktop": desktop, "email": email}]}, token=person.token)
 
 
+async def bob_hears_of_unassigned(api: Api, team: Team) -> None:
+    await set_choice(api, team.bob, "NEW_MESSAGE_UNASSIGNED", desktop=True, email=True)
+
+
 async def deliver(sink: SmtpSink) -> int:
     """One worker round against `sink`, at the clock's time; how many emails went out."""
     return await deliver_due_emails(SmtpSender(sink.url, SENDER))

@@ -25,6 +25,8 @@ PAGE_ID = "104532118312345"
 PAGE_TOKEN = "EAAGm0PX4ZCpsBAPageToken"
 APP_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 VERIFY_TOKEN = "let-me-in-please"
+CUSTOMER = "+4915112345678"  # writes on WhatsApp
+PSID = "2222333344445555"  # writes on Messenger
 
 
 @asynccontextmanager
@@ -126,6 +128,16 @@ async def snapshot() -> tuple[list[tuple], list[tuple]]:
 
 async def event_types(message_pk: int) -> list[str]:
     return [str(t) for t in await InboxEvent.filter(message_id=message_pk).order_by("id").values_list("type", flat=True)]
+
+
+async def whatsapp_conversation(inbox: Inbox) -> str:
+    await inbox.whatsapp(CUSTOMER, "Hi there")
+    return (await inbox.conversation(CUSTOMER))["id"]
+
+
+async def messenger_conversation(inbox: Inbox) -> str:
+    await inbox.graph.customer_writes(PAGE_ID, PSID, "Hi there")
+    return (await inbox.conversation(PSID))["id"]
 
 
 def faked_settings(test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> Settings:

@@ -1,4 +1,5 @@
-"""The HTTP application around the schema: body-size limit, health and readiness probes."""
+"""The HTTP application around the schema: body-size limit, health and readiness probes, and the
+settings it refuses to start with."""
 
 from __future__ import annotations
 
@@ -98,3 +99,11 @@ async def test_healthz_answers_without_the_database(api: Api) -> None:
 async def test_readyz_answers_ready_when_the_database_is_reachable(api: Api) -> None:
     response = await api.http.get("/readyz")
     assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+async def test_production_refuses_the_development_secret_key(test_settings: Settings) -> None:
+    from app import create_app
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Settings(env="production"), manage_database=False)
+    create_app(test_settings, manage_database=False)

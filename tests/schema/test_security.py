@@ -189,14 +189,6 @@ async def test_introspection_is_open_to_signed_in_users_in_production(production
     assert result == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
 
 
-async def test_production_refuses_the_development_secret_key(test_settings: Settings) -> None:
-    from app import create_app
-
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(Settings(env="production"), manage_database=False)
-    create_app(test_settings, manage_database=False)
-
-
 # ---- GET
 
 
