@@ -22,6 +22,7 @@ from graphql import (
 from models import Message
 from resolvers.clock import ManualClock
 from schema import build_schema
+from schema.strawberry_internals import graphql_schema
 from settings import Settings
 from tests.support import Api
 
@@ -50,7 +51,7 @@ def _operation(kind: str, name: str, field: GraphQLField) -> str:
 
 
 def _root_operations() -> list[tuple[str, str]]:
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     roots = [("query", schema.query_type), ("mutation", schema.mutation_type)]
     return [(name, _operation(kind, name, field)) for kind, root in roots if root for name, field in root.fields.items()]
 
