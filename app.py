@@ -25,7 +25,7 @@ from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
 import schema
 from schema import build_schema
-from schema.view import GraphQLView
+from schema.view import GRAPHIQL_DIR, GraphQLView
 from settings import Settings, get_settings, use_settings
 from subscriptions.hub import start_hub, stop_hub
 
@@ -150,6 +150,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         Route("/", web_app),
         Route("/inbox/conversations/{conversation_id}", web_app),
         Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
+        Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR / "static"), name="graphiql"),
     ]
     app = Starlette(
         routes=routes,

@@ -24,6 +24,18 @@ def event_id_of(cursor: str) -> int:
     return event_id
 
 
+async def resume_point(viewer: Viewer, cursor: str) -> int:
+    """The event id a subscription with `after: cursor` resumes after. A cursor newer than the
+    account's newest event is refused: live delivery would skip every event up to it."""
+    after = event_id_of(cursor)
+    if after and not await InboxEvent.filter(account_id=viewer.account_id, id__gte=after).exists():
+        raise ValidationFailed(
+            "This cursor is newer than the newest event: resume from a cursor you received, or from inboxEventCursor.",
+            field="after",
+        )
+    return after
+
+
 async def newest_cursor(viewer: Viewer) -> str:
     """The viewer's account's newest event: subscribing after it misses nothing from now on."""
     latest = await InboxEvent.filter(account_id=viewer.account_id).order_by("-id").only("id").first()

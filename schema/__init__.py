@@ -22,10 +22,12 @@ from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.introspection import IntrospectionGuard
+from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
 from schema.team import TeamMutation, TeamQuery
+from schema.transport import SubscriptionsOverWebSocket
 from settings import get_settings
 
 
@@ -37,6 +39,8 @@ def _described(root: type, description: str) -> type:
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
 Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation))
+for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    _field.extensions.append(FreshLoaders())
 SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription)
 _described(
     Query,
@@ -78,6 +82,7 @@ def build_schema() -> SwitchboardSchema:
             _described(merge_types("Subscription", SUBSCRIPTIONS), SUBSCRIPTION_DESCRIPTION) if SUBSCRIPTIONS else None
         ),
         extensions=[
+            SubscriptionsOverWebSocket,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(limits),

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import FieldExtension
+from strawberry.types import Info
 
 import models
 from tortoise.models import Model
@@ -47,6 +49,20 @@ class Loaders:
         self.lead_notes = _grouped(models.Note, "lead_id")
         self.deal_notes = _grouped(models.Note, "deal_id")
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
+
+
+class FreshLoaders(FieldExtension):
+    """On each top-level mutation field: the mutation starts with empty loaders. Mutations of one
+    document run one after another, and loaders cache for the whole request, so without this the
+    second `linkConversation` of a document would return the links the first one read."""
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        info.context.loaders = Loaders()
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
+        info.context.loaders = Loaders()
+        return await next_(source, info, **kwargs)
 
 
 def related(row: Model, name: str, loader: DataLoader, wrap: Callable[[Any], T]) -> T | None | Awaitable[T | None]:

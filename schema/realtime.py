@@ -41,9 +41,9 @@ from resolvers.ids import to_api_id
 from resolvers.realtime import (
     audience,
     event_cursor,
-    event_id_of,
     events_between,
     newest_cursor,
+    resume_point,
     shown_conversation,
     shown_message,
     subscribable_conversation,
@@ -237,10 +237,10 @@ def _variable_uses(info: Info, name: str) -> int:
 # ---------------------------------------------------------------- roots
 
 
-async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None, conversation_id: str | None) -> None:
+async def _serve_inbox_events(
+    info: Info, delivery: Delivery, after_id: int | None, conversation_pk: int | None
+) -> AsyncGenerator[InboxEvent, None]:
     viewer = viewer_of(info)
-    after_id = event_id_of(after) if after is not None else None
-    conversation_pk = await subscribable_conversation(viewer, conversation_id) if conversation_id else None
     operation = delivery.operation
     renderer = EventRenderer(info.schema, operation.query, operation.variables, operation.operation_name)
     hub = await current_hub()
@@ -260,6 +260,7 @@ async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None,
         hub.leave(subscriber)
         raise
     raise GoLive(partial(_stay_live, hub, delivery, subscriber, after_id or 0))
+    yield  # an async generator by contract; its payloads go out through `delivery`, shared per group
 
 
 async def _stay_live(hub: Hub, delivery: Delivery, subscriber: Subscriber, seen: int) -> None:
@@ -297,12 +298,16 @@ class RealtimeSubscription:
             strawberry.argument(description="Only this conversation's events; NOT_FOUND if the viewer cannot see it."),
         ] = None,
     ) -> AsyncGenerator[InboxEvent, None]:
+        # A coroutine returning the stream: what it refuses before the stream starts (a malformed
+        # cursor or one newer than the newest event, a conversation the viewer cannot see) is
+        # answered with a graphql-transport-ws `error` message, not a payload.
         delivery = current_delivery.get()
         if delivery is None:
             raise ValidationFailed("inboxEvents is served over WebSocket (graphql-transport-ws) at /graphql.")
-        await _serve_inbox_events(info, delivery, after, conversation_id)
-        return
-        yield  # an async generator by contract; its payloads go out through `delivery`, shared per group
+        viewer = viewer_of(info)
+        after_id = await resume_point(viewer, after) if after is not None else None
+        conversation_pk = await subscribable_conversation(viewer, conversation_id) if conversation_id else None
+        return _serve_inbox_events(info, delivery, after_id, conversation_pk)
 
 
 @strawberry.type

@@ -1,10 +1,13 @@
-"""The Strawberry ASGI view: authenticates each request and builds its context."""
+"""The Strawberry ASGI view: authenticates each request and builds its context; serves GraphiQL
+from the project's own files (schema/graphiql/, mounted at /graphiql by app.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -14,6 +17,19 @@ from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
 from schema.websocket import RealtimeHandler, authenticate_connection
 from settings import Settings
+
+
+GRAPHIQL_DIR = Path(__file__).parent / "graphiql"
+# Everything from this origin: no CDN, and the browser refuses any other request the page tries
+# ('self' also covers ws:/wss: to this host, for subscriptions). GraphiQL's fonts are data: URLs in
+# its CSS, and its dialogs insert a <style> element (hence inline styles, never inline scripts).
+GRAPHIQL_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "Cache-Control": "no-cache",
+}
 
 
 class GraphQLView(GraphQL):
@@ -31,6 +47,9 @@ class GraphQLView(GraphQL):
             allowed_origins=settings.allowed_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse((GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         viewer = None

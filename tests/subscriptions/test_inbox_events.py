@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resolvers.realtime import event_cursor, event_id_of
 from tests.realtime_support import Server, Socket
 from tests.support import Api, ApiApp, Person
 
@@ -140,7 +141,8 @@ async def test_subscribing_to_an_invisible_conversation_is_not_found(api: Api, s
         op = await socket.subscribe(variables={"c": conversation_id})
         message = await socket.message(op)
 
-    assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert message["type"] == "error"
+    assert message["payload"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_viewer_dependent_fields_are_right_for_each_subscriber_of_the_same_document(api: Api, server: Server) -> None:
@@ -193,4 +195,27 @@ async def test_inbox_event_cursor_is_where_live_events_continue(api: Api, server
         await app.receive("cust-1", "new")
         event = await socket.event(op)
 
+    assert event["message"]["text"] == "new"
+
+
+async def test_subscription_after_a_cursor_newer_than_the_newest_event_is_refused(api: Api, server: Server) -> None:
+    # given an account whose newest event is `newest`, and a cursor past it (e.g. kept across a
+    # database restore): resuming after it would silently skip every event up to it
+    admin = await api.create_account()
+    app = await api.install_api_app(admin)
+    await app.receive("cust-1", "old")
+    newest = (await api.data(CURSOR, token=admin.token))["inboxEventCursor"]
+    beyond = event_cursor(event_id_of(newest) + 1)
+
+    async with Socket.opened(server, admin.token) as socket:
+        # when a client subscribes after the cursor past the newest event, then after the newest
+        refused = await socket.subscribe(variables={"after": beyond})
+        refusal = await socket.message(refused)
+        accepted = await socket.subscribe(variables={"after": newest})
+        await app.receive("cust-1", "new")
+        event = await socket.event(accepted)
+
+    # then the first is refused with an error message, the second receives the next event
+    assert refusal["type"] == "error"
+    assert refusal["payload"][0]["extensions"]["code"] == "VALIDATION_FAILED"
     assert event["message"]["text"] == "new"
