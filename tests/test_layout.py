@@ -1,8 +1,9 @@
 """Tests mirror the source folders: `tests/<folder>/` holds the tests of the code in `<folder>/`
 (`tests/providers/sandbox/` of `providers/sandbox/`), so the tests of a module are found by its path.
 Two test folders are named after what they test rather than after a folder: `tests/cli/` runs the
-command of `cli.py`, `tests/web/` drives the web app of `schema/web/` in a browser. Tests of
-`app.py` and `settings.py`, and of the repository as a whole, sit at the top of `tests/`."""
+command of `cli.py`; `tests/web/` drives, in a browser, the pages `schema/` serves (the inbox app
+of `schema/web/`, GraphiQL of `schema/graphiql/`). Tests of `app.py` and `settings.py`, and of the
+repository as a whole, sit at the top of `tests/`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 TESTS = ROOT / "tests"
-MIRRORS = {Path("cli"): ROOT / "cli.py", Path("web"): ROOT / "schema" / "web"}
+MIRRORS = {Path("cli"): ROOT / "cli.py", Path("web"): ROOT / "schema"}
 
 
 def _test_folders() -> list[Path]:
