@@ -20,11 +20,9 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from models.db import migrate, open_database
-from providers.sandbox.graph import FakeGraph
-from providers.sandbox.twilio import FakeTwilio
 from resolvers.clock import ManualClock, SystemClock, use_clock
 from settings import Settings, use_settings
-from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, Inbox, faked_settings, running, team
+from tests.provider_support import fake_graph, fake_twilio, inbox  # noqa: F401 (fixtures)
 from tests.realtime_support import ALLOWED_ORIGIN, SESSION_CHANNEL, Server, serving
 from tests.support import Api
 
@@ -118,41 +116,6 @@ async def api(db: str, clock: ManualClock, test_settings: Settings) -> AsyncIter
 
     async with Api(create_app(test_settings, clock=clock, manage_database=False)) as client:
         yield client
-
-
-# ---- the app wired to fake providers (tests/provider_support.py)
-
-
-@pytest.fixture(scope="session")
-async def fake_twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio()
-    fake.add_account(ACCOUNT_SID, AUTH_TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture(scope="session")
-async def fake_graph() -> AsyncIterator[FakeGraph]:
-    fake = FakeGraph()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def inbox(db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> AsyncIterator[Inbox]:
-    from app import create_app
-
-    settings = faked_settings(test_settings, fake_twilio, fake_graph)
-    app = create_app(settings, clock=clock, manage_database=False)
-    try:
-        async with running(app), Api(app) as api:
-            inbox = await team(api, app, fake_twilio, fake_graph, clock)
-            yield inbox
-            await inbox.runtime.drain()
-    finally:
-        use_settings(test_settings)
 
 
 # ---- the app served over HTTP + WebSocket (tests/realtime_support.py)

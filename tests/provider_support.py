@@ -1,5 +1,5 @@
-"""The app with its providers' runtime (lifespan) aimed at fake Twilio and Graph servers on 127.0.0.1
-(the `inbox` fixture, tests/conftest.py): for the provider tests and the rules they reach (R-REPLY)."""
+"""The app with its providers' runtime (lifespan) aimed at fake Twilio and Graph servers on 127.0.0.1:
+the `inbox` fixture (registered in tests/conftest.py), for the provider tests and the rules they reach."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+import pytest
 
 from models import InboxEvent, Message
 from providers.sandbox.graph import FakeGraph
 from providers.sandbox.twilio import FakeTwilio, whatsapp_form
 from resolvers.clock import ManualClock
-from settings import Settings
+from settings import Settings, use_settings
 from tests.support import Api, Person
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -44,6 +45,23 @@ async def running(app: Any) -> AsyncIterator[None]:
         await inbox.put({"type": "lifespan.shutdown"})
         await outbox.get()
         await task
+
+
+@pytest.fixture(scope="session")
+async def fake_twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio()
+    fake.add_account(ACCOUNT_SID, AUTH_TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="session")
+async def fake_graph() -> AsyncIterator[FakeGraph]:
+    fake = FakeGraph()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 @dataclass
@@ -130,14 +148,19 @@ async def event_types(message_pk: int) -> list[str]:
     return [str(t) for t in await InboxEvent.filter(message_id=message_pk).order_by("id").values_list("type", flat=True)]
 
 
-async def whatsapp_conversation(inbox: Inbox) -> str:
-    await inbox.whatsapp(CUSTOMER, "Hi there")
-    return (await inbox.conversation(CUSTOMER))["id"]
+@pytest.fixture
+async def inbox(db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> AsyncIterator[Inbox]:
+    from app import create_app
 
-
-async def messenger_conversation(inbox: Inbox) -> str:
-    await inbox.graph.customer_writes(PAGE_ID, PSID, "Hi there")
-    return (await inbox.conversation(PSID))["id"]
+    settings = faked_settings(test_settings, fake_twilio, fake_graph)
+    app = create_app(settings, clock=clock, manage_database=False)
+    try:
+        async with running(app), Api(app) as api:
+            inbox = await team(api, app, fake_twilio, fake_graph, clock)
+            yield inbox
+            await inbox.runtime.drain()
+    finally:
+        use_settings(test_settings)
 
 
 def faked_settings(test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> Settings:
@@ -170,3 +193,13 @@ async def team(api: Api, app: Any, fake_twilio: FakeTwilio, fake_graph: FakeGrap
     inbox.messenger_id, inbox.messenger_url = messenger["id"], messenger["webhookUrl"]
     fake_graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, messenger["webhookUrl"])
     return inbox
+
+
+async def whatsapp_conversation(inbox: Inbox) -> str:
+    await inbox.whatsapp(CUSTOMER, "Hi there")
+    return (await inbox.conversation(CUSTOMER))["id"]
+
+
+async def messenger_conversation(inbox: Inbox) -> str:
+    await inbox.graph.customer_writes(PAGE_ID, PSID, "Hi there")
+    return (await inbox.conversation(PSID))["id"]

@@ -91,6 +91,14 @@ async def test_a_non_numeric_content_length_gets_413(small_api: Api) -> None:
     assert response.status_code == 413
 
 
+async def test_production_refuses_the_development_secret_key(test_settings: Settings) -> None:
+    from app import create_app
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Settings(env="production"), manage_database=False)
+    create_app(test_settings, manage_database=False)
+
+
 async def test_healthz_answers_without_the_database(api: Api) -> None:
     response = await api.http.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
@@ -99,11 +107,3 @@ async def test_healthz_answers_without_the_database(api: Api) -> None:
 async def test_readyz_answers_ready_when_the_database_is_reachable(api: Api) -> None:
     response = await api.http.get("/readyz")
     assert response.status_code == 200 and response.json() == {"status": "ready"}
-
-
-async def test_production_refuses_the_development_secret_key(test_settings: Settings) -> None:
-    from app import create_app
-
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(Settings(env="production"), manage_database=False)
-    create_app(test_settings, manage_database=False)
