@@ -51,6 +51,7 @@ from resolvers.realtime import (
 from resolvers.viewer import Viewer
 from schema.context import Context, loaders_of, viewer_of
 from schema.loaders import Loaders, related
+from schema.strawberry_internals import raw_info
 from schema.types import Conversation, Message, User, described_enum
 from schema.websocket import Delivery, GoLive, current_delivery
 from subscriptions.hub import Group, Hub, Subscriber, TooSlow, current_hub
@@ -214,7 +215,7 @@ class EventRenderer:
 def _group_key(info: Info, operation: Operation[Any, Any], conversation_pk: int | None) -> tuple[Any, ...]:
     """Same document, same variables (but for a variable used only as `after`), same filter."""
     variables = dict(operation.variables or {})
-    after = next((arg.value for arg in info._raw_info.field_nodes[0].arguments or () if arg.name.value == "after"), None)
+    after = next((arg.value for arg in raw_info(info).field_nodes[0].arguments or () if arg.name.value == "after"), None)
     if isinstance(after, VariableNode) and _variable_uses(info, after.name.value) == 1:
         variables.pop(after.name.value, None)
     return (operation.query, operation.operation_name, json.dumps(variables, sort_keys=True), conversation_pk)
@@ -228,7 +229,7 @@ def _variable_uses(info: Info, name: str) -> int:
             nonlocal uses
             uses += node.name.value == name
 
-    for node in (info.operation.selection_set, *info._raw_info.fragments.values()):
+    for node in (info.operation.selection_set, *raw_info(info).fragments.values()):
         visit(node, Count())
     return uses
 

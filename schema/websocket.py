@@ -16,11 +16,7 @@ from typing import Any
 from graphql import GraphQLError
 from starlette.websockets import WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-    _OperationStreamClosed,
-)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.utils.aio import aclosing
 
@@ -28,6 +24,7 @@ from resolvers.errors import RateLimited, Unauthenticated
 from resolvers.viewer import Viewer, authenticate, bearer_token
 from schema.context import Context
 from schema.loaders import Loaders
+from schema.strawberry_internals import OperationStreamClosed, send_result_stream
 
 
 @dataclasses.dataclass
@@ -107,7 +104,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             except GoLive as live:
                 serve = live.serve
             await serve()  # outside the except block, so the traceback (Strawberry's frames) is freed
-        except _OperationStreamClosed:
+        except OperationStreamClosed:
             return
         except Exception as error:
             if _closed(self):
@@ -132,7 +129,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             operation_name=operation.operation_name,
         )
         async with aclosing(result_source):
-            await self._send_result_stream(operation, result_source)
+            await send_result_stream(self, operation, result_source)
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
 

@@ -1,7 +1,9 @@
-"""Shared fixtures: a real database per backend (SQLite and PostgreSQL), a manual clock, API clients.
+"""Shared fixtures: a real database per backend (SQLite and PostgreSQL), a manual clock, API clients,
+the app wired to fake providers (`inbox`), and the app served for real-time tests (`server`).
 
 PostgreSQL runs where SWITCHBOARD_TEST_POSTGRES_URL is set (under CI=true it must be); each test
-session gets its own database, so parallel runs never share rows.
+session gets its own database, so parallel runs never share rows. Real-time tests run on the
+in-memory broker and on the Redis of SWITCHBOARD_TEST_REDIS_URL (one channel per session).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +22,8 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from models.db import migrate, open_database
 from resolvers.clock import ManualClock, SystemClock, use_clock
 from settings import Settings, use_settings
+from tests.provider_support import fake_graph, fake_twilio, inbox  # noqa: F401 (fixtures)
+from tests.realtime_support import ALLOWED_ORIGIN, SESSION_CHANNEL, Server, serving
 from tests.support import Api
 
 POSTGRES_URL = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL")
@@ -111,3 +116,40 @@ async def api(db: str, clock: ManualClock, test_settings: Settings) -> AsyncIter
 
     async with Api(create_app(test_settings, clock=clock, manage_database=False)) as client:
         yield client
+
+
+# ---- the app served over HTTP + WebSocket (tests/realtime_support.py)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def broker_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the in-memory broker, else the test Redis."""
+    if request.param == "memory":
+        return None
+    require(REDIS_URL, "SWITCHBOARD_TEST_REDIS_URL")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require(REDIS_URL, "SWITCHBOARD_TEST_REDIS_URL")
+    assert REDIS_URL
+    return REDIS_URL
+
+
+@pytest.fixture
+def server_settings(test_settings: Settings, broker_url: str | None) -> Settings:
+    return replace(
+        test_settings,
+        redis_url=broker_url,
+        redis_channel=SESSION_CHANNEL,
+        allowed_origins=[ALLOWED_ORIGIN],
+        max_subscriptions_per_connection=3,
+    )
+
+
+@pytest.fixture
+async def server(api: Api, server_settings: Settings) -> AsyncIterator[Server]:
+    """The whole app served over HTTP + WebSocket, on the test database (emptied by `db`)."""
+    async with serving(server_settings) as served:
+        yield served

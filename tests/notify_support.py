@@ -9,7 +9,7 @@ import pytest
 
 from providers.email import SmtpSender
 from resolvers.emails import deliver_due_emails
-from tests.providers.smtp_sink import SmtpSink
+from tests.smtp_sink import SmtpSink
 from tests.support import Api, ApiApp, Person
 
 UPDATE_SETTINGS = """mutation($s: [NotificationSettingInput!]!) {
@@ -52,6 +52,10 @@ def sink() -> Iterator[SmtpSink]:
 
 async def set_choice(api: Api, person: Person, kind: str, *, desktop: bool, email: bool) -> None:
     await api.data(UPDATE_SETTINGS, {"s": [{"kind": kind, "desktop": desktop, "email": email}]}, token=person.token)
+
+
+async def bob_hears_of_unassigned(api: Api, team: Team) -> None:
+    await set_choice(api, team.bob, "NEW_MESSAGE_UNASSIGNED", desktop=True, email=True)
 
 
 async def deliver(sink: SmtpSink) -> int:

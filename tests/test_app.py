@@ -1,4 +1,5 @@
-"""The HTTP application around the schema: body-size limit, health and readiness probes."""
+"""The HTTP application around the schema: body-size limit, health and readiness probes, and the
+settings it refuses to start with."""
 
 from __future__ import annotations
 
@@ -88,6 +89,14 @@ async def test_a_webhook_body_over_the_limit_gets_413_and_stores_nothing(small_a
 async def test_a_non_numeric_content_length_gets_413(small_api: Api) -> None:
     response = await small_api.http.post("/graphql", content=b"{}", headers={"Content-Length": "abc"})
     assert response.status_code == 413
+
+
+async def test_production_refuses_the_development_secret_key(test_settings: Settings) -> None:
+    from app import create_app
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Settings(env="production"), manage_database=False)
+    create_app(test_settings, manage_database=False)
 
 
 async def test_healthz_answers_without_the_database(api: Api) -> None:

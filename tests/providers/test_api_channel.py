@@ -14,7 +14,7 @@ import pytest
 
 from models import Contact, Conversation, InboxEvent, Message
 from providers.api_channel import sign
-from resolvers.ids import to_api_id
+from resolvers.ids import pk_of, to_api_id
 from tests.conftest import POSTGRES_URL, require
 from tests.processes import PostgresDatabase, command_env, run, switchboard
 from tests.support import Api, ApiApp
@@ -141,6 +141,20 @@ async def test_the_id_of_an_app_of_another_provider_is_404(api: Api, app: ApiApp
     assert response.status_code == 404
     assert await snapshot() == before
     assert any("unknown app" in record.getMessage() for record in caplog.records)
+
+
+async def test_webhook_bad_signature_malformed_body_and_unknown_app_change_nothing(api: Api) -> None:
+    team = await api.create_team()
+    body = json.dumps({"messageId": "m-1", "sender": {"id": "cust"}, "text": "hi"}).encode()
+
+    assert (await team.app.post(body, signature="sha256=" + "0" * 64)).status_code == 403
+    assert (await team.app.post(b"{not json")).status_code == 400
+    assert (await team.app.post(json.dumps({"sender": {"id": "cust"}, "text": "no id"}).encode())).status_code == 400
+    assert (await team.app.post(json.dumps({"messageId": "m-2", "sender": {"id": "cust"}}).encode())).status_code == 400
+    assert (await api.http.post("/webhooks/api/bm9wZQ", content=body)).status_code == 404
+
+    assert await api.contacts_in(team.bob, "UNASSIGNED") == []
+    assert not await InboxEvent.filter(app_id=pk_of("MessagingApp", team.app.id)).exists()
 
 
 # ---- malformed bodies: 400

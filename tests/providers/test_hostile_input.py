@@ -15,7 +15,7 @@ from providers.api_channel import sign
 from providers.sandbox.graph import FakeGraph
 from providers.sandbox.twilio import whatsapp_form
 from resolvers.ids import pk_of, to_api_id
-from tests.providers.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, snapshot
+from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, snapshot
 from tests.support import Api, ApiApp
 
 POISONS = {"nul": "\u0000", "lone-surrogate": "\ud800"}

@@ -13,8 +13,8 @@ from providers.sandbox.graph import FakeGraph
 from providers.sandbox.twilio import FakeTwilio
 from resolvers.clock import ManualClock
 from settings import Settings, use_settings
-from tests.providers.conftest import PAGE_ID, Inbox, faked_settings, team
-from tests.subscriptions.support import Server, Socket, serving
+from tests.provider_support import PAGE_ID, Inbox, faked_settings, team
+from tests.realtime_support import Server, Socket, serving
 from tests.support import Api
 
 EVENTS = "subscription { inboxEvents { type conversationId message { direction text status } } }"

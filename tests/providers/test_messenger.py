@@ -9,7 +9,7 @@ import pytest
 
 from models import Message
 from resolvers.ids import pk_of
-from tests.providers.conftest import PAGE_ID, VERIFY_TOKEN, Inbox, event_types, snapshot
+from tests.provider_support import PAGE_ID, VERIFY_TOKEN, Inbox, event_types, snapshot
 
 PSID = "6543210987654321"
 

@@ -10,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from models import Contact, Message
 from providers.sandbox.twilio import whatsapp_form
 from resolvers.ids import pk_of
-from tests.providers.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Inbox, event_types, snapshot
+from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Inbox, event_types, snapshot
 
 CUSTOMER = "+5511988887777"
 

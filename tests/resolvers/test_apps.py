@@ -1,5 +1,9 @@
 """R-SETTINGS and shared access: who sees which messaging apps, and who may change them."""
 
+from dataclasses import replace
+
+from settings import get_settings, use_settings
+from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Inbox, whatsapp_conversation
 from tests.support import Api
 
 APPS = "{ messagingApps { name installedBy { name } sharedWith { name } } }"
@@ -98,3 +102,20 @@ async def test_share_with_unknown_users_or_unknown_app_is_not_found_and_changes_
 
     shared = (await api.data(APPS, token=team.admin.token))["messagingApps"][0]["sharedWith"]
     assert [user["name"] for user in shared] == ["Ana Admin", "Bob Member", "Carol Member"]
+
+
+async def test_whatsapp_new_installs_off_refuses_new_twilio_apps_and_keeps_existing_ones(inbox: Inbox) -> None:
+    use_settings(replace(get_settings(), whatsapp_new_installs=False))
+    result = await inbox.api.execute(
+        "mutation($i: InstallMessagingAppInput!) { installMessagingApp(input: $i) { id } }",
+        {"i": {"provider": "TWILIO_WHATSAPP", "name": "Second number",
+               "credentials": {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}}},
+        token=inbox.admin.token,
+    )
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert result["errors"][0]["extensions"]["reason"] == "WHATSAPP_NEW_INSTALLS_DISABLED"
+    apps = await inbox.api.data("{ messagingApps { provider } }", token=inbox.admin.token)
+    assert [a["provider"] for a in apps["messagingApps"]].count("TWILIO_WHATSAPP") == 1
+    # the existing install keeps receiving and sending
+    conversation_id = await whatsapp_conversation(inbox)
+    assert (await inbox.send(conversation_id))["data"]["sendMessage"]["status"] == "SENT"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from resolvers.clock import ManualClock
 from tests.notify_support import UPDATE_SETTINGS, Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
-from tests.providers.smtp_sink import SmtpSink
+from tests.smtp_sink import SmtpSink
 from tests.support import Api, Person, QueryCounter
 
 NOTIFICATIONS = """query($unread: Boolean, $first: Int, $after: String) {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from resolvers.realtime import event_cursor, event_id_of
-from tests.subscriptions.support import Server, Socket
+from tests.realtime_support import Server, Socket
 from tests.support import Api, ApiApp, Person
 
 CONVERSATION_ID = """query($s: Section!) { conversations(section: $s) { edges { node { id } } } }"""

@@ -15,8 +15,7 @@ from resolvers.ids import pk_of
 from subscriptions.hub import current_hub
 from tests.notify_support import Team, set_choice, team  # noqa: F401 (fixture)
 from tests.processes import command_env, switchboard
-from tests.subscriptions.conftest import SESSION_CHANNEL
-from tests.subscriptions.support import Server, Socket
+from tests.realtime_support import SESSION_CHANNEL, Server, Socket
 from tests.support import Api, Person
 
 NOTIFICATIONS = """subscription { notifications { id kind conversation { contact { externalId } }

@@ -17,8 +17,7 @@ import redis.asyncio as redis
 from providers.api_channel import sign
 from settings import Settings
 from tests.processes import command_env, free_port, switchboard
-from tests.subscriptions.conftest import SESSION_CHANNEL
-from tests.subscriptions.support import Server, Socket, serving
+from tests.realtime_support import SESSION_CHANNEL, Server, Socket, serving
 from tests.support import Api, ApiApp
 
 

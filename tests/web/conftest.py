@@ -79,8 +79,9 @@ class Server:
 def served(type_name: str, field_name: str) -> bool:
     """Whether the schema the server serves has this field (features land while the app is built)."""
     from schema import build_schema
+    from schema.strawberry_internals import graphql_schema
 
-    graphql_type = build_schema()._schema.get_type(type_name)
+    graphql_type = graphql_schema(build_schema()).get_type(type_name)
     return graphql_type is not None and field_name in getattr(graphql_type, "fields", {})
 
 

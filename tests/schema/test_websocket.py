@@ -10,8 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from settings import Settings
-from tests.subscriptions.conftest import ALLOWED_ORIGIN
-from tests.subscriptions.support import PROTOCOL, Server, Socket, StalledSocket
+from tests.realtime_support import ALLOWED_ORIGIN, PROTOCOL, Server, Socket, StalledSocket
 from tests.support import Api
 
 BIG = "subscription { inboxEvents { type message { text } conversation { lastMessage { text } } } }"

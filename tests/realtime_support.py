@@ -1,9 +1,11 @@
-"""A served app and a graphql-transport-ws client for real-time tests."""
+"""A served app and a graphql-transport-ws client for real-time tests (the `server` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from settings import Settings
 
 PROTOCOL = "graphql-transport-ws"
+SESSION_CHANNEL = f"sb-test-{os.getpid()}-{secrets.token_hex(4)}:events"
+ALLOWED_ORIGIN = "https://app.example.test"
 WAIT = 15.0
 
 EVENTS = """subscription($after: String, $c: ID) {

@@ -1,4 +1,5 @@
-"""The app with its providers' runtime (lifespan) aimed at fake Twilio and Graph servers on 127.0.0.1."""
+"""The app with its providers' runtime (lifespan) aimed at fake Twilio and Graph servers on 127.0.0.1:
+the `inbox` fixture (registered in tests/conftest.py), for the provider tests and the rules they reach."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ PAGE_ID = "104532118312345"
 PAGE_TOKEN = "EAAGm0PX4ZCpsBAPageToken"
 APP_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 VERIFY_TOKEN = "let-me-in-please"
+CUSTOMER = "+4915112345678"  # writes on WhatsApp
+PSID = "2222333344445555"  # writes on Messenger
 
 
 @asynccontextmanager
@@ -190,3 +193,13 @@ async def team(api: Api, app: Any, fake_twilio: FakeTwilio, fake_graph: FakeGrap
     inbox.messenger_id, inbox.messenger_url = messenger["id"], messenger["webhookUrl"]
     fake_graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, messenger["webhookUrl"])
     return inbox
+
+
+async def whatsapp_conversation(inbox: Inbox) -> str:
+    await inbox.whatsapp(CUSTOMER, "Hi there")
+    return (await inbox.conversation(CUSTOMER))["id"]
+
+
+async def messenger_conversation(inbox: Inbox) -> str:
+    await inbox.graph.customer_writes(PAGE_ID, PSID, "Hi there")
+    return (await inbox.conversation(PSID))["id"]
