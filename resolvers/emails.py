@@ -19,10 +19,10 @@ from typing import Protocol
 
 from tortoise.expressions import F, Q
 
-from models import AppAccess, Conversation, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
+from models import AppAccess, Conversation, ConversationStatus, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
 from resolvers import clock
 from resolvers.events import Change
-from resolvers.ids import to_api_id
+from resolvers.links import conversation_url
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -175,10 +175,6 @@ async def _not_sent(email: OutboxEmail, token: str, refusal: EmailNotSent, now: 
 # ---- composing
 
 
-def conversation_url(conversation_id: int) -> str:
-    return f"{get_settings().public_base_url}/inbox/conversations/{to_api_id('Conversation', conversation_id)}"
-
-
 async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     """The email as it stands now; None when there is nothing left to tell or nobody may read it."""
     conversation: Conversation = email.conversation
@@ -198,7 +194,7 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     app = conversation.app.name
     assignee = await User.get_or_none(id=conversation.assignee_id) if conversation.assignee_id else None
     state = "Unassigned" if assignee is None else "Assigned to you" if assignee.id == user.id else f"Assigned to {assignee.name}"
-    state += ", open" if conversation.status == "OPEN" else ", closed"
+    state += ", open" if conversation.status == ConversationStatus.OPEN else ", closed"
 
     news = []
     if messages:

@@ -10,13 +10,13 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import Conversation, Message, Notification, NotificationKind, NotificationSetting
+from models.sql import MEMBERS_NOTIFICATION_SETTINGS, fetch
 from resolvers import clock
 from resolvers.emails import queue_email
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change
 from resolvers.ids import pk_of
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
-from resolvers.sql import fetch
 from resolvers.viewer import Viewer
 from subscriptions.publisher import publish_notifications
 
@@ -45,17 +45,10 @@ async def settings_of(user_ids: Iterable[int]) -> dict[int, dict[NotificationKin
     return chosen
 
 
-# Hand-written: on every inbound message, and the ORM's form of this join costs three times the CPU.
-_MEMBERS_SETTINGS = (
-    "SELECT a.user_id, s.kind, s.desktop, s.email FROM app_access a"
-    " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = $1"
-)
-
-
 async def members_settings(app_id: int) -> dict[int, dict[NotificationKind, Choice]]:
     """`settings_of` every user with access to the app, found with their settings in one query."""
     chosen: dict[int, dict[NotificationKind, Choice]] = {}
-    for row in await fetch(_MEMBERS_SETTINGS, app_id):
+    for row in await fetch(MEMBERS_NOTIFICATION_SETTINGS, app_id):
         choices = chosen.setdefault(row["user_id"], {kind: Choice(kind, *DEFAULTS[kind]) for kind in NotificationKind})
         if row["kind"] is not None:
             kind = NotificationKind(row["kind"])
