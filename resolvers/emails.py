@@ -19,10 +19,12 @@ from typing import Protocol
 
 from tortoise.expressions import F, Q
 
-from models import AppAccess, Conversation, ConversationStatus, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
+from models import Conversation, ConversationStatus, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
 from resolvers import clock
+from resolvers.access import visible_conversation
 from resolvers.events import Change
 from resolvers.links import conversation_url
+from resolvers.viewer import Viewer
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -179,7 +181,7 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     """The email as it stands now; None when there is nothing left to tell or nobody may read it."""
     conversation: Conversation = email.conversation
     user: User = email.user
-    if conversation.deleted_at is not None or not await AppAccess.exists(app_id=conversation.app_id, user_id=user.id):
+    if await visible_conversation(Viewer(user), conversation) is None:
         return None
     items = await EmailItem.filter(email_id=email.id).order_by("id").select_related("message", "actor")
     messages = [

@@ -130,13 +130,6 @@ def _line(message: Message, contact_name: str) -> str:
     return f"{moment} · {sender} ({'inbound' if inbound else 'outbound'}): {body}"
 
 
-async def shown_conversation(viewer: Viewer, conversation: Conversation | None) -> Conversation | None:
-    """A note's conversation, for viewers who may see it (notes themselves are account-wide)."""
-    if conversation is None or conversation.deleted_at is not None or conversation.account_id != viewer.account_id:
-        return None
-    return conversation if conversation.app_id in await viewer.app_ids() else None
-
-
 # ---- users' own changes to notes
 
 

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import Conversation, Message, Notification, NotificationKind, NotificationSetting
 from models.sql import MEMBERS_NOTIFICATION_SETTINGS, fetch
 from resolvers import clock
+from resolvers.access import visible_app_ids, visible_notifications
 from resolvers.emails import queue_email
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change
@@ -162,19 +162,12 @@ def notification_cursor(row: Notification) -> str:
     return encode_cursor(row.id)
 
 
-async def _visible(viewer: Viewer) -> QuerySet[Notification]:
-    """The viewer's notifications about conversations they can still see."""
-    return Notification.filter(
-        user_id=viewer.id, app_id__in=list(await viewer.app_ids()), conversation__deleted_at__isnull=True
-    )
-
-
 async def notifications_page(
     viewer: Viewer, *, unread_only: bool = False, first: int | None = None, after: str | None = None
 ) -> NotificationPage:
     """Newest first, keyset on id."""
     size = page_size(first)
-    visible = await _visible(viewer)
+    visible = visible_notifications(viewer, await visible_app_ids(viewer))
     query = visible.filter(read_at__isnull=True) if unread_only else visible
     unread = await visible.filter(read_at__isnull=True).count()
     if after:
@@ -197,4 +190,4 @@ async def mark_notifications_read(viewer: Viewer, ids: list[str] | None) -> int:
 
 
 async def visible_notification(viewer: Viewer, pk: int) -> Notification | None:
-    return await (await _visible(viewer)).filter(id=pk).first()
+    return await visible_notifications(viewer, await visible_app_ids(viewer)).filter(id=pk).first()
