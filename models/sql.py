@@ -57,4 +57,5 @@ async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
     if dialect() != Dialect.POSTGRES:
         statement = _NUMBERED.sub("?", statement)
-    return await connections.get("default").execute_query_dict(statement, list(values))
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, list(values))
+    return rows
