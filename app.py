@@ -23,6 +23,7 @@ from providers import api_channel, messenger, twilio
 from providers.email import EmailWorker, email_sender
 from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
+from resolvers.links import CONVERSATION_PATH
 import schema
 from schema import build_schema
 from schema.view import GRAPHIQL_DIR, GraphQLView
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         *twilio.routes,
         *messenger.routes,
         Route("/", web_app),
-        Route("/inbox/conversations/{conversation_id}", web_app),
+        Route(CONVERSATION_PATH, web_app),
         Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
         Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR / "static"), name="graphiql"),
     ]

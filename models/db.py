@@ -35,10 +35,6 @@ def _connection_url(database_url: str) -> str:
     return database_url
 
 
-def dialect() -> str:
-    return connections.get("default").capabilities.dialect
-
-
 async def migrate(database_url: str) -> None:
     """Applies every pending migration. Safe to run again."""
     await run_migrations(config=tortoise_config(database_url))

@@ -1,31 +1,72 @@
-"""What a viewer may see. Anything else does not exist for them: NOT_FOUND, never FORBIDDEN."""
+"""What a viewer may see, written once: every "may this viewer see this conversation, this message"
+of the code asks it here. What a viewer may not see does not exist for them: NOT_FOUND, never FORBIDDEN.
+
+A viewer sees the conversations of their account whose app is shared with them (admins included,
+R-SETTINGS) and that are not deleted (R-DELETE); messages, contacts and notifications through their
+conversation and app. Three forms of the one rule:
+
+- a row the caller has loaded: `visible_conversation(viewer, row)` → the row or None;
+- an id from the client: `require_conversation(viewer, id)` → the row, else NOT_FOUND;
+- many rows: `visible_conversations(viewer, app_ids)` and its siblings → a query the caller
+  narrows, `app_ids` being the viewer's apps (`visible_app_ids`) or some of them.
+
+Real time checks it per delivery instead: an event reaches its app's `audience`, and the event's
+`event_conversation` needs nothing else of the viewer, so one rendering of the event serves every
+recipient (schema/realtime.py shares it among the subscribers of a group).
+"""
 
 from __future__ import annotations
 
-from models import Conversation, MessagingApp, User
+from collections.abc import Sequence
+
+from tortoise.queryset import QuerySet
+
+from models import (
+    AppAccess,
+    Contact,
+    Conversation,
+    InboxEvent,
+    InboxEventType,
+    Message,
+    MessagingApp,
+    Notification,
+    User,
+)
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
 from resolvers.viewer import Viewer
 
-
-async def visible_conversation(viewer: Viewer, conversation_id: str, *, for_update: bool = False) -> Conversation:
-    pk = pk_of("Conversation", conversation_id)
-    query = Conversation.filter(
-        id=pk, account_id=viewer.account_id, app_id__in=list(await viewer.app_ids()), deleted_at__isnull=True
-    )
-    if for_update:
-        query = query.select_for_update()
-    conversation = await query.first()
-    if conversation is None:
-        raise NotFound("No such conversation.")
-    return conversation
+# ---- apps
 
 
-async def account_user(viewer: Viewer, user_id: str) -> User:
-    user = await User.get_or_none(id=pk_of("User", user_id), account_id=viewer.account_id)
-    if user is None:
-        raise NotFound("No such user.")
-    return user
+async def visible_app_ids(viewer: Viewer, app_id: str | None = None) -> list[int]:
+    """The apps whose conversations the viewer sees, in id order; just `app_id` when it is asked
+    for and is one of them (NOT_FOUND otherwise)."""
+    shared = await viewer.app_ids()
+    if app_id is None:
+        return sorted(shared)
+    pk = pk_of("MessagingApp", app_id)
+    if pk not in shared:
+        raise NotFound("No such messaging app.")
+    return [pk]
+
+
+async def visible_apps(viewer: Viewer) -> QuerySet[MessagingApp]:
+    """Admins see every app of the account (to manage it); members the apps shared with them."""
+    query = MessagingApp.filter(account_id=viewer.account_id)
+    if not viewer.is_admin:
+        query = query.filter(id__in=list(await viewer.app_ids()))
+    return query
+
+
+async def has_access(user_id: int, app_id: int) -> bool:
+    """Whether the app is shared with the user (e.g. an assignee to be), who then sees its conversations."""
+    return await AppAccess.exists(app_id=app_id, user_id=user_id)
+
+
+async def audience(app_id: int) -> frozenset[int]:
+    """The users an event of `app_id` may reach now: those it is shared with (checked per delivery)."""
+    return frozenset(await AppAccess.filter(app_id=app_id).values_list("user_id", flat=True))
 
 
 async def account_app(viewer: Viewer, app_id: str) -> MessagingApp:
@@ -36,8 +77,67 @@ async def account_app(viewer: Viewer, app_id: str) -> MessagingApp:
     return app
 
 
-async def visible_app_id(viewer: Viewer, app_id: str) -> int:
-    pk = pk_of("MessagingApp", app_id)
-    if pk not in await viewer.app_ids():
-        raise NotFound("No such messaging app.")
-    return pk
+async def account_user(viewer: Viewer, user_id: str) -> User:
+    user = await User.get_or_none(id=pk_of("User", user_id), account_id=viewer.account_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+# ---- conversations and what hangs on them
+
+
+async def visible_conversation(viewer: Viewer, conversation: Conversation | None) -> Conversation | None:
+    """A loaded conversation (a loader's, a note's) if the viewer may see it, else None."""
+    if conversation is None or conversation.deleted_at is not None or conversation.account_id != viewer.account_id:
+        return None
+    return conversation if conversation.app_id in await viewer.app_ids() else None
+
+
+async def require_conversation(viewer: Viewer, conversation_id: str, *, for_update: bool = False) -> Conversation:
+    """The conversation a client names, if the viewer may see it; else NOT_FOUND. `for_update`
+    takes its row lock (inside a transaction), and so re-checks it under the lock."""
+    pk = pk_of("Conversation", conversation_id)
+    query = visible_conversations(viewer, await visible_app_ids(viewer)).filter(id=pk)
+    if for_update:
+        query = query.select_for_update()
+    conversation = await query.first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def visible_conversations(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Conversation]:
+    """The conversations of `app_ids` (the viewer's, from `visible_app_ids`) that the viewer may see."""
+    return Conversation.filter(account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True)
+
+
+def visible_messages(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Message]:
+    """A deleted conversation's messages are tombstones without a conversation: they do not exist."""
+    return Message.filter(
+        account_id=viewer.account_id, app_id__in=app_ids, conversation_id__isnull=False, conversation__deleted_at__isnull=True
+    )
+
+
+def visible_contacts(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Contact]:
+    return Contact.filter(account_id=viewer.account_id, app_id__in=app_ids)
+
+
+def visible_notifications(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Notification]:
+    """The viewer's own notifications, about conversations they may still see."""
+    return Notification.filter(user_id=viewer.id, app_id__in=app_ids, conversation__deleted_at__isnull=True)
+
+
+# ---- real time: the event's audience is checked per delivery, nothing here asks who the viewer is
+
+
+def event_conversation(event: InboxEvent, conversation: Conversation | None) -> Conversation | None:
+    """The event's conversation as it is now; none for CONVERSATION_DELETED, nor while it is deleted (R-DELETE)."""
+    if event.type == InboxEventType.CONVERSATION_DELETED or conversation is None or conversation.deleted_at:
+        return None
+    return conversation
+
+
+def live_message(message: Message | None) -> Message | None:
+    """A message erased with its conversation (R-DELETE) is a tombstone: not shown."""
+    return message if message is not None and message.conversation_id is not None else None

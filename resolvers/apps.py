@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models import AppAccess, MessagingApp, Provider, User
 from resolvers import clock
-from resolvers.access import account_app
+from resolvers.access import account_app, visible_apps
 from resolvers.credentials import encrypt_credentials, validate_credentials
 from resolvers.errors import Forbidden, NotFound, ValidationFailed
 from resolvers.ids import pk_of, to_api_id
@@ -29,10 +29,7 @@ def webhook_url(app: MessagingApp) -> str:
 
 async def messaging_apps(viewer: Viewer) -> list[MessagingApp]:
     """Admins see every app of the account; members the apps shared with them."""
-    query = MessagingApp.filter(account_id=viewer.account_id)
-    if not viewer.is_admin:
-        query = query.filter(id__in=list(await viewer.app_ids()))
-    return await query.order_by("id")
+    return await (await visible_apps(viewer)).order_by("id")
 
 
 async def _account_users(viewer: Viewer, user_ids: list[str]) -> list[User]:

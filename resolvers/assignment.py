@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models import AppAccess, Conversation, InboxEventType, User
-from resolvers.access import account_user, visible_conversation
+from models import Conversation, InboxEventType, User
+from resolvers.access import account_user, has_access, require_conversation
 from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable
 from resolvers.events import change
 from resolvers.notifications import notify_assigned
@@ -19,11 +19,11 @@ async def set_availability(viewer: Viewer, available: bool) -> User:
 
 
 async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str) -> Conversation:
-    conversation = await visible_conversation(viewer, conversation_id)
+    conversation = await require_conversation(viewer, conversation_id)
     assignee = await account_user(viewer, user_id)
     if not assignee.available:
         raise AssigneeUnavailable(f"{assignee.name} is not available for new conversations.")
-    if not await AppAccess.exists(app_id=conversation.app_id, user_id=assignee.id):
+    if not await has_access(assignee.id, conversation.app_id):
         raise AssigneeNoAccess(f"{assignee.name} has no access to this conversation's app.")
     if conversation.assignee_id == assignee.id:
         return conversation
@@ -35,7 +35,7 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
 
 
 async def unassign_conversation(viewer: Viewer, conversation_id: str) -> Conversation:
-    conversation = await visible_conversation(viewer, conversation_id)
+    conversation = await require_conversation(viewer, conversation_id)
     if conversation.assignee_id is None:
         return conversation
     async with change() as c:

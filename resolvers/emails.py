@@ -19,10 +19,12 @@ from typing import Protocol
 
 from tortoise.expressions import F, Q
 
-from models import AppAccess, Conversation, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
+from models import Conversation, ConversationStatus, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
 from resolvers import clock
+from resolvers.access import visible_conversation
 from resolvers.events import Change
-from resolvers.ids import to_api_id
+from resolvers.links import conversation_url
+from resolvers.viewer import Viewer
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -175,15 +177,11 @@ async def _not_sent(email: OutboxEmail, token: str, refusal: EmailNotSent, now: 
 # ---- composing
 
 
-def conversation_url(conversation_id: int) -> str:
-    return f"{get_settings().public_base_url}/inbox/conversations/{to_api_id('Conversation', conversation_id)}"
-
-
 async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     """The email as it stands now; None when there is nothing left to tell or nobody may read it."""
     conversation: Conversation = email.conversation
     user: User = email.user
-    if conversation.deleted_at is not None or not await AppAccess.exists(app_id=conversation.app_id, user_id=user.id):
+    if await visible_conversation(Viewer(user), conversation) is None:
         return None
     items = await EmailItem.filter(email_id=email.id).order_by("id").select_related("message", "actor")
     messages = [
@@ -198,7 +196,7 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     app = conversation.app.name
     assignee = await User.get_or_none(id=conversation.assignee_id) if conversation.assignee_id else None
     state = "Unassigned" if assignee is None else "Assigned to you" if assignee.id == user.id else f"Assigned to {assignee.name}"
-    state += ", open" if conversation.status == "OPEN" else ", closed"
+    state += ", open" if conversation.status == ConversationStatus.OPEN else ", closed"
 
     news = []
     if messages:

@@ -6,23 +6,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import Conversation, InboxEvent, InboxEventType
+from models.sql import INSERT_EVENT_IN_ORDER, AdvisoryLock, Dialect, dialect, fetch
 from resolvers import clock
 from subscriptions.publisher import publish
-
-# Serialises the moment events are written, so on PostgreSQL event ids become visible in id order:
-# a reader resuming after id N can never later see a smaller id commit (no gap on replay).
-EVENT_LOCK_KEY = 0x5B1E_E7E7
-# The lock is taken in the statement that draws the event's id (one round trip on every change);
-# taking it again for a second event of the same transaction is harmless (it is re-entrant).
-_INSERT_UNDER_LOCK = (
-    "INSERT INTO inbox_event (account_id, app_id, conversation_id, message_id, actor_id, type, occurred_at)"
-    " SELECT $1::int, $2::int, $3::int, $4::int, $5::int, $6::varchar, $7::timestamptz"
-    " FROM pg_advisory_xact_lock($8) RETURNING id"
-)
 
 
 @dataclass
@@ -57,14 +46,12 @@ class Change:
     async def _flush(self) -> None:
         if not self.pending:
             return
-        connection = connections.get("default")
-        postgres = connection.capabilities.dialect == "postgres"
+        # On PostgreSQL event ids are drawn under AdvisoryLock.EVENT_ORDER (models/sql.py).
+        postgres = dialect() == Dialect.POSTGRES
         for event in self.pending:
             if postgres:
                 fields = [event.account_id, event.app_id, event.conversation_id, event.message_id, event.actor_id]
-                rows = await connection.execute_query_dict(
-                    _INSERT_UNDER_LOCK, [*fields, event.type.value, event.occurred_at, EVENT_LOCK_KEY]
-                )
+                rows = await fetch(INSERT_EVENT_IN_ORDER, *fields, event.type, event.occurred_at, AdvisoryLock.EVENT_ORDER)
                 event.id = rows[0]["id"]
             else:
                 await event.save()

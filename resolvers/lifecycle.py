@@ -6,7 +6,7 @@ from tortoise.expressions import F
 
 from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
 from resolvers import clock
-from resolvers.access import visible_conversation
+from resolvers.access import require_conversation
 from resolvers.errors import Forbidden
 from resolvers.events import change
 from resolvers.versions import compare_and_set
@@ -26,7 +26,7 @@ async def reopen_conversation(viewer: Viewer, conversation_id: str) -> Conversat
 async def _set_status(
     viewer: Viewer, conversation_id: str, status: ConversationStatus, event: InboxEventType
 ) -> Conversation:
-    conversation = await visible_conversation(viewer, conversation_id)
+    conversation = await require_conversation(viewer, conversation_id)
     if conversation.status == status:
         return conversation
     async with change() as c:
@@ -38,14 +38,14 @@ async def _set_status(
 async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
     """Installer only. Erases the history for good; message rows stay as content-free tombstones
     so a provider's late retry of an old message is still recognised as a duplicate."""
-    conversation = await visible_conversation(viewer, conversation_id)
+    conversation = await require_conversation(viewer, conversation_id)
     app = await MessagingApp.get(id=conversation.app_id)
     if app.installed_by_id != viewer.id:
         raise Forbidden("Only the user who installed this app may delete its conversations.")
     async with change() as c:
         # Locked first: an inbound message committing meanwhile would otherwise keep its text and
         # come back with the resurrected conversation.
-        conversation = await visible_conversation(viewer, conversation_id, for_update=True)
+        conversation = await require_conversation(viewer, conversation_id, for_update=True)
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )

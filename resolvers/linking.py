@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from models import Contact, Conversation, ConversationLink, Deal, InboxEventType, Lead, LinkKind, MessagingApp, Person, Provider
 from resolvers import clock, crm
-from resolvers.access import visible_conversation
+from resolvers.access import require_conversation
 from resolvers.errors import ValidationFailed
 from resolvers.events import change
 from resolvers.notes import link_is_live, start_note, target_field
@@ -34,7 +34,7 @@ async def link_conversation(viewer: Viewer, conversation_id: str, target: LinkTa
     if len(chosen) != 1:
         raise ValidationFailed("Set exactly one field of `target`.", field="target")
     async with change() as c:
-        conversation = await visible_conversation(viewer, conversation_id, for_update=True)
+        conversation = await require_conversation(viewer, conversation_id, for_update=True)
         entity = await _target(viewer, conversation, target)
         kind = _KINDS[type(entity)]
         link = await ConversationLink.get_or_none(conversation_id=conversation.id, kind=kind)
@@ -57,7 +57,7 @@ async def link_conversation(viewer: Viewer, conversation_id: str, target: LinkTa
 async def unlink_conversation(viewer: Viewer, conversation_id: str, kind: LinkKind) -> Conversation:
     """No new notes from now on; the notes already written stay on the entity."""
     async with change() as c:
-        conversation = await visible_conversation(viewer, conversation_id, for_update=True)
+        conversation = await require_conversation(viewer, conversation_id, for_update=True)
         if await ConversationLink.filter(conversation_id=conversation.id, kind=kind).delete():
             c.record(InboxEventType.CONVERSATION_LINKED, conversation, actor_id=viewer.id)
     return conversation

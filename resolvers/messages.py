@@ -16,19 +16,17 @@ from models import (
     Message,
     MessagingApp,
 )
+from models.sql import MESSAGE_DELIVERED, fetch
 from resolvers import clock, notes
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
 from resolvers.errors import ValidationFailed
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
-from resolvers.sql import fetch
 from resolvers.text import is_web_url
 
 MAX_TEXT = 64_000
 MAX_ATTACHMENTS = 20
 _ATTEMPTS = 5
-# R-IDEMPOTENT's check on every delivery: hand-written, the ORM's form costs twice the CPU.
-_DELIVERED = "SELECT 1 FROM message WHERE app_id = $1 AND provider_message_id = $2"
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ async def receive_message(inbound: InboundMessage) -> Received:
 
 async def _receive_once(inbound: InboundMessage) -> Received:
     async with change() as c:
-        if await fetch(_DELIVERED, inbound.app_id, inbound.provider_message_id):
+        if await fetch(MESSAGE_DELIVERED, inbound.app_id, inbound.provider_message_id):
             existing = await Message.get(app_id=inbound.app_id, provider_message_id=inbound.provider_message_id)
             return Received(existing, duplicate=True)
         conversation, created = await _live_conversation(c, inbound)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from models import Account, Contact, Conversation, Deal, Lead, Message, MessagingApp, Note, Person, User
+from models import Account, Deal, Lead, Note, Person, User
+from resolvers.access import (
+    visible_app_ids,
+    visible_apps,
+    visible_contacts,
+    visible_conversations,
+    visible_messages,
+)
 from resolvers.errors import NotFound
 from resolvers.ids import parse_api_id
 from resolvers.notifications import visible_notification
@@ -16,25 +23,20 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         type_name, pk = parse_api_id(api_id)
     except NotFound:
         return None
-    apps = list(await viewer.app_ids())
+    apps = await visible_app_ids(viewer)
     account = viewer.account_id
     if type_name == "User":
         return await User.get_or_none(id=pk, account_id=account)
     if type_name == "Account":
         return await Account.get_or_none(id=pk) if pk == account else None
     if type_name == "MessagingApp":
-        if viewer.is_admin:
-            return await MessagingApp.get_or_none(id=pk, account_id=account)
-        return await MessagingApp.get_or_none(id=pk, account_id=account, id__in=apps)
+        return await (await visible_apps(viewer)).get_or_none(id=pk)
     if type_name == "Conversation":
-        return await Conversation.get_or_none(id=pk, account_id=account, app_id__in=apps, deleted_at__isnull=True)
+        return await visible_conversations(viewer, apps).get_or_none(id=pk)
     if type_name == "Contact":
-        return await Contact.get_or_none(id=pk, account_id=account, app_id__in=apps)
+        return await visible_contacts(viewer, apps).get_or_none(id=pk)
     if type_name == "Message":
-        # A deleted conversation's messages are tombstones without a conversation: they do not exist.
-        return await Message.get_or_none(
-            id=pk, account_id=account, app_id__in=apps, conversation_id__isnull=False, conversation__deleted_at__isnull=True
-        )
+        return await visible_messages(viewer, apps).get_or_none(id=pk)
     if type_name == "Notification":
         return await visible_notification(viewer, pk)
     if type_name in _CRM:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models import (
@@ -24,11 +23,12 @@ from models import (
     Note,
     User,
 )
+from models.sql import Dialect, dialect
 from resolvers import clock
 from resolvers.errors import NotFound, ValidationFailed
-from resolvers.ids import pk_of, to_api_id
+from resolvers.ids import pk_of
+from resolvers.links import conversation_url
 from resolvers.viewer import Viewer
-from settings import get_settings
 
 WINDOW = timedelta(hours=24)
 HISTORY = 20
@@ -40,14 +40,10 @@ def target_field(kind: LinkKind) -> str:
     return _TARGET_FIELD[kind]
 
 
-def conversation_url(conversation: Conversation) -> str:
-    return f"{get_settings().public_base_url}/inbox/conversations/{to_api_id('Conversation', conversation.id)}"
-
-
 async def lock_conversation(conversation: Conversation) -> None:
     """The conversation's row lock serialises every note writer of that conversation on PostgreSQL.
     SQLite needs none: Tortoise runs one SQLite transaction at a time."""
-    if connections.get("default").capabilities.dialect == "postgres":
+    if dialect() == Dialect.POSTGRES:
         await Conversation.filter(id=conversation.id).select_for_update().values_list("id", flat=True)
 
 
@@ -116,7 +112,7 @@ async def render(conversation: Conversation, since: datetime | None) -> str:
         f"Conversation with {who} ({contact.external_id})" if contact.name else f"Conversation with {who}",
         f"{f'Assigned to {assignee.name}' if assignee else 'Unassigned'} · "
         f"{'Closed' if conversation.status == ConversationStatus.CLOSED else 'Open'}",
-        conversation_url(conversation),
+        conversation_url(conversation.id),
         "",
     ]
     lines += [_line(message, who) for message in messages]
@@ -132,13 +128,6 @@ def _line(message: Message, contact_name: str) -> str:
         count = len(message.attachments)
         body = f"{body} [{count} attachment{'s' if count > 1 else ''}]".strip()
     return f"{moment} · {sender} ({'inbound' if inbound else 'outbound'}): {body}"
-
-
-async def shown_conversation(viewer: Viewer, conversation: Conversation | None) -> Conversation | None:
-    """A note's conversation, for viewers who may see it (notes themselves are account-wide)."""
-    if conversation is None or conversation.deleted_at is not None or conversation.account_id != viewer.account_id:
-        return None
-    return conversation if conversation.app_id in await viewer.app_ids() else None
 
 
 # ---- users' own changes to notes

@@ -6,17 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models import Conversation, Message, Notification, NotificationKind, NotificationSetting
+from models.sql import MEMBERS_NOTIFICATION_SETTINGS, fetch
 from resolvers import clock
+from resolvers.access import visible_app_ids, visible_notifications
 from resolvers.emails import queue_email
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change
 from resolvers.ids import pk_of
 from resolvers.pagination import decode_cursor, encode_cursor, page_size
-from resolvers.sql import fetch
 from resolvers.viewer import Viewer
 from subscriptions.publisher import publish_notifications
 
@@ -45,17 +45,10 @@ async def settings_of(user_ids: Iterable[int]) -> dict[int, dict[NotificationKin
     return chosen
 
 
-# Hand-written: on every inbound message, and the ORM's form of this join costs three times the CPU.
-_MEMBERS_SETTINGS = (
-    "SELECT a.user_id, s.kind, s.desktop, s.email FROM app_access a"
-    " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = $1"
-)
-
-
 async def members_settings(app_id: int) -> dict[int, dict[NotificationKind, Choice]]:
     """`settings_of` every user with access to the app, found with their settings in one query."""
     chosen: dict[int, dict[NotificationKind, Choice]] = {}
-    for row in await fetch(_MEMBERS_SETTINGS, app_id):
+    for row in await fetch(MEMBERS_NOTIFICATION_SETTINGS, app_id):
         choices = chosen.setdefault(row["user_id"], {kind: Choice(kind, *DEFAULTS[kind]) for kind in NotificationKind})
         if row["kind"] is not None:
             kind = NotificationKind(row["kind"])
@@ -169,19 +162,12 @@ def notification_cursor(row: Notification) -> str:
     return encode_cursor(row.id)
 
 
-async def _visible(viewer: Viewer) -> QuerySet[Notification]:
-    """The viewer's notifications about conversations they can still see."""
-    return Notification.filter(
-        user_id=viewer.id, app_id__in=list(await viewer.app_ids()), conversation__deleted_at__isnull=True
-    )
-
-
 async def notifications_page(
     viewer: Viewer, *, unread_only: bool = False, first: int | None = None, after: str | None = None
 ) -> NotificationPage:
     """Newest first, keyset on id."""
     size = page_size(first)
-    visible = await _visible(viewer)
+    visible = visible_notifications(viewer, await visible_app_ids(viewer))
     query = visible.filter(read_at__isnull=True) if unread_only else visible
     unread = await visible.filter(read_at__isnull=True).count()
     if after:
@@ -204,4 +190,4 @@ async def mark_notifications_read(viewer: Viewer, ids: list[str] | None) -> int:
 
 
 async def visible_notification(viewer: Viewer, pk: int) -> Notification | None:
-    return await (await _visible(viewer)).filter(id=pk).first()
+    return await visible_notifications(viewer, await visible_app_ids(viewer)).filter(id=pk).first()

@@ -1,11 +1,12 @@
-"""Inbox events as a viewer sees them: cursors, who may receive an event, replay from the database."""
+"""Inbox events as a viewer sees them: cursors and replay from the database (who may receive one:
+resolvers/access.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from models import AppAccess, Conversation, InboxEvent, InboxEventType, Message
-from resolvers.access import visible_conversation
+from models import InboxEvent
+from resolvers.access import require_conversation
 from resolvers.errors import ValidationFailed
 from resolvers.pagination import decode_cursor, encode_cursor
 from resolvers.viewer import Viewer
@@ -42,13 +43,8 @@ async def newest_cursor(viewer: Viewer) -> str:
     return event_cursor(latest.id if latest else 0)
 
 
-async def audience(app_id: int) -> frozenset[int]:
-    """The users an event of `app_id` may reach now: those it is shared with (checked per delivery)."""
-    return frozenset(await AppAccess.filter(app_id=app_id).values_list("user_id", flat=True))
-
-
 async def subscribable_conversation(viewer: Viewer, conversation_id: str) -> int:
-    return (await visible_conversation(viewer, conversation_id)).id
+    return (await require_conversation(viewer, conversation_id)).id
 
 
 async def events_between(
@@ -66,14 +62,3 @@ async def events_between(
             return
         after = page[-1].id
 
-
-def shown_conversation(event: InboxEvent, conversation: Conversation | None) -> Conversation | None:
-    """The conversation as it is now; none for CONVERSATION_DELETED, nor while it is deleted (R-DELETE)."""
-    if event.type == InboxEventType.CONVERSATION_DELETED or conversation is None or conversation.deleted_at:
-        return None
-    return conversation
-
-
-def shown_message(message: Message | None) -> Message | None:
-    """A message erased with its conversation (R-DELETE) is a tombstone: not shown."""
-    return message if message is not None and message.conversation_id is not None else None

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from models import Contact, Conversation, DeliveryStatus, Direction, InboxEventType, Message, MessagingApp, OutboundSend, Provider
 from resolvers import clock, notes
-from resolvers.access import visible_conversation
+from resolvers.access import require_conversation
 from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
 from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
 from resolvers.events import Change, change
@@ -92,14 +92,12 @@ async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Messa
     Returns it SENT when the provider accepted it, QUEUED when the provider could not be reached
     (it is retried); raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it,
     the message then being FAILED with that code in the thread."""
-    conversation = await visible_conversation(viewer, conversation_id)
+    conversation = await require_conversation(viewer, conversation_id)
     app = await MessagingApp.get(id=conversation.app_id)
     text = _reply_text(app.provider, text)
     results: list[SendResult | None] = []
     async with change() as c:
-        conversation = await Conversation.filter(id=conversation.id, deleted_at__isnull=True).select_for_update().first()
-        if conversation is None:
-            raise NotFound("No such conversation.")
+        conversation = await require_conversation(viewer, conversation_id, for_update=True)
         if not can_reply(app.provider, conversation):
             raise ReplyWindowClosed(
                 "The reply window is closed: the contact has not written in the last 24 hours, "

@@ -10,7 +10,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from models import Conversation, ConversationStatus
-from resolvers.access import visible_app_id
+from resolvers.access import visible_app_ids, visible_conversations
 from resolvers.pagination import decode_time_cursor, encode_cursor, page_size
 from resolvers.viewer import Viewer
 
@@ -42,12 +42,6 @@ def _section_filter(viewer: Viewer, section: Section) -> Q:
     return Q(status=ConversationStatus.OPEN, assignee_id__isnull=False) & ~Q(assignee_id=viewer.id)
 
 
-async def _scope(viewer: Viewer, app_id: str | None) -> list[int]:
-    if app_id is not None:
-        return [await visible_app_id(viewer, app_id)]
-    return sorted(await viewer.app_ids())
-
-
 def conversation_cursor(conversation: Conversation) -> str:
     moment = conversation.last_message_at or conversation.created_at
     return encode_cursor(moment.isoformat(), conversation.id)
@@ -64,7 +58,7 @@ async def conversations_page(
     viewer: Viewer, section: Section, *, app_id: str | None = None, first: int | None = None, after: str | None = None
 ) -> ConversationPage:
     size = page_size(first)
-    app_ids = await _scope(viewer, app_id)
+    app_ids = await visible_app_ids(viewer, app_id)
     if not app_ids:
         return ConversationPage([], False, after is not None)
     rows = await section_query(viewer, section, app_ids, after=after).limit(size + 1)
@@ -74,9 +68,7 @@ async def conversations_page(
 def section_query(viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None) -> QuerySet[Conversation]:
     """A section's rows, newest first, with contact and assignee: one statement that the section's
     partial index serves in order (migration 0002), starting at the cursor, never with OFFSET."""
-    query = Conversation.filter(
-        _section_filter(viewer, section), account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True
-    )
+    query = visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section))
     if after:
         at, last_id = decode_time_cursor(after)
         # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
@@ -85,22 +77,20 @@ def section_query(viewer: Viewer, section: Section, app_ids: list[int], *, after
 
 
 async def section_total(viewer: Viewer, section: Section, *, app_id: str | None = None) -> int:
-    app_ids = await _scope(viewer, app_id)
+    app_ids = await visible_app_ids(viewer, app_id)
     if not app_ids:
         return 0
-    return await Conversation.filter(
-        _section_filter(viewer, section), account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True
-    ).count()
+    return await visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section)).count()
 
 
 async def section_counts(viewer: Viewer, *, app_id: str | None = None) -> dict[Section, int]:
     """All four counts in one query."""
     counts = dict.fromkeys(Section, 0)
-    app_ids = await _scope(viewer, app_id)
+    app_ids = await visible_app_ids(viewer, app_id)
     if not app_ids:
         return counts
     rows = (
-        await Conversation.filter(account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True)
+        await visible_conversations(viewer, app_ids)
         .annotate(n=Count("id"))
         .group_by("status", "assignee_id")
         .values("status", "assignee_id", "n")

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 import models
 from resolvers import crm, linking, notes
+from resolvers.access import visible_conversation
 from resolvers.ids import to_api_id
 from schema.context import loaders_of, viewer_of
 from schema.types import After, Conversation, ConversationId, First, Node, PageInfo, described_enum
@@ -47,7 +48,7 @@ class Note(Node):
         if self.row.conversation_id is None:
             return None
         row = await loaders_of(info).conversation.load(self.row.conversation_id)
-        shown = await notes.shown_conversation(viewer_of(info), row)
+        shown = await visible_conversation(viewer_of(info), row)
         return Conversation.of(shown) if shown else None
 
     @strawberry.field(

@@ -8,7 +8,7 @@ from strawberry.types.nodes import SelectedField
 
 import models
 from resolvers import assignment, lifecycle, sections
-from resolvers.access import visible_conversation
+from resolvers.access import require_conversation
 from resolvers.errors import NotFound
 from resolvers.ids import to_api_id
 from resolvers.nodes import find_node
@@ -106,7 +106,7 @@ class InboxQuery:
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")]
     ) -> Conversation | None:
         try:
-            return Conversation.of(await visible_conversation(viewer_of(info), id))
+            return Conversation.of(await require_conversation(viewer_of(info), id))
         except NotFound:
             return None
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 import models
 from resolvers import notifications
+from resolvers.access import live_message, visible_conversation
 from schema.context import loaders_of, viewer_of
 from schema.loaders import related
 from schema.realtime import live_notification_ids
@@ -51,11 +52,9 @@ class NotificationSettingInput:
     email: bool = strawberry.field(description="By email.")
 
 
-async def _visible_conversation(info: Info, notification: models.Notification) -> models.Conversation | None:
+async def _conversation(info: Info, notification: models.Notification) -> models.Conversation | None:
     row = await loaders_of(info).conversation.load(notification.conversation_id)
-    if row is None or row.deleted_at is not None or row.app_id not in await viewer_of(info).app_ids():
-        return None
-    return row
+    return await visible_conversation(viewer_of(info), row)
 
 
 @strawberry.type(
@@ -76,7 +75,7 @@ class Notification(Node):
         description="The conversation it is about; null once it is deleted or its app is no longer shared with the viewer."
     )
     async def conversation(self, info: Info) -> Conversation | None:
-        row = await _visible_conversation(info, self.row)
+        row = await _conversation(info, self.row)
         return Conversation.of(row) if row else None
 
     @strawberry.field(
@@ -85,10 +84,8 @@ class Notification(Node):
     async def message(self, info: Info) -> Message | None:
         if self.row.message_id is None:
             return None
-        row = await loaders_of(info).message.load(self.row.message_id)
-        if row is None or row.conversation_id != self.row.conversation_id:  # a deleted conversation's tombstone
-            return None
-        return Message.of(row) if await _visible_conversation(info, self.row) else None
+        row = live_message(await loaders_of(info).message.load(self.row.message_id))
+        return Message.of(row) if row and await _conversation(info, self.row) else None
 
     @strawberry.field(description="Who caused it (e.g. the user who assigned), if a user did.")
     def actor(self, info: Info) -> User | None:

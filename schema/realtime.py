@@ -36,16 +36,14 @@ from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
 import models
+from resolvers.access import audience, event_conversation, live_message
 from resolvers.errors import SubscriberTooSlow, ValidationFailed
 from resolvers.ids import to_api_id
 from resolvers.realtime import (
-    audience,
     event_cursor,
     events_between,
     newest_cursor,
     resume_point,
-    shown_conversation,
-    shown_message,
     subscribable_conversation,
 )
 from resolvers.viewer import Viewer
@@ -92,7 +90,7 @@ class InboxEvent:
 
     @strawberry.field(description="Null only for CONVERSATION_DELETED (use conversationId).")
     async def conversation(self, info: Info) -> Conversation | None:
-        row = shown_conversation(self.row, await loaders_of(info).conversation.load(self.row.conversation_id))
+        row = event_conversation(self.row, await loaders_of(info).conversation.load(self.row.conversation_id))
         return Conversation.of(row) if row else None
 
     @strawberry.field(description="The conversation's id, always set (also for CONVERSATION_DELETED).")
@@ -103,7 +101,7 @@ class InboxEvent:
     async def message(self, info: Info) -> Message | None:
         if self.row.message_id is None:
             return None
-        row = shown_message(await loaders_of(info).message.load(self.row.message_id))
+        row = live_message(await loaders_of(info).message.load(self.row.message_id))
         return Message.of(row) if row else None
 
     @strawberry.field(description="The user who caused the event, if a user did.")

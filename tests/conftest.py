@@ -20,6 +20,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from models.db import migrate, open_database
+from models.sql import Dialect, dialect
 from resolvers.clock import ManualClock, SystemClock, use_clock
 from settings import Settings, use_settings
 from tests.provider_support import fake_graph, fake_twilio, inbox  # noqa: F401 (fixtures)
@@ -84,7 +85,7 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 async def empty_all_tables() -> None:
     connection = connections.get("default")
     tables = [model._meta.db_table for model in Tortoise.apps["models"].values()]
-    if connection.capabilities.dialect == "postgres":
+    if dialect() == Dialect.POSTGRES:
         quoted = ", ".join(f'"{table}"' for table in tables)
         await connection.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
     else:
@@ -98,7 +99,7 @@ async def empty_all_tables() -> None:
 async def db(database: str) -> AsyncIterator[str]:
     """An empty database of each backend; yields the backend's dialect ("sqlite" or "postgres")."""
     await empty_all_tables()
-    yield connections.get("default").capabilities.dialect
+    yield dialect()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from models import InboxEvent, Message, Notification
-from resolvers.events import EVENT_LOCK_KEY
+from models.sql import AdvisoryLock
 from resolvers.ids import pk_of
 from tests.support import Api, ApiApp, QueryCounter, postgres_only
 
@@ -72,7 +72,7 @@ async def test_an_event_id_is_drawn_only_under_the_event_order_lock(api: Api, db
     try:
         last_id = "SELECT last_value FROM inbox_event_id_seq"
         async with holder.transaction():
-            await holder.execute("SELECT pg_advisory_xact_lock($1)", EVENT_LOCK_KEY)
+            await holder.execute("SELECT pg_advisory_xact_lock($1)", AdvisoryLock.EVENT_ORDER)
             drawn = await holder.fetchval(last_id)
             receiving = asyncio.ensure_future(team.app.receive("cust", "Again"))
             waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
