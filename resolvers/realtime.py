@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 
 from models import AppAccess, Conversation, InboxEvent, InboxEventType, Message
 from resolvers.access import visible_conversation
-from resolvers.errors import ValidationFailed
-from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.pagination import cursor_id, decode_cursor, encode_cursor
 from resolvers.viewer import Viewer
 
 REPLAY_PAGE = 100
@@ -19,9 +18,7 @@ def event_cursor(event_id: int) -> str:
 
 def event_id_of(cursor: str) -> int:
     (event_id,) = decode_cursor(cursor, 1)
-    if not isinstance(event_id, int) or isinstance(event_id, bool) or event_id < 0:
-        raise ValidationFailed("Malformed cursor.", field="after")
-    return event_id
+    return cursor_id(event_id, InboxEvent)
 
 
 async def newest_cursor(viewer: Viewer) -> str:

@@ -78,7 +78,7 @@ def section_query(viewer: Viewer, section: Section, app_ids: list[int], *, after
         _section_filter(viewer, section), account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True
     )
     if after:
-        at, last_id = decode_time_cursor(after)
+        at, last_id = decode_time_cursor(after, Conversation)
         # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
         query = query.filter(Q(last_message_at__lte=at) & (Q(last_message_at__lt=at) | Q(id__lt=last_id)))
     return query.select_related("contact", "assignee").order_by("-last_message_at", "-id")

@@ -194,3 +194,15 @@ async def test_inbox_event_cursor_is_where_live_events_continue(api: Api, server
         event = await socket.event(op)
 
     assert event["message"]["text"] == "new"
+
+
+async def test_subscribing_after_a_cursor_holding_a_number_out_of_range_is_validation_failed(api: Api, server: Server) -> None:
+    import base64
+
+    admin = await api.create_account()
+    async with Socket.opened(server, admin.token) as socket:
+        for number in (10**30, 2**63, -1):
+            forged = base64.urlsafe_b64encode(f"[{number}]".encode()).decode().rstrip("=")
+            answer = await socket.message(await socket.subscribe(variables={"after": forged}))
+            errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+            assert [error["extensions"]["code"] for error in errors] == ["VALIDATION_FAILED"], answer
