@@ -25,6 +25,7 @@ from schema.introspection import IntrospectionGuard
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
+from schema.suggestions import HideSuggestions, HideSuggestionsExecutor
 from schema.team import TeamMutation, TeamQuery
 from settings import get_settings
 
@@ -49,6 +50,7 @@ def build_schema() -> SwitchboardSchema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
     ]
+    quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
     return SwitchboardSchema(
         query=Query,
         mutation=Mutation,
@@ -59,5 +61,7 @@ def build_schema() -> SwitchboardSchema:
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             IntrospectionGuard,
+            *quiet,
         ],
+        execution_context_class=HideSuggestionsExecutor if settings.production else None,
     )
