@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -69,6 +69,32 @@ class RequestLimits:
         await self.app(scope, limited_receive, send)
 
 
+# On every HTTP response. nosniff: a browser never runs a response (a webhook's answer, a file) as a
+# type other than the one declared. no-referrer: nothing of ours reads Referer, and a link followed
+# from the inbox (an attachment, a contact's website) would otherwise learn the server's address
+# and the page's path, which names a conversation. (A WebSocket handshake still carries Origin.)
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response, the refusals of RequestLimits and Starlette's 500 included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 WEB_DIR = Path(schema.__file__).parent / "web"
 WEB_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -89,6 +115,12 @@ async def readyz(request: Request) -> Response:
     if await ping():
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "database unreachable"}, status_code=503)
+
+
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    """A client gone before its body was read: one line, not a traceback per request (nobody reads the answer)."""
+    log.warning("request %s to %s: client disconnected before its body was read", request.scope.get("request_id", "-"), request.url.path)
+    return Response(status_code=400)
 
 
 async def database_down(request: Request, exc: Exception) -> Response:
@@ -154,6 +186,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=dict.fromkeys(DATABASE_DOWN, database_down),
+        exception_handlers={**dict.fromkeys(DATABASE_DOWN, database_down), ClientDisconnect: client_disconnected},
     )
-    return RequestLimits(app, settings.max_body_bytes)
+    return SecurityHeaders(RequestLimits(app, settings.max_body_bytes))
