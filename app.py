@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
@@ -17,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError, OperationalError
+from uvicorn.config import LOGGING_CONFIG
 
 from models.db import close_database, open_database, ping
 from providers import api_channel, messenger, twilio
@@ -189,3 +191,28 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         exception_handlers={**dict.fromkeys(DATABASE_DOWN, database_down), ClientDisconnect: client_disconnected},
     )
     return SecurityHeaders(RequestLimits(app, settings.max_body_bytes))
+
+
+class NoQueryStrings(logging.Filter):
+    """Drops the query string from the paths uvicorn logs (its access lines, its WebSocket lines):
+    a Messenger verification carries `hub.verify_token`, a GraphQL GET its variables."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, str) and arg.startswith("/") and "?" in arg for arg in record.args):
+            record.args = tuple(arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args)
+        return True
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How `switchboard serve` and `switchboard demo` run uvicorn."""
+    return {
+        "http": "httptools",
+        "ws_max_size": settings.max_body_bytes,  # a WebSocket message is held whole before it is parsed
+        "ws_per_message_deflate": False,  # a compressor per WebSocket costs ~50 KB; payloads are small JSON
+        "log_level": "info",
+        "log_config": {
+            **LOGGING_CONFIG,
+            "filters": {"no_query_strings": {"()": NoQueryStrings}},
+            "handlers": {name: {**handler, "filters": ["no_query_strings"]} for name, handler in LOGGING_CONFIG["handlers"].items()},
+        },
+    }
