@@ -116,3 +116,9 @@ def test_api_ids_of_rows_at_the_top_of_their_range_still_parse() -> None:
 
     assert parse_api_id(to_api_id("Conversation", 2**31 - 1)) == ("Conversation", 2**31 - 1)
     assert parse_api_id(to_api_id("Notification", 2**63 - 1)) == ("Notification", 2**63 - 1)
+
+
+@pytest.mark.parametrize("number", BEYOND.values(), ids=BEYOND.keys())
+async def test_a_webhook_for_an_app_id_beyond_the_databases_range_is_404(api: Api, team: Team, number: int) -> None:
+    response = await api.http.post(f"/webhooks/api/{_raw_id('MessagingApp', number)}", content=b"{}")
+    assert response.status_code == 404
