@@ -7,16 +7,18 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError, OperationalError
+from uvicorn.config import LOGGING_CONFIG
 
 from models.db import REFUSED_VALUE, close_database, open_database, ping, refused_value
 from providers import api_channel, messenger, twilio
@@ -70,6 +72,32 @@ class RequestLimits:
         await self.app(scope, limited_receive, send)
 
 
+# On every HTTP response. nosniff: a browser never runs a response (a webhook's answer, a file) as a
+# type other than the one declared. no-referrer: nothing of ours reads Referer, and a link followed
+# from the inbox (an attachment, a contact's website) would otherwise learn the server's address
+# and the page's path, which names a conversation. (A WebSocket handshake still carries Origin.)
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response, the refusals of RequestLimits and Starlette's 500 included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 WEB_DIR = Path(schema.__file__).parent / "web"
 WEB_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -90,6 +118,12 @@ async def readyz(request: Request) -> Response:
     if await ping():
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "database unreachable"}, status_code=503)
+
+
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    """A client gone before its body was read: one line, not a traceback per request (nobody reads the answer)."""
+    log.warning("request %s to %s: client disconnected before its body was read", request.scope.get("request_id", "-"), request.url.path)
+    return Response(status_code=400)
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
@@ -162,6 +196,31 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=dict.fromkeys((*DATABASE_DOWN, *REFUSED_VALUE), database_error),
+        exception_handlers={**dict.fromkeys((*DATABASE_DOWN, *REFUSED_VALUE), database_error), ClientDisconnect: client_disconnected},
     )
-    return RequestLimits(app, settings.max_body_bytes)
+    return SecurityHeaders(RequestLimits(app, settings.max_body_bytes))
+
+
+class NoQueryStrings(logging.Filter):
+    """Drops the query string from the paths uvicorn logs (its access lines, its WebSocket lines):
+    a Messenger verification carries `hub.verify_token`, a GraphQL GET its variables."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, str) and arg.startswith("/") and "?" in arg for arg in record.args):
+            record.args = tuple(arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args)
+        return True
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How `switchboard serve` and `switchboard demo` run uvicorn."""
+    return {
+        "http": "httptools",
+        "ws_max_size": settings.max_body_bytes,  # a WebSocket message is held whole before it is parsed
+        "ws_per_message_deflate": False,  # a compressor per WebSocket costs ~50 KB; payloads are small JSON
+        "log_level": "info",
+        "log_config": {
+            **LOGGING_CONFIG,
+            "filters": {"no_query_strings": {"()": NoQueryStrings}},
+            "handlers": {name: {**handler, "filters": ["no_query_strings"]} for name, handler in LOGGING_CONFIG["handlers"].items()},
+        },
+    }

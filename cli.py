@@ -25,6 +25,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app import server_options
+
     _migrate()
     uvicorn.run(
         "app:create_app",
@@ -33,9 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
-        log_level="info",
-        ws_per_message_deflate=False,  # a compressor per WebSocket costs ~50 KB; payloads are small JSON
+        **server_options(get_settings()),
     )
 
 

@@ -13,7 +13,7 @@ from models import Deal, Lead, Person
 from resolvers import clock
 from resolvers.errors import NotFound, ValidationFailed
 from resolvers.ids import pk_of
-from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from resolvers.pagination import cursor_id, decode_cursor, encode_cursor, page_size
 from resolvers.text import email_address
 from resolvers.viewer import Viewer
 
@@ -146,8 +146,9 @@ async def entity_page(
         query = query.filter(Q(*(Q(**{f"{field}__icontains": term}) for field in _SEARCHED[model]), join_type="OR"))
     if after:
         key, last_id = decode_cursor(after, 2)
-        if not isinstance(key, str) or not isinstance(last_id, int):
+        if not isinstance(key, str):
             raise ValidationFailed("Malformed cursor.", field="after")
+        last_id = cursor_id(last_id, model)
         query = query.filter(Q(**{f"{order}__gt": key}) | Q(**{order: key, "id__gt": last_id}))
     rows = await query.order_by(order, "id").limit(size + 1)
     return EntityPage(rows[:size], len(rows) > size, after is not None)

@@ -5,7 +5,24 @@ from __future__ import annotations
 import base64
 import binascii
 
+from tortoise.models import Model
+
+import models
 from resolvers.errors import NotFound
+
+# PostgreSQL's `integer`: the id column of every model that does not declare a wider one.
+INTEGER_MAX = 2**31 - 1
+
+
+def largest_id(model: type[Model] | None) -> int:
+    """The largest value `model`'s id column holds: past it PostgreSQL refuses the parameter (and
+    SQLite past 64 bits), so a larger number from a client names no row and never reaches the database."""
+    return INTEGER_MAX if model is None else int(model._meta.pk.constraints["le"])
+
+
+def _model_named(type_name: str) -> type[Model] | None:
+    found = getattr(models, type_name, None) if type_name in models.__all__ else None
+    return found if isinstance(found, type) and issubclass(found, Model) else None
 
 
 def to_api_id(type_name: str, pk: int) -> str:
@@ -21,7 +38,7 @@ def parse_api_id(api_id: str) -> tuple[str, int]:
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise NotFound("No such object.") from None
-    if not type_name or number <= 0 or number > 2**62:
+    if not type_name or not 0 < number <= largest_id(_model_named(type_name)):
         raise NotFound("No such object.")
     return type_name, number
 

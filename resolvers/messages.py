@@ -21,7 +21,7 @@ from resolvers import clock, notes
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
 from resolvers.errors import ValidationFailed
-from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from resolvers.pagination import cursor_id, decode_cursor, encode_cursor, page_size
 from resolvers.text import is_web_url
 
 MAX_TEXT = 64_000
@@ -230,6 +230,4 @@ async def messages_page(
 
 def _message_key(cursor: str) -> int:
     (pk,) = decode_cursor(cursor, 1)
-    if not isinstance(pk, int):
-        raise ValidationFailed("Malformed cursor.", field="after")
-    return pk
+    return cursor_id(pk, Message)

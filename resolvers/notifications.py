@@ -16,7 +16,7 @@ from resolvers.emails import queue_email
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change
 from resolvers.ids import pk_of
-from resolvers.pagination import decode_cursor, encode_cursor, page_size
+from resolvers.pagination import cursor_id, decode_cursor, encode_cursor, page_size
 from resolvers.viewer import Viewer
 from subscriptions.publisher import publish_notifications
 
@@ -172,9 +172,7 @@ async def notifications_page(
     unread = await visible.filter(read_at__isnull=True).count()
     if after:
         (pk,) = decode_cursor(after, 1)
-        if not isinstance(pk, int):
-            raise ValidationFailed("Malformed cursor.", field="after")
-        query = query.filter(id__lt=pk)
+        query = query.filter(id__lt=cursor_id(pk, Notification))
     rows = await query.order_by("-id").limit(size + 1)
     return NotificationPage(rows[:size], len(rows) > size, after is not None, unread)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
+from tortoise.models import Model
+
 from resolvers.errors import ValidationFailed
+from resolvers.ids import largest_id
 
 MAX_PAGE = 100
 
@@ -28,20 +31,29 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed("Malformed cursor.", field="after") from None
     if not isinstance(key, list) or len(key) != arity:
         raise ValidationFailed("Malformed cursor.", field="after")
     return key
 
 
-def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
+def cursor_id(value: Any, model: type[Model], field: str = "after") -> int:
+    """A row id read from a cursor: an integer in the range of `model`'s id column, else
+    VALIDATION_FAILED (a cursor never holds another number, and PostgreSQL raises past the range)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= largest_id(model):
+        raise ValidationFailed("Malformed cursor.", field=field)
+    return value
+
+
+def decode_time_cursor(cursor: str, model: type[Model]) -> tuple[datetime, int]:
     """A (time, id) keyset cursor, as written by `encode_cursor(time.isoformat(), id)`."""
     moment, pk = decode_cursor(cursor, 2)
     try:
-        at, key = datetime.fromisoformat(moment), int(pk)
-    except (TypeError, ValueError):
+        at = datetime.fromisoformat(moment)
+        at.astimezone(timezone.utc)  # a time near year 1 or 9999 whose offset takes it out of range raises here
+    except (TypeError, ValueError, OverflowError):
         raise ValidationFailed("Malformed cursor.", field="after") from None
     if at.tzinfo is None:
         raise ValidationFailed("Malformed cursor.", field="after")
-    return at, key
+    return at, cursor_id(pk, model)

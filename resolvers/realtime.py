@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from models import InboxEvent
 from resolvers.access import require_conversation
 from resolvers.errors import ValidationFailed
-from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.pagination import cursor_id, decode_cursor, encode_cursor
 from resolvers.viewer import Viewer
 
 REPLAY_PAGE = 100
@@ -20,9 +20,7 @@ def event_cursor(event_id: int) -> str:
 
 def event_id_of(cursor: str) -> int:
     (event_id,) = decode_cursor(cursor, 1)
-    if not isinstance(event_id, int) or isinstance(event_id, bool) or event_id < 0:
-        raise ValidationFailed("Malformed cursor.", field="after")
-    return event_id
+    return cursor_id(event_id, InboxEvent)
 
 
 async def resume_point(viewer: Viewer, cursor: str) -> int:

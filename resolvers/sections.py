@@ -70,7 +70,7 @@ def section_query(viewer: Viewer, section: Section, app_ids: list[int], *, after
     partial index serves in order (migration 0002), starting at the cursor, never with OFFSET."""
     query = visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section))
     if after:
-        at, last_id = decode_time_cursor(after)
+        at, last_id = decode_time_cursor(after, Conversation)
         # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
         query = query.filter(Q(last_message_at__lte=at) & (Q(last_message_at__lt=at) | Q(id__lt=last_id)))
     return query.select_related("contact", "assignee").order_by("-last_message_at", "-id")

@@ -27,6 +27,7 @@ from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
+from schema.suggestions import HideSuggestions, HideSuggestionsExecutor
 from schema.team import TeamMutation, TeamQuery
 from schema.transport import SubscriptionsOverWebSocket
 from settings import get_settings
@@ -76,6 +77,7 @@ def build_schema() -> SwitchboardSchema:
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
     ]
+    quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
     return SwitchboardSchema(
         query=Query,
         mutation=Mutation,
@@ -90,5 +92,7 @@ def build_schema() -> SwitchboardSchema:
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             IntrospectionGuard,
             CleanInputs,
+            *quiet,
         ],
+        execution_context_class=HideSuggestionsExecutor if settings.production else None,
     )

@@ -3,16 +3,19 @@ from the project's own files (schema/graphiql/, mounted at /graphiql by app.py).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from resolvers.errors import ValidationFailed
 from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
 from schema.websocket import RealtimeHandler, authenticate_connection
@@ -51,6 +54,27 @@ class GraphQLView(GraphQL):
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse((GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as error:
+            response = refusal(error)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every unreadable JSON text is a JSONDecodeError, which each transport answers as malformed
+        (HTTP 400, WebSocket 4400): json.loads raises others for bytes that are not UTF-8 and for
+        nesting deeper than the interpreter's recursion limit."""
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            raise json.JSONDecodeError("not UTF-8", "", 0) from None
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         viewer = None
         if isinstance(request, Request):
@@ -60,3 +84,12 @@ class GraphQLView(GraphQL):
     async def on_ws_connect(self, context: Context) -> UnsetType:
         await authenticate_connection(context)
         return UNSET
+
+
+def refusal(error: HTTPException) -> Response:
+    """Strawberry's refusals of a request it cannot read (malformed JSON, no query, a mutation over
+    GET): a 400 is a GraphQL error body, so clients read it like any other VALIDATION_FAILED."""
+    if error.status_code != 400:
+        return PlainTextResponse(error.reason, status_code=error.status_code)
+    body = {"errors": [{"message": error.reason, "extensions": {"code": ValidationFailed.code}}]}
+    return JSONResponse(body, status_code=400)

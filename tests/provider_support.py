@@ -81,7 +81,10 @@ class Inbox:
 
     @property
     def runtime(self) -> Any:
-        return self.app.app.state.providers
+        app = self.app
+        while not hasattr(app, "state"):  # through the middleware around the Starlette app
+            app = app.app
+        return app.state.providers
 
     async def install(self, provider: str, credentials: dict[str, str], name: str = "App") -> dict[str, str]:
         data = await self.api.data(

@@ -152,7 +152,7 @@ def _welcome(settings: Settings, team: DemoTeam) -> str:
 
 
 async def serve_demo(settings: Settings, host: str, port: int, interval: float) -> None:
-    from app import create_app
+    from app import create_app, server_options
 
     messaging = DemoProviders(interval)
     await messaging.start()
@@ -168,9 +168,7 @@ async def serve_demo(settings: Settings, host: str, port: int, interval: float) 
     finally:
         await close_database()
 
-    config = uvicorn.Config(
-        create_app(settings), host=host, port=port, http="httptools", ws_per_message_deflate=False, log_level="info"
-    )
+    config = uvicorn.Config(create_app(settings), host=host, port=port, **server_options(settings))
     server = uvicorn.Server(config)
     print(_welcome(settings, team), flush=True)
     customers = [

@@ -9,10 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 from graphql import build_schema as parse_sdl
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 from resolvers.ids import parse_api_id
 from schema import build_schema
 from tests.processes import command_env, run, switchboard
+from tests.realtime_support import PROTOCOL
 
 
 @pytest.fixture
@@ -113,3 +116,56 @@ def test_serve_answers_probes_the_created_accounts_token_and_refuses_big_bodies(
     assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
     assert chunked.status_code == 413 and "refused" in server.output()
     assert server.process.returncode is not None
+
+
+INSTALL_MESSENGER = """mutation($i: InstallMessagingAppInput!) { installMessagingApp(input: $i) { webhookUrl } }"""
+VERIFY_TOKEN = "verify-SECRET-4f2a9c"
+
+
+def test_serve_never_prints_a_query_string_in_its_log(tmp_path: Path, env: dict[str, str]) -> None:
+    created = json.loads(
+        run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path).stdout
+    )
+    credentials = {"pageId": "1045", "pageAccessToken": "page-token", "appSecret": "app-secret", "verifyToken": VERIFY_TOKEN}
+
+    with switchboard("serve", env=env, cwd=tmp_path) as server:
+        installed = httpx.post(
+            server.url + "/graphql",
+            json={"query": INSTALL_MESSENGER, "variables": {"i": {"provider": "MESSENGER", "name": "Page", "credentials": credentials}}},
+            headers={"Authorization": f"Bearer {created['token']}"},
+        ).json()["data"]["installMessagingApp"]
+        path = httpx.URL(installed["webhookUrl"]).path
+        verified = httpx.get(server.url + path, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158"})
+        refused = httpx.get(server.url + path, params={"hub.mode": "subscribe", "hub.verify_token": "guess-SECRET-b71e", "hub.challenge": "1"})
+        read = httpx.get(server.url + "/graphql", params={"query": "query($v: String) { __typename }", "variables": '{"v": "variable-SECRET-88d1"}'})
+        with ws_connect(server.url.replace("http", "ws") + "/graphql?token=socket-SECRET-03aa", subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+            socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nobody"}}))
+            with pytest.raises(ConnectionClosed):
+                socket.recv(timeout=10)
+        server.wait_for(lambda: f'"GET {path} HTTP/1.1" 403' in server.output(), "the access line of the refused verification")
+
+    assert (verified.status_code, verified.text, refused.status_code, read.status_code) == (200, "1158", 403, 200)
+    output = server.output()
+    assert f'"GET {path} HTTP/1.1" 200' in output and '"GET /graphql HTTP/1.1" 200' in output
+    assert '"WebSocket /graphql" [accepted]' in output
+    assert "SECRET" not in output and "hub." not in output
+
+
+def test_serve_closes_a_websocket_whose_message_is_over_max_body_bytes_with_1009(tmp_path: Path, env: dict[str, str]) -> None:
+    created = json.loads(
+        run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path).stdout
+    )
+    init = {"type": "connection_init", "payload": {"authorization": f"Bearer {created['token']}"}}
+
+    with switchboard("serve", env={**env, "MAX_BODY_BYTES": "4096"}, cwd=tmp_path) as server:
+        url = server.url.replace("http", "ws") + "/graphql"
+        with ws_connect(url, subprotocols=[PROTOCOL], max_size=None) as socket:  # type: ignore[list-item]
+            socket.send(json.dumps({**init, "padding": "x" * 3_000}))
+            acknowledged = json.loads(socket.recv(timeout=10))
+            socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }" + " " * 5_000}}))
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    socket.recv(timeout=10)
+
+    assert acknowledged["type"] == "connection_ack"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

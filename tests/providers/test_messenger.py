@@ -128,6 +128,9 @@ async def test_same_mid_delivered_twice_concurrently_is_stored_once(inbox: Inbox
         (b'{"object":"instagram","entry":[]}', None, 400),
         (b'{"object":"page"}', None, 400),
         (b"[]", None, 400),
+        (b"[" * 100_000 + b"]" * 100_000, None, 400),
+        (b'{"object":"page","entry":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_001, None, 400),
+        (b'{"object":"page","entry":[{"id":"\xff\xfe"}]}', None, 400),
     ],
 )
 async def test_bad_posts_get_their_status_and_change_nothing(inbox: Inbox, body: bytes, signature: str | None, status: int) -> None:

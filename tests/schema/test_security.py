@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from graphql import (
@@ -20,7 +18,6 @@ from graphql import (
 )
 
 from models import Message
-from resolvers.clock import ManualClock
 from schema import build_schema
 from schema.strawberry_internals import graphql_schema
 from settings import Settings
@@ -160,16 +157,6 @@ async def test_each_request_gets_its_own_request_id(api: Api, caplog: pytest.Log
 async def test_introspection_is_open_in_development(api: Api) -> None:
     result = await api.execute(INTROSPECTION)
     assert result == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
-
-
-@pytest.fixture
-async def production_api(db: str, clock: ManualClock, test_settings: Settings) -> AsyncIterator[Api]:
-    from app import create_app
-
-    settings = dataclasses.replace(test_settings, env="production")
-    async with Api(create_app(settings, clock=clock, manage_database=False)) as client:
-        yield client
-    create_app(test_settings, clock=clock, manage_database=False)  # back to the session's settings
 
 
 @pytest.mark.parametrize(

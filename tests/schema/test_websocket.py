@@ -56,6 +56,16 @@ async def test_subscribing_before_connection_init_is_closed(api: Api, server: Se
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
+@pytest.mark.parametrize("frame", ['{"type":"ping","payload":' + "[" * 100_000 + "]" * 100_000 + "}", "[" * 100_000])
+async def test_a_message_nested_too_deeply_closes_the_socket_with_4400(api: Api, server: Server, frame: str) -> None:
+    admin = await api.create_account()
+    async with Socket.opened(server, admin.token) as socket:
+        await socket.connection.send(frame)
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.connection.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
 async def test_a_page_from_a_forbidden_origin_is_refused_at_the_handshake(api: Api, server: Server) -> None:
     admin = await api.create_account()
     with pytest.raises(InvalidStatus) as refused:

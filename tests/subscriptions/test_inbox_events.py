@@ -219,3 +219,16 @@ async def test_subscription_after_a_cursor_newer_than_the_newest_event_is_refuse
     assert refusal["type"] == "error"
     assert refusal["payload"][0]["extensions"]["code"] == "VALIDATION_FAILED"
     assert event["message"]["text"] == "new"
+
+
+
+async def test_subscribing_after_a_cursor_holding_a_number_out_of_range_is_validation_failed(api: Api, server: Server) -> None:
+    import base64
+
+    admin = await api.create_account()
+    async with Socket.opened(server, admin.token) as socket:
+        for number in (10**30, 2**63, -1):
+            forged = base64.urlsafe_b64encode(f"[{number}]".encode()).decode().rstrip("=")
+            answer = await socket.message(await socket.subscribe(variables={"after": forged}))
+            errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+            assert [error["extensions"]["code"] for error in errors] == ["VALIDATION_FAILED"], answer

@@ -262,6 +262,47 @@ async def test_a_wrong_token_is_refused_at_sign_in(browser, server: Server) -> N
         await context.close()
 
 
+async def test_a_link_with_another_users_token_asks_before_switching(browser, open_inbox, team, server: Server) -> None:
+    ana, bob, _ = team
+    inbox = await open_inbox(ana)
+    page = inbox.page
+    dialog = page.get_by_role("dialog", name="Switch user?")
+
+    # the link opened in the tab showing Ana's inbox: asked, and cancelled
+    await page.goto(f"/#token={bob.token}")
+    await expect(dialog).to_contain_text("This link signs in as Bob Seller")
+    await expect(dialog).to_contain_text("You are signed in as Ana Admin.")
+    assert "token" not in page.url
+    await dialog.get_by_role("button", name="Stay signed in as Ana Admin").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.locator("#viewer-name")).to_have_text("Ana Admin")
+    await page.reload()
+    await expect(page.locator("#viewer-name")).to_have_text("Ana Admin")
+
+    # opened afresh in a new tab of the same browser: asked again, and accepted
+    tab = await page.context.new_page()
+    await tab.goto(f"/#token={bob.token}")
+    await expect(tab.locator("#viewer-name")).to_have_text("Ana Admin")
+    await tab.get_by_role("dialog", name="Switch user?").get_by_role("button", name="Switch to Bob Seller").click()
+    await expect(tab.locator("#viewer-name")).to_have_text("Bob Seller")
+    assert "token" not in tab.url
+
+    # a link with an unknown token changes nothing
+    await tab.goto("/#token=sb_not-a-real-token")
+    await expect(tab.get_by_role("status").filter(has_text="not accepted")).to_be_visible()
+    await expect(tab.locator("#viewer-name")).to_have_text("Bob Seller")
+
+    # where nobody is signed in, the link signs in at once (the demo prints such links)
+    context = await browser.new_context(base_url=server.url)
+    try:
+        fresh = await context.new_page()
+        await fresh.goto(f"/#token={ana.token}")
+        await expect(fresh.locator("#viewer-name")).to_have_text("Ana Admin")
+        await expect(fresh.get_by_role("dialog")).to_have_count(0)
+    finally:
+        await context.close()
+
+
 async def test_show_more_pages_through_a_long_section(open_inbox, team, server: Server) -> None:
     ana, _, app = team
     for number in range(51):

@@ -62,11 +62,55 @@ function toast(message, isError = false) {
 
 // ---- sign-in
 
+// The token of a `#token=` link, taken out of the address bar. Not trusted yet: anyone can send
+// such a link, so it signs in only a tab where nobody is signed in, or after asking (offerSwitch).
 function tokenFromLocation() {
   const match = location.hash.match(/token=([^&]+)/);
-  if (!match) return;
-  localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+  if (!match) return null;
   history.replaceState(history.state, "", location.pathname + location.search);
+  return decodeURIComponent(match[1]);
+}
+
+async function isAccepted(token) {
+  try {
+    await new Api(token).request("{ viewer { id } }");
+    return true;
+  } catch (error) {
+    return !(error instanceof ApiError && error.code === "UNAUTHENTICATED");
+  }
+}
+
+// A link with another user's token, opened while signed in: whoever sent it would get what is typed
+// next into their account. Shows who it signs in as; switching starts over, staying changes nothing.
+async function offerSwitch(linked) {
+  if (linked === state.api.token) return;
+  let next;
+  try {
+    next = await new Api(linked).request(VIEWER);
+  } catch (error) {
+    const refused = error instanceof ApiError && error.code === "UNAUTHENTICATED";
+    toast(refused ? `The link's token was not accepted: you are still signed in as ${state.viewer.name}.` : error.message, true);
+    return;
+  }
+  if (next.viewer.id === state.viewer.id) return;
+  const dialog = $("#switch-user");
+  $("#switch-text").textContent =
+    `This link signs in as ${next.viewer.name} (${next.viewer.email}) of ${next.account.name}. ` +
+    `You are signed in as ${state.viewer.name}.`;
+  $("#switch-stay").textContent = `Stay signed in as ${state.viewer.name}`;
+  $("#switch-go").textContent = `Switch to ${next.viewer.name}`;
+  dialog.returnValue = "";
+  dialog.addEventListener(
+    "close",
+    () => {
+      if (dialog.returnValue !== "switch") return;
+      localStorage.setItem(TOKEN_KEY, linked);
+      if (state.live) state.live.stop();
+      location.reload();
+    },
+    { once: true },
+  );
+  dialog.showModal();
 }
 
 function showSignIn(message = "") {
@@ -421,17 +465,34 @@ $("#list-more").addEventListener("click", () => {
   loadInbox();
 });
 window.addEventListener("popstate", () => state.viewer && route({ fromLocation: true }));
-// A `#token=` link opened in a tab already showing the app signs in with that token.
+// A `#token=` link opened in a tab already showing the app.
 window.addEventListener("hashchange", () => {
-  if (!/token=/.test(location.hash)) return;
-  tokenFromLocation();
+  const linked = tokenFromLocation();
+  if (!linked) return;
+  if (state.viewer) {
+    offerSwitch(linked);
+    return;
+  }
+  localStorage.setItem(TOKEN_KEY, linked);
   location.reload();
 });
 
-tokenFromLocation();
-const saved = localStorage.getItem(TOKEN_KEY);
-if (saved) start(saved);
-else {
+async function boot() {
+  const linked = tokenFromLocation();
+  const saved = localStorage.getItem(TOKEN_KEY);
+  if (linked && saved && linked !== saved && (await isAccepted(saved))) {
+    await start(saved);
+    if (state.viewer) await offerSwitch(linked);
+    return;
+  }
+  const token = linked || saved;
+  if (token) {
+    localStorage.setItem(TOKEN_KEY, token);
+    start(token);
+    return;
+  }
   showSignIn(sessionStorage.getItem("switchboard.signin") || "");
   sessionStorage.removeItem("switchboard.signin");
 }
+
+boot();

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 from tests.processes import command_env, switchboard
+from tests.realtime_support import PROTOCOL
 
 SECTIONS = ("UNASSIGNED", "ASSIGNED_TO_ME", "ASSIGNED_TO_OTHERS", "CLOSED")
 INBOX = "{ " + " ".join(
@@ -92,3 +97,18 @@ def test_demo_replies_on_whatsapp_and_messenger_get_delivered_and_read(tmp_path:
         for provider, message_id in replies.items():
             server.wait_for(lambda: status(message_id) == "READ", f"the {provider} reply read")
     assert "Traceback" not in server.output()
+
+
+def test_demo_caps_websocket_messages_at_max_body_bytes_and_logs_no_query_string(tmp_path: Path) -> None:
+    env = command_env("sqlite://ignored-by-the-demo.db", SWITCHBOARD_DEMO_INTERVAL="0.2", MAX_BODY_BYTES="4096")
+    with switchboard("demo", env=env, cwd=tmp_path) as server:
+        refused = httpx.get(server.url + "/webhooks/messenger/nope", params={"hub.verify_token": "demo-SECRET-91c3"})
+        with ws_connect(server.url.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL], max_size=None) as socket:  # type: ignore[list-item]
+            socket.send(json.dumps({"type": "connection_init", "payload": {"padding": "x" * 5_000}}))
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=10)
+        server.wait_for(lambda: '"GET /webhooks/messenger/nope HTTP/1.1" 404' in server.output(), "the access line")
+
+    assert refused.status_code == 404
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert "SECRET" not in server.output()
