@@ -219,7 +219,7 @@ def _variable_uses(info: Info, name: str) -> int:
 
 async def _serve_inbox_events(info: Info, delivery: Delivery, after: str | None, conversation_id: str | None) -> None:
     viewer = viewer_of(info)
-    after_id = event_id_of(after) if after is not None else None
+    after_id = event_id_of(after) if after is not None else delivery.received_at
     conversation_pk = await subscribable_conversation(viewer, conversation_id) if conversation_id else None
     operation = delivery.operation
     renderer = EventRenderer(info.schema, operation.query, operation.variables, operation.operation_name)

@@ -21,6 +21,7 @@ from schema.context import loaders_of, viewer_of
 from schema.loaders import related
 
 Role = strawberry.enum(models.Role, name="Role")
+UserStatus = strawberry.enum(models.UserStatus, name="UserStatus")
 Provider = strawberry.enum(models.Provider, name="Provider")
 ConversationStatus = strawberry.enum(models.ConversationStatus, name="ConversationStatus")
 Direction = strawberry.enum(models.Direction, name="Direction")
@@ -69,10 +70,13 @@ class User(Node):
     email: str
     role: Role
     available: bool = strawberry.field(description="Green dot: anyone may assign new conversations to this user.")
+    status: UserStatus = strawberry.field(
+        description="A DEACTIVATED user's tokens authenticate nothing, and their open WebSockets are closed (R-ADMIN)."
+    )
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return _wrap(cls, "User", row, ("name", "email", "role", "available"))
+        return _wrap(cls, "User", row, ("name", "email", "role", "available", "status"))
 
 
 @strawberry.type

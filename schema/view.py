@@ -31,6 +31,7 @@ class GraphQLView(GraphQL):
             allowed_origins=settings.allowed_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
+        self.recheck_seconds = settings.websocket_recheck_seconds
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         viewer = None
