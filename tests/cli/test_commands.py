@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -101,3 +103,37 @@ def test_serve_answers_probes_the_created_accounts_token_and_refuses_big_bodies(
     assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
     assert chunked.status_code == 413 and "refused" in server.output()
     assert server.process.returncode is not None
+
+
+MIGRATE_TO = """
+import asyncio, sys
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+from models.db import tortoise_config
+
+async def main() -> None:
+    await migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2])
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+
+
+def test_migrate_makes_the_users_who_existed_before_user_status_active(tmp_path: Path, env: dict[str, str]) -> None:
+    before = subprocess.run(
+        [sys.executable, "-c", MIGRATE_TO, env["DATABASE_URL"], "models.0002_section_indexes"],
+        env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60,
+    )
+    assert before.returncode == 0, before.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        connection.execute("INSERT INTO account (id, name, created_at) VALUES (1, 'Acme', '2024-01-01 00:00:00+00:00')")
+        connection.execute(
+            "INSERT INTO user (id, account_id, name, email, role, available, created_at)"
+            " VALUES (1, 1, 'Ana', 'ana@acme.test', 'ADMIN', 1, '2024-01-01 00:00:00+00:00')"
+        )
+
+    result = run("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        assert connection.execute("SELECT status FROM user").fetchall() == [("ACTIVE",)]
