@@ -81,7 +81,7 @@ async def authenticate_digest(token_digest: str) -> Viewer | None:
 
 
 # Distinct tokens per statement of `current_rights`: well under both databases' limit of bound parameters.
-RIGHTS_BATCH = 5_000
+RIGHTS_BATCH = 10_000
 
 
 async def current_rights(digests: Collection[str]) -> dict[str, tuple[int, Role]]:

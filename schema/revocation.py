@@ -48,6 +48,7 @@ class Sentry:
         self.sockets: weakref.WeakSet[Watched] = weakref.WeakSet()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         hub.rights_listeners.add(self._heard)
 
     def watch(self, socket: Watched) -> None:
@@ -87,7 +88,10 @@ class Sentry:
             user_id, role = rights.get(accepted.digest or "", (None, None))
             if not still_grants(accepted, user_id, role):
                 log.info("closing a WebSocket of user %s with 4403: its token no longer grants what it did", accepted.user.id)
-                await socket.revoke()
+                # In a task of its own: a client that stopped reading must not hold up the others.
+                closing = asyncio.create_task(socket.revoke(), name="ws-revoke")
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
 
 
 _sentries: weakref.WeakKeyDictionary[Hub, Sentry] = weakref.WeakKeyDictionary()
