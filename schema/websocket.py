@@ -190,6 +190,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         viewer = await authenticate_digest(accepted.digest)
         if viewer is None or not still_grants(accepted, viewer.user.id, viewer.user.role):
             return None
+        self.context.viewer = viewer  # same user and role: the connection keeps one row, not one per operation
         return viewer
 
 
