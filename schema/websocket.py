@@ -40,8 +40,9 @@ class Delivery:
 
     handler: RealtimeHandler
     operation: Operation[Any, Any]
-    # The hub's position when the subscribe message arrived: inboxEvents without `after` starts
-    # there, so what the operation awaits before it joins the hub (re-reading its token) loses no event.
+    # The hub's horizon when the subscribe message arrived: inboxEvents without `after` starts there,
+    # so what the operation awaits before it joins the hub (re-reading its token) loses no event,
+    # and an event committed before the message arrived is not sent even if the hub is behind.
     received_at: int | None = None
 
     def __post_init__(self) -> None:
@@ -136,7 +137,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         if not self.connection_acknowledged:
             await super().handle_subscribe(message)  # closed with 4401
             return
-        received_at = _received_at.set((await current_hub()).position)
+        received_at = _received_at.set((await current_hub()).horizon())
         try:
             await super().handle_subscribe(message)  # starts the operation's task, in a copy of this context
         finally:

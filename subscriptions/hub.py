@@ -113,6 +113,7 @@ class Hub:
         self.queue_size = queue_size
         self.poll_seconds = poll_seconds
         self.position = 0
+        self.announced = 0  # the newest event id published here or heard of from the broker
         self.groups: dict[int, dict[Hashable, Group]] = {}
         self.listeners: dict[int, set[Subscriber]] = {}
         self.rights_listeners: set[Callable[[frozenset[int]], None]] = set()
@@ -143,6 +144,7 @@ class Hub:
     # ---- publishing (subscriptions.publisher calls these after commit)
 
     def publish_events(self, event_ids: Sequence[int]) -> None:
+        self.announced = max([self.announced, *event_ids])
         self.broker.publish(json.dumps({"events": list(event_ids)}).encode())
 
     def publish_notifications(self, pairs: Iterable[tuple[int, int]]) -> None:
@@ -158,6 +160,7 @@ class Hub:
             log.warning("ignoring an unreadable broker message %r", data[:100])
             return
         if message.get("events"):
+            self.announced = max([self.announced, *message["events"]])
             self._wake.set()
         for user_id, notification_id in message.get("notifications", ()):
             for listener in self.listeners.get(user_id, ()):
@@ -168,6 +171,11 @@ class Hub:
                 rights_listener(user_ids)
 
     # ---- inbox events
+
+    def horizon(self) -> int:
+        """The newest event id this process knows to be committed: dispatched, published here, or
+        announced by the broker (a subscription without `after` starts there, schema/websocket.py)."""
+        return max(self.position, self.announced)
 
     def join(self, key: Hashable, make_group: Callable[[], Group], user: User) -> Subscriber:
         account_groups = self.groups.setdefault(user.account_id, {})
