@@ -40,6 +40,7 @@ class Settings:
     subscriber_queue_size: int = 1_000
     redis_channel: str = "switchboard:events"
     websocket_ping_seconds: float = 15.0
+    websocket_recheck_seconds: float = 1.0
 
     @property
     def production(self) -> bool:
@@ -54,6 +55,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,
             websocket_ping_seconds=float(env.get("WEBSOCKET_PING_SECONDS") or defaults.websocket_ping_seconds),
+            websocket_recheck_seconds=float(env.get("WEBSOCKET_RECHECK_SECONDS") or defaults.websocket_recheck_seconds),
             smtp_url=env.get("SMTP_URL") or None,
             smtp_from=env.get("SMTP_FROM") or defaults.smtp_from,
             public_base_url=(env.get("PUBLIC_BASE_URL") or defaults.public_base_url).rstrip("/"),

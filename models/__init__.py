@@ -1,6 +1,6 @@
 """Tortoise models. Every row belongs to one account (R-TENANT)."""
 
-from models.accounts import Account, ApiToken, Role, User
+from models.accounts import Account, ApiToken, Role, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
@@ -37,4 +37,5 @@ __all__ = [
     "Provider",
     "Role",
     "User",
+    "UserStatus",
 ]

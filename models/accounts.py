@@ -11,6 +11,11 @@ class Role(StrEnum):
     MEMBER = "MEMBER"
 
 
+class UserStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    DEACTIVATED = "DEACTIVATED"  # their tokens authenticate nothing (R-ADMIN)
+
+
 class Account(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
@@ -30,6 +35,8 @@ class User(Model):
     email = fields.CharField(max_length=320)
     role = fields.CharEnumField(Role, max_length=10, default=Role.MEMBER)
     available = fields.BooleanField(default=True)
+    # db_default: the rows that exist when the column is added are ACTIVE
+    status = fields.CharEnumField(UserStatus, max_length=12, default=UserStatus.ACTIVE, db_default=UserStatus.ACTIVE.value)
     created_at = fields.DatetimeField()
 
     class Meta:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from models import ApiToken, AppAccess, Role, User
+from models import ApiToken, AppAccess, Role, User, UserStatus
 from resolvers import clock
 from resolvers.errors import Forbidden
+from subscriptions import publisher
 
 TOKEN_PREFIX = "sb_"
 
@@ -27,6 +29,7 @@ async def issue_token(user: User) -> str:
 @dataclass
 class Viewer:
     user: User
+    digest: str | None = field(default=None, repr=False)  # of the token they authenticated with
     _app_ids: frozenset[int] | None = field(default=None, repr=False)
     _app_ids_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -67,8 +70,40 @@ class Viewer:
 async def authenticate(token: str | None) -> Viewer | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = await ApiToken.filter(digest=digest(token)).select_related("user").first()
-    return Viewer(row.user) if row else None
+    return await authenticate_digest(digest(token))
+
+
+async def authenticate_digest(token_digest: str) -> Viewer | None:
+    """Who the token of this digest belongs to now, in one statement: nobody once the token is
+    deleted or its user DEACTIVATED. Also how an open WebSocket re-reads its viewer per operation."""
+    row = await ApiToken.filter(digest=token_digest, user__status=UserStatus.ACTIVE).select_related("user").first()
+    return Viewer(row.user, token_digest) if row else None
+
+
+# Distinct tokens per statement of `current_rights`: well under both databases' limit of bound parameters.
+RIGHTS_BATCH = 10_000
+
+
+async def current_rights(digests: Collection[str]) -> dict[str, tuple[int, Role]]:
+    """(user id, role) of each of these tokens that still authenticates (the token exists, its user
+    is ACTIVE): one statement per RIGHTS_BATCH tokens. Open WebSockets whose token is missing here,
+    or whose user or role differs from what they were accepted with, are closed (schema/revocation.py)."""
+    ordered = list(digests)
+    rights: dict[str, tuple[int, Role]] = {}
+    for start in range(0, len(ordered), RIGHTS_BATCH):
+        rows = await ApiToken.filter(
+            digest__in=ordered[start : start + RIGHTS_BATCH], user__status=UserStatus.ACTIVE
+        ).values_list("digest", "user_id", "user__role")
+        for token_digest, user_id, role in rows:
+            rights[token_digest] = (user_id, Role(role))
+    return rights
+
+
+async def rights_changed(user_ids: Iterable[int]) -> None:
+    """Call after commit whenever a token of these users was deleted, or their role or status
+    changed: every process re-checks their open WebSockets at once and closes, with 4403, those
+    whose token no longer grants what it did. Never raises (each process also re-checks every second)."""
+    await publisher.publish_rights_changed(user_ids)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -303,7 +303,7 @@ class RealtimeSubscription:
         if delivery is None:
             raise ValidationFailed("inboxEvents is served over WebSocket (graphql-transport-ws) at /graphql.")
         viewer = viewer_of(info)
-        after_id = await resume_point(viewer, after) if after is not None else None
+        after_id = await resume_point(viewer, after) if after is not None else delivery.received_at
         conversation_pk = await subscribable_conversation(viewer, conversation_id) if conversation_id else None
         return _serve_inbox_events(info, delivery, after_id, conversation_pk)
 

@@ -46,6 +46,16 @@ Role = described_enum(
         "MEMBER": "Works the inbox of the apps shared with them; changes no messaging settings.",
     },
 )
+UserStatus = described_enum(
+    models.UserStatus,
+    "UserStatus",
+    "Whether a user can sign in and work the inbox (R-ADMIN).",
+    {
+        "ACTIVE": "Signs in, is assignable and is told of new messages as their settings say.",
+        "DEACTIVATED": "Cannot sign in: every token authenticates nothing and open WebSockets are closed (4403); not "
+        "assignable, told nothing (R-ADMIN).",
+    },
+)
 Provider = described_enum(
     models.Provider,
     "Provider",
@@ -171,10 +181,13 @@ class User(Node):
     available: bool = strawberry.field(
         description="Green dot: anyone may assign new conversations to this user (R-AVAIL). New users are available."
     )
+    status: UserStatus = strawberry.field(
+        description="A DEACTIVATED user's tokens authenticate nothing, and their open WebSockets are closed (R-ADMIN)."
+    )
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return _wrap(cls, "User", row, ("name", "email", "role", "available"))
+        return _wrap(cls, "User", row, ("name", "email", "role", "available", "status"))
 
 
 @strawberry.type(

@@ -50,6 +50,7 @@ class GraphQLView(GraphQL):
             allowed_origins=settings.allowed_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
+        self.recheck_seconds = settings.websocket_recheck_seconds
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse((GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)

@@ -1,6 +1,8 @@
 """The WebSocket side of real time: graphql-transport-ws with authentication in `connection_init`,
-a fresh context per operation, the per-connection cap answered with RATE_LIMITED, keep-alive
-pings, and `Delivery`: the operation a subscription resolver may write pre-serialized payloads to."""
+a fresh context per operation (and a fresh read of who the token belongs to: a socket whose token
+no longer grants what it did is closed with 4403, see schema/revocation.py), the per-connection cap
+answered with RATE_LIMITED, keep-alive pings, and `Delivery`: the operation a subscription resolver
+may write pre-serialized payloads to."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.utils.aio import aclosing
 
 from resolvers.errors import RateLimited, Unauthenticated
-from resolvers.viewer import Viewer, authenticate, bearer_token
+from resolvers.viewer import Viewer, authenticate, authenticate_digest, bearer_token
 from schema.context import Context
 from schema.loaders import Loaders
 from schema.strawberry_internals import OperationStreamClosed, send_result_stream
+from schema.revocation import Sentry, sentry_of, still_grants
+from subscriptions.hub import current_hub
 
 
 @dataclasses.dataclass
@@ -33,6 +37,10 @@ class Delivery:
 
     handler: RealtimeHandler
     operation: Operation[Any, Any]
+    # The hub's horizon when the subscribe message arrived: inboxEvents without `after` starts there,
+    # so what the operation awaits before it joins the hub (re-reading its token) loses no event,
+    # and an event committed before the message arrived is not sent even if the hub is behind.
+    received_at: int | None = None
 
     def __post_init__(self) -> None:
         self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
@@ -42,6 +50,7 @@ class Delivery:
 
 
 current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
+_received_at: ContextVar[int | None] = ContextVar("received_at", default=None)  # into the operation's task
 
 
 async def authenticate_connection(context: Context) -> None:
@@ -76,6 +85,16 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context.loaders = LazyLoaders()  # type: ignore[assignment]
+        self.sentry: Sentry | None = None
+
+    @property
+    def accepted(self) -> Viewer | None:
+        """Who the socket was accepted as in `connection_init` (user and role as they were then)."""
+        return self.context.viewer
+
+    @property
+    def open(self) -> bool:
+        return not _closed(self)
 
     async def handle_connection_init(self, message: Any) -> None:
         if not isinstance(message.get("payload"), dict):
@@ -84,6 +103,25 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         if self.connection_acknowledged:
             self.connection_init_timeout_task = None  # cancelled; holding it keeps its traceback alive
             _keep_alive.add(self, self.view.keep_alive_interval or 15)
+            self.sentry = sentry_of(await current_hub(), self.view.recheck_seconds)
+            self.sentry.watch(self)
+
+    async def shutdown(self) -> None:
+        if self.sentry is not None:
+            self.sentry.forget(self)
+        await super().shutdown()
+
+    async def revoke(self) -> None:
+        """Closes the socket with 4403 (its token no longer grants what it was accepted with); its
+        operations are cancelled first, so nothing more is sent on it."""
+        if _closed(self):
+            return
+        current = asyncio.current_task()
+        for operation in list(self.operations.values()):
+            if operation.task is not None and operation.task is not current:
+                operation.task.cancel()
+        with suppress(Exception):  # closed meanwhile by the client or another check
+            await self.websocket.close(code=4403, reason="Forbidden")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cap = self.max_subscriptions_per_connection
@@ -93,10 +131,17 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             )
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
-        await super().handle_subscribe(message)
+        if not self.connection_acknowledged:
+            await super().handle_subscribe(message)  # closed with 4401
+            return
+        received_at = _received_at.set((await current_hub()).horizon())
+        try:
+            await super().handle_subscribe(message)  # starts the operation's task, in a copy of this context
+        finally:
+            _received_at.reset(received_at)
 
     async def run_operation(self, operation: Operation[Context, Any]) -> None:
-        current_delivery.set(Delivery(self, operation))
+        current_delivery.set(Delivery(self, operation, _received_at.get()))
         try:
             try:
                 await self._stream(operation)
@@ -116,21 +161,35 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             self.operations.pop(operation.id, None)
 
     async def _stream(self, operation: Operation[Context, Any]) -> None:
-        viewer = self.context.viewer
+        viewer = await self._viewer_now()
+        if viewer is None:
+            self.operations.pop(operation.id, None)
+            await self.revoke()
+            return
         result_source = await self.schema.stream(
             operation.query,
             variable_values=operation.variables,
-            # Fresh per operation: loaders and the viewer's access are never read from a cache of
-            # an earlier operation on this (long-lived) connection.
-            context_value=dataclasses.replace(
-                self.context, loaders=LazyLoaders(), viewer=Viewer(viewer.user) if viewer else None
-            ),
+            # Fresh per operation: the viewer, its access and the loaders are never read from a
+            # cache of an earlier operation on this (long-lived) connection.
+            context_value=dataclasses.replace(self.context, loaders=LazyLoaders(), viewer=viewer),
             root_value=self.root_value,
             operation_name=operation.operation_name,
         )
         async with aclosing(result_source):
             await send_result_stream(self, operation, result_source)
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
+    async def _viewer_now(self) -> Viewer | None:
+        """Who the token belongs to now (one statement), if it still grants what the socket was
+        accepted with: the token exists, its user is ACTIVE, and is the same user in the same role."""
+        accepted = self.accepted
+        if accepted is None or accepted.digest is None:
+            return None
+        viewer = await authenticate_digest(accepted.digest)
+        if viewer is None or not still_grants(accepted, viewer.user.id, viewer.user.role):
+            return None
+        self.context.viewer = viewer  # same user and role: the connection keeps one row, not one per operation
+        return viewer
 
 
 class GoLive(BaseException):  # noqa: N818 (control flow, not an error)

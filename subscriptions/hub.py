@@ -19,6 +19,11 @@ Notifications (for the `notifications` subscription, any other per-user stream a
     async for notification_id in hub.notification_ids(user_id): ...       # live, any process
 `notification_ids` raises `TooSlow` when the consumer falls `queue_size` ids behind. It is live
 only: nothing is replayed (the stored list is the record).
+
+Changed rights (a token deleted, a role or status changed; resolvers.viewer.rights_changed):
+    publisher.publish_rights_changed([user_id, ...])            # after commit
+    hub.rights_listeners.add(callback)                          # callback(frozenset of user ids), any process
+schema/revocation.py listens, to close the WebSockets that lost their rights.
 """
 
 from __future__ import annotations
@@ -108,8 +113,10 @@ class Hub:
         self.queue_size = queue_size
         self.poll_seconds = poll_seconds
         self.position = 0
+        self.announced = 0  # the newest event id published here or heard of from the broker
         self.groups: dict[int, dict[Hashable, Group]] = {}
         self.listeners: dict[int, set[Subscriber]] = {}
+        self.rights_listeners: set[Callable[[frozenset[int]], None]] = set()
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -137,10 +144,14 @@ class Hub:
     # ---- publishing (subscriptions.publisher calls these after commit)
 
     def publish_events(self, event_ids: Sequence[int]) -> None:
+        self.announced = max([self.announced, *event_ids])
         self.broker.publish(json.dumps({"events": list(event_ids)}).encode())
 
     def publish_notifications(self, pairs: Iterable[tuple[int, int]]) -> None:
         self.broker.publish(json.dumps({"notifications": [list(pair) for pair in pairs]}).encode())
+
+    def publish_rights_changed(self, user_ids: Sequence[int]) -> None:
+        self.broker.publish(json.dumps({"rights": list(user_ids)}).encode())
 
     def _on_message(self, data: bytes) -> None:
         try:
@@ -149,12 +160,22 @@ class Hub:
             log.warning("ignoring an unreadable broker message %r", data[:100])
             return
         if message.get("events"):
+            self.announced = max([self.announced, *message["events"]])
             self._wake.set()
         for user_id, notification_id in message.get("notifications", ()):
             for listener in self.listeners.get(user_id, ()):
                 listener.push(notification_id)
+        if message.get("rights"):
+            user_ids = frozenset(message["rights"])
+            for rights_listener in list(self.rights_listeners):
+                rights_listener(user_ids)
 
     # ---- inbox events
+
+    def horizon(self) -> int:
+        """The newest event id this process knows to be committed: dispatched, published here, or
+        announced by the broker (a subscription without `after` starts there, schema/websocket.py)."""
+        return max(self.position, self.announced)
 
     def join(self, key: Hashable, make_group: Callable[[], Group], user: User) -> Subscriber:
         account_groups = self.groups.setdefault(user.account_id, {})

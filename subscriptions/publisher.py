@@ -2,6 +2,7 @@
 
     await publish(event_ids)                                   # InboxEvent ids (resolvers/events.change does it)
     await publish_notifications([(user_id, notification_id)])  # Notification rows of those users
+    await publish_rights_changed([user_id])                    # their tokens, role or status changed
 
 Both never raise and never wait on Redis: the message is queued for the broker, and a subscriber
 that misses an event (Redis down, process restart) catches up from the database. The hub
@@ -23,6 +24,8 @@ class Sink(Protocol):
     def publish_events(self, event_ids: Sequence[int]) -> None: ...
 
     def publish_notifications(self, pairs: Iterable[tuple[int, int]]) -> None: ...
+
+    def publish_rights_changed(self, user_ids: Sequence[int]) -> None: ...
 
 
 _sink: Sink | None = None
@@ -52,3 +55,16 @@ async def publish_notifications(pairs: Iterable[tuple[int, int]]) -> None:
         _sink.publish_notifications(pairs)
     except Exception:
         log.exception("publishing notifications %s failed", pairs)
+
+
+async def publish_rights_changed(user_ids: Iterable[int]) -> None:
+    """A token of these users was deleted, or their role or status changed: every process re-checks
+    their open WebSockets now (resolvers.viewer.rights_changed). Never raises; without the message
+    the once-a-second re-check still closes them."""
+    user_ids = sorted({int(user_id) for user_id in user_ids})
+    if not user_ids or _sink is None:
+        return
+    try:
+        _sink.publish_rights_changed(user_ids)
+    except Exception:
+        log.exception("publishing changed rights of users %s failed", user_ids)

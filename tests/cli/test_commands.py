@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -169,3 +171,37 @@ def test_serve_closes_a_websocket_whose_message_is_over_max_body_bytes_with_1009
 
     assert acknowledged["type"] == "connection_ack"
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+MIGRATE_TO = """
+import asyncio, sys
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+from models.db import tortoise_config
+
+async def main() -> None:
+    await migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2])
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+
+
+def test_migrate_makes_the_users_who_existed_before_user_status_active(tmp_path: Path, env: dict[str, str]) -> None:
+    before = subprocess.run(
+        [sys.executable, "-c", MIGRATE_TO, env["DATABASE_URL"], "models.0002_section_indexes"],
+        env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60,
+    )
+    assert before.returncode == 0, before.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        connection.execute("INSERT INTO account (id, name, created_at) VALUES (1, 'Acme', '2024-01-01 00:00:00+00:00')")
+        connection.execute(
+            "INSERT INTO user (id, account_id, name, email, role, available, created_at)"
+            " VALUES (1, 1, 'Ana', 'ana@acme.test', 'ADMIN', 1, '2024-01-01 00:00:00+00:00')"
+        )
+
+    result = run("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        assert connection.execute("SELECT status FROM user").fetchall() == [("ACTIVE",)]

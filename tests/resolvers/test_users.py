@@ -1,6 +1,9 @@
 """Users of an account: creating them (R-SETTINGS), their tokens, and the team list."""
 
-from tests.support import Api
+from models import Role, User, UserStatus
+from resolvers.ids import pk_of
+from resolvers.viewer import current_rights, digest
+from tests.support import Api, QueryCounter
 
 CREATE = """mutation($n: String!, $e: String!, $r: Role) {
   createUser(name: $n, email: $e, role: $r) { user { id name email role available } token } }"""
@@ -69,3 +72,33 @@ async def test_a_bad_token_is_unauthenticated(api: Api) -> None:
 
     assert await api.error_code(VIEWER, token="sb_not-a-real-token") == "UNAUTHENTICATED"
     assert await api.error_code(VIEWER) == "UNAUTHENTICATED"
+
+
+async def test_users_show_their_status_and_a_deactivated_users_token_is_unauthenticated(api: Api) -> None:
+    admin = await api.create_account()
+    bea = await api.create_user(admin, "Bea Member")
+    assert (await api.data("{ viewer { status } }", token=bea.token))["viewer"]["status"] == "ACTIVE"
+
+    await User.filter(id=pk_of("User", bea.id)).update(status=UserStatus.DEACTIVATED)  # issue 15 brings the mutation
+
+    users = (await api.data("{ users { name status } }", token=admin.token))["users"]
+    assert users == [{"name": "Ana Admin", "status": "ACTIVE"}, {"name": "Bea Member", "status": "DEACTIVATED"}]
+    assert await api.error_code(VIEWER, token=bea.token) == "UNAUTHENTICATED"
+
+
+async def test_one_statement_tells_the_rights_of_many_tokens(api: Api) -> None:
+    admin = await api.create_account()
+    people = [await api.create_user(admin, f"Member{number} Team") for number in range(5)]
+    dora = await api.create_user(admin, "Dora Admin", role="ADMIN")
+    await User.filter(id=pk_of("User", people[0].id)).update(status=UserStatus.DEACTIVATED)
+    tokens = [admin.token, dora.token, *(person.token for person in people), "sb_never-issued"]
+
+    with QueryCounter() as counter:
+        rights = await current_rights({digest(token) for token in tokens})
+
+    assert counter.count == 1
+    assert rights == {
+        digest(admin.token): (pk_of("User", admin.id), Role.ADMIN),
+        digest(dora.token): (pk_of("User", dora.id), Role.ADMIN),
+        **{digest(person.token): (pk_of("User", person.id), Role.MEMBER) for person in people[1:]},
+    }
