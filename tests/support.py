@@ -16,6 +16,23 @@ import pytest
 from providers.api_channel import sign
 
 
+# Every (document, variables) the suite's Api clients sent, in order (tests/schema/test_planner.py reads it).
+SENT: list[tuple[str, dict[str, Any]]] = []
+
+
+def differential_applies(query: str) -> bool:
+    """Whether a document only reads (its operations are all queries): those are run by both
+    executors. Mutations change the data, so the second run would not see the same rows."""
+    from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return True
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(op.operation is OperationType.QUERY for op in operations)
+
+
 class GraphQLFailed(AssertionError):
     pass
 
@@ -39,10 +56,25 @@ class Api:
         await self.http.aclose()
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
-        """The whole GraphQL response: {"data": …, "errors": […]}."""
+        """The whole GraphQL response: {"data": …, "errors": […]}. A query is also run by the
+        reference executor against the same data, and both answers must be the same bytes."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        body = {"query": query, "variables": variables or {}}
+        response = await self.http.post("/graphql", json=body, headers=headers)
         assert response.status_code in (200, 400), response.text
+        SENT.append((query, variables or {}))
+        if differential_applies(query):
+            from schema.planner import reference_only
+
+            marker = reference_only.set(True)
+            try:
+                reference = await self.http.post("/graphql", json=body, headers=headers)
+            finally:
+                reference_only.reset(marker)
+            assert (response.status_code, response.content) == (reference.status_code, reference.content), (
+                f"the planner and the reference executor differ on\n{query}\n{variables}\n"
+                f"planner:   {response.content!r}\nreference: {reference.content!r}"
+            )
         return response.json()
 
     async def data(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
