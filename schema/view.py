@@ -10,12 +10,16 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
+from graphql import GraphQLError
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
+from schema.persisted import PersistedQueries
 from schema.websocket import RealtimeHandler, authenticate_connection
 from settings import Settings
 
@@ -48,6 +52,15 @@ class GraphQLView(GraphQL):
             allowed_origins=settings.allowed_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
+        self.persisted = PersistedQueries(settings.persisted_queries_size)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        request_data: GraphQLRequestData = kwargs["request_data"]
+        query = self.persisted.resolve(request_data.query, request_data.extensions)
+        if isinstance(query, GraphQLError):
+            return ExecutionResult(data=None, errors=[query])
+        request_data.query = query
+        return await super().execute_single(*args, **kwargs)
 
     def encode_json(self, data: object) -> bytes:
         # Once per result, whichever executor produced it (both write the same bytes).

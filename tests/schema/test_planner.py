@@ -9,6 +9,8 @@ of the web app, the README and the docs, which must all compile.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from pathlib import Path
@@ -276,3 +278,47 @@ async def test_a_document_the_planner_cannot_compile_falls_back_logged_once_and_
             assert result.data == {"viewer": {"name": "Bob Member"}}
     assert planner.stats.fallbacks == {"a document without its source text": 2}
     assert len([r for r in caplog.records if "reference executor" in r.getMessage()]) == 1
+
+
+# ---------------------------------------------------------------- automatic persisted queries
+
+VIEWER = "{ viewer { name } }"
+VIEWER_HASH = hashlib.sha256(VIEWER.encode()).hexdigest()
+
+
+def _persisted(digest: str) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+async def test_an_unknown_persisted_hash_asks_for_the_text_then_the_hash_alone_runs(api: Api) -> None:
+    team, _ = await api.create_team_with_conversation()
+    headers = {"Authorization": f"Bearer {team.bob.token}"}
+    miss = (await api.http.post("/graphql", json={"extensions": _persisted(VIEWER_HASH)}, headers=headers)).json()
+    assert miss["data"] is None
+    assert [error["extensions"]["code"] for error in miss["errors"]] == ["PERSISTED_QUERY_NOT_FOUND"]
+    stored = await api.http.post("/graphql", json={"query": VIEWER, "extensions": _persisted(VIEWER_HASH)}, headers=headers)
+    assert stored.json() == {"data": {"viewer": {"name": "Bob Member"}}}
+    hit = await api.http.post("/graphql", json={"extensions": _persisted(VIEWER_HASH)}, headers=headers)
+    assert hit.json() == {"data": {"viewer": {"name": "Bob Member"}}}
+
+
+async def test_a_persisted_hash_runs_over_get(api: Api) -> None:
+    team, _ = await api.create_team_with_conversation()
+    headers = {"Authorization": f"Bearer {team.bob.token}", "Accept": "application/json"}
+    params = {"extensions": json.dumps(_persisted(VIEWER_HASH))}
+    miss = (await api.http.get("/graphql", params=params, headers=headers)).json()
+    assert miss["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    await api.http.get("/graphql", params={**params, "query": VIEWER}, headers=headers)
+    hit = await api.http.get("/graphql", params=params, headers=headers)
+    assert hit.json() == {"data": {"viewer": {"name": "Bob Member"}}}
+
+
+async def test_a_text_whose_hash_is_not_the_one_sent_is_refused_and_not_kept(api: Api) -> None:
+    team, _ = await api.create_team_with_conversation()
+    headers = {"Authorization": f"Bearer {team.bob.token}"}
+    wrong = "0" * 64
+    refused = (await api.http.post("/graphql", json={"query": VIEWER, "extensions": _persisted(wrong)}, headers=headers)).json()
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    later = (await api.http.post("/graphql", json={"extensions": _persisted(wrong)}, headers=headers)).json()
+    assert later["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
