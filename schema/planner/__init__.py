@@ -134,6 +134,8 @@ class Planner:
         digest = hashlib.sha256(text.encode()).hexdigest()
         if digest not in self.stats.fallback_documents:
             self.stats.fallback_documents[digest] = reason
+            if len(self.stats.fallback_documents) > self.cache_size:  # bounded like the plans
+                del self.stats.fallback_documents[next(iter(self.stats.fallback_documents))]
             log.warning("document %s served by the reference executor: %s", digest[:12], reason)
         return execute(schema, document, root_value, context_value, variable_values, operation_name, **kwargs)
 
