@@ -62,9 +62,10 @@ class GraphQLView(GraphQL):
         request_data.query = query
         return await super().execute_single(*args, **kwargs)
 
-    def encode_json(self, data: object) -> bytes:
-        # Once per result, whichever executor produced it (both write the same bytes).
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Once per result, whichever executor produced it (both write the same bytes). A str: the
+        # WebSocket side sends it as a text frame.
+        return orjson.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse((GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)
