@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -24,6 +25,7 @@ from schema.inbox import InboxMutation, InboxQuery
 from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
 from schema.loaders import FreshLoaders
+from schema.planner import EXECUTORS, Planner, reference_only
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
@@ -62,6 +64,18 @@ SUBSCRIPTION_DESCRIPTION = (
 
 
 class SwitchboardSchema(strawberry.Schema):
+    planner: Planner | None = None  # None: the reference executor (graphql-core) runs every document
+
+    def use_executor(self, executor: str, plan_cache_size: int) -> None:
+        if executor not in EXECUTORS:
+            raise ValueError(f"SWITCHBOARD_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+        self.planner = Planner(self, plan_cache_size) if executor == "planner" else None
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        if self.planner is None or reference_only.get() or self.config.enable_experimental_incremental_execution:
+            return super()._get_execute_function()
+        return self.planner.execute
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         context: Any = execution_context.context if execution_context else None
         request_id = getattr(context, "request_id", "") or "-"
@@ -78,7 +92,7 @@ def build_schema() -> SwitchboardSchema:
         *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
     ]
     quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
-    return SwitchboardSchema(
+    schema = SwitchboardSchema(
         query=Query,
         mutation=Mutation,
         subscription=(
@@ -96,3 +110,5 @@ def build_schema() -> SwitchboardSchema:
         ],
         execution_context_class=HideSuggestionsExecutor if settings.production else None,
     )
+    schema.use_executor(settings.executor, settings.plan_cache_size)
+    return schema
