@@ -36,6 +36,7 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 2_000
     max_query_aliases: int = 30
+    max_query_nodes: int = 50_000
     max_subscriptions_per_connection: int = 20
     subscriber_queue_size: int = 1_000
     redis_channel: str = "switchboard:events"
@@ -67,6 +68,7 @@ class Settings:
             whatsapp_new_installs=_bool(env.get("WHATSAPP_NEW_INSTALLS"), True),
             send_retry_seconds=float(env.get("SEND_RETRY_SECONDS") or defaults.send_retry_seconds),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
+            max_query_nodes=int(env.get("MAX_QUERY_NODES") or defaults.max_query_nodes),
         )
 
 

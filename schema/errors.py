@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from resolvers.errors import InboxError, QueryTooComplex, ValidationFailed
 
 log = logging.getLogger("switchboard.graphql")
 
 
-
-def _is_too_complex(message: str) -> bool:
-    return "exceeds maximum operation depth" in message or "aliases found" in message or (
-        "Document contains more than" in message and "tokens" in message
-    )
+def _over_token_limit(error: GraphQLError) -> bool:
+    # The one limit we cannot give a code where it is raised: graphql-core's parser stops at
+    # `max_tokens` (MaxTokensLimiter). Depth, aliases and cost (schema/limits.py) carry theirs.
+    return isinstance(error, GraphQLSyntaxError) and "Document contains more than" in error.message
 
 
 def classify(error: GraphQLError, request_id: str) -> None:
@@ -30,8 +29,8 @@ def classify(error: GraphQLError, request_id: str) -> None:
         error.message = original.message
     elif original is None or isinstance(original, GraphQLError):
         # (graphql-core wraps a bad variable, e.g. an unknown enum value, in a second GraphQLError.)
-        # A rule of ours may name its code (introspection in production: UNAUTHENTICATED).
-        extensions.setdefault("code", QueryTooComplex.code if _is_too_complex(error.message) else ValidationFailed.code)
+        # A rule of ours names its code (limits: QUERY_TOO_COMPLEX; introspection in production: UNAUTHENTICATED).
+        extensions.setdefault("code", QueryTooComplex.code if _over_token_limit(error) else ValidationFailed.code)
     else:
         log.error("unexpected error [request %s] at %s", request_id, error.path, exc_info=original)
         error.message = f"Internal error (request id {request_id})."
