@@ -39,6 +39,7 @@ class Settings:
     max_query_nodes: int = 50_000
     max_subscriptions_per_connection: int = 20
     subscriber_queue_size: int = 1_000
+    subscription_render_budget_ms: int = 500
     redis_channel: str = "switchboard:events"
     websocket_ping_seconds: float = 15.0
 
@@ -69,6 +70,7 @@ class Settings:
             send_retry_seconds=float(env.get("SEND_RETRY_SECONDS") or defaults.send_retry_seconds),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
             max_query_nodes=int(env.get("MAX_QUERY_NODES") or defaults.max_query_nodes),
+            subscription_render_budget_ms=int(env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms),
         )
 
 
