@@ -5,8 +5,10 @@ takes longer than the render budget is ended with QUERY_TOO_COMPLEX."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -109,6 +111,16 @@ async def test_another_accounts_events_are_delivered_while_one_accounts_render_i
 # ---- the whole server: a heavy document against the render budget
 
 
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """A collection on this test process's heap pauses it for half a second: not what is measured."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 @pytest.fixture
 async def strict_server(api: Api, server_settings: Settings) -> AsyncIterator[Server]:
     """A render budget (250 ms) the heavy document exceeds and plain ones stay far below."""
@@ -127,22 +139,25 @@ async def test_a_heavy_subscription_in_one_account_does_not_hold_up_another_acco
         b_op = await b_socket.subscribe(EVENTS, {"after": await cursor_of(api, b.admin)})
 
         async def b_latency(n: int) -> float:
-            """An event in A, then one in B: how long until B's subscriber has B's."""
+            """An event in A, then one in B: the time until B's subscriber has B's, counted as the CPU this
+            process (server and clients) spent meanwhile, so that a busy machine does not count."""
             await a.app.receive("a-cust", f"a ping {n}")
-            started = time.perf_counter()
+            started = time.process_time()
             await b.app.receive("b-cust", f"b ping {n}")
             await received(b_socket, b_op, f"b ping {n}")
-            return time.perf_counter() - started
+            return time.process_time() - started
 
-        alone = max([await b_latency(n) for n in range(3)])
-        a_op = await a_socket.subscribe(heavy_events(), {"after": await cursor_of(api, a.admin)})
-        beside_heavy = max([await b_latency(n) for n in range(3, 6)])
+        with no_garbage_collection():
+            alone = max([await b_latency(n) for n in range(3)])
+            a_op = await a_socket.subscribe(heavy_events(), {"after": await cursor_of(api, a.admin)})
+            beside_heavy = max([await b_latency(n) for n in range(3, 6)])
         a_messages = [await a_socket.message(a_op)]
         while a_messages[-1]["type"] == "next" and not a_messages[-1]["payload"].get("errors") and len(a_messages) < 3:
             a_messages.append(await a_socket.message(a_op))
 
-    # Rendered in turn, B's events waited for each of A's renders (seconds each); now at most the budget.
-    assert beside_heavy < max(2 * alone, 0.8), (alone, beside_heavy)
+    # Rendered in turn, B's events waited for each of A's renders (1.5 s or more each); now at most
+    # for A's render budget (0.25 s).
+    assert beside_heavy < max(2 * alone, 0.6), (alone, beside_heavy)
     # A's subscriber gets its events in order, or is ended with the budget error (then `complete`).
     events = [m["payload"]["data"]["inboxEvents"] for m in a_messages if m["type"] == "next" and m["payload"].get("data")]
     assert [event["cursor"] for event in events] == sorted(event["cursor"] for event in events)
