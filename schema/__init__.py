@@ -7,14 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -26,6 +19,7 @@ from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
 from schema.loaders import FreshLoaders
 from schema.planner import EXECUTORS, Planner, reference_only
+from schema.limits import QueryCost, limits_rule
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
@@ -85,12 +79,9 @@ class SwitchboardSchema(strawberry.Schema):
 
 def build_schema() -> SwitchboardSchema:
     settings = get_settings()
-    # The limiters' rule classes are made once: ValidationCache keys on them, and a new class per
-    # request (what a factory of QueryDepthLimiter gives) would make every lookup a miss.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
-    ]
+    # The rule class is made once: ValidationCache keys on it, and a new class per request would
+    # make every lookup a miss.
+    limits = [limits_rule(settings.max_query_depth, settings.max_query_aliases)]
     quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
     schema = SwitchboardSchema(
         query=Query,
@@ -102,6 +93,7 @@ def build_schema() -> SwitchboardSchema:
             SubscriptionsOverWebSocket,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            lambda: QueryCost(settings.max_query_nodes),  # after ValidationCache: costs only valid documents
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             IntrospectionGuard,
