@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, TypedDict
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.accounts import Account, User
+    from models.apps import MessagingApp
 
 
 class ConversationStatus(StrEnum):
@@ -25,11 +30,18 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class Attachment(TypedDict):
+    """One element of `Message.attachments` (a JSON column): keys as the API and the providers spell them."""
+
+    url: str
+    contentType: str | None
+
+
 class Contact(Model):
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
     account_id: int
-    app = fields.ForeignKeyField("models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE)
     app_id: int
     external_id = fields.CharField(max_length=255)
     name = fields.CharField(max_length=255, null=True)
@@ -50,14 +62,14 @@ class Conversation(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
     account_id: int
-    app = fields.ForeignKeyField("models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE)
     app_id: int
-    contact = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE)
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE)
     contact_id: int
     status = fields.CharEnumField(ConversationStatus, max_length=10, default=ConversationStatus.OPEN)
-    assignee = fields.ForeignKeyField(
+    assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="assigned_conversations", null=True, on_delete=fields.SET_NULL
     )
     assignee_id: int | None
@@ -81,19 +93,19 @@ class Message(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
     account_id: int
-    app = fields.ForeignKeyField("models.MessagingApp", related_name="messages", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="messages", on_delete=fields.CASCADE)
     app_id: int
-    conversation = fields.ForeignKeyField(
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="messages", null=True, on_delete=fields.CASCADE
     )
     conversation_id: int | None
     direction = fields.CharEnumField(Direction, max_length=10)
     text = fields.TextField(null=True)
-    attachments = fields.JSONField(default=list)
+    attachments: fields.JSONField[list[Attachment]] = fields.JSONField(default=list)
     sender_name = fields.CharField(max_length=255, null=True)
-    sent_by = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
+    sent_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
     sent_by_id: int | None
     status = fields.CharEnumField(DeliveryStatus, max_length=10)
     error_code = fields.CharField(max_length=64, null=True)

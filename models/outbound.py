@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.inbox import Message
 
 
 class OutboundSend(Model):
@@ -11,7 +16,7 @@ class OutboundSend(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    message = fields.OneToOneField("models.Message", related_name="outbound_send", on_delete=fields.CASCADE)
+    message: fields.OneToOneRelation[Message] = fields.OneToOneField("models.Message", related_name="outbound_send", on_delete=fields.CASCADE)
     message_id: int
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
