@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, TypedDict
 from tortoise import fields
 from tortoise.models import Model
 
+from models.typed import nullable_char_enum, nullable_text
+
 if TYPE_CHECKING:
     from models.accounts import Account, User
     from models.apps import MessagingApp
@@ -45,7 +47,7 @@ class Contact(Model):
     app_id: int
     external_id = fields.CharField(max_length=255)
     name = fields.CharField(max_length=255, null=True)
-    avatar_url = fields.TextField(null=True)
+    avatar_url = nullable_text()
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -76,8 +78,8 @@ class Conversation(Model):
     version = fields.IntField(default=0)
     last_message_id = fields.IntField(null=True)
     last_message_at = fields.DatetimeField(null=True)
-    last_message_text = fields.TextField(null=True)
-    last_message_direction = fields.CharEnumField(Direction, max_length=10, null=True)
+    last_message_text = nullable_text()
+    last_message_direction = nullable_char_enum(Direction, max_length=10)
     last_inbound_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
@@ -102,14 +104,14 @@ class Message(Model):
     )
     conversation_id: int | None
     direction = fields.CharEnumField(Direction, max_length=10)
-    text = fields.TextField(null=True)
+    text = nullable_text()
     attachments: fields.JSONField[list[Attachment]] = fields.JSONField(default=list)
     sender_name = fields.CharField(max_length=255, null=True)
     sent_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
     sent_by_id: int | None
     status = fields.CharEnumField(DeliveryStatus, max_length=10)
     error_code = fields.CharField(max_length=64, null=True)
-    error_message = fields.TextField(null=True)
+    error_message = nullable_text()
     provider_message_id = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.typed import nullable_text
+
 if TYPE_CHECKING:
     from models.accounts import Account, User
     from models.inbox import Conversation, Message
@@ -91,7 +93,7 @@ class OutboxEmail(Model):
     claim_token = fields.CharField(max_length=32, null=True)
     claimed_until = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error = nullable_text()
     created_at = fields.DatetimeField()
 
     class Meta:

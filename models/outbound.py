@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from models.typed import nullable_text
+
 if TYPE_CHECKING:
     from models.inbox import Message
 
@@ -20,7 +22,7 @@ class OutboundSend(Model):
     message_id: int
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
-    last_error = fields.TextField(null=True)
+    last_error = nullable_text()
 
     class Meta:
         table = "outbound_send"
