@@ -77,6 +77,8 @@ def encrypt_credentials(credentials: dict[str, str]) -> str:
 
 def decrypt_credentials(ciphertext: str) -> dict[str, str]:
     try:
-        return json.loads(_fernet().decrypt(ciphertext.encode()))
+        plaintext = _fernet().decrypt(ciphertext.encode())
     except InvalidToken:
         raise RuntimeError("Provider credentials cannot be decrypted: was SECRET_KEY changed?") from None
+    credentials: dict[str, str] = json.loads(plaintext)  # written by encrypt_credentials
+    return credentials
