@@ -14,7 +14,7 @@ from models import Provider
 from providers.api_channel import ApiChannel
 from providers.messenger import MessengerChannel
 from providers.twilio import TwilioChannel, TwilioHttpClient
-from resolvers.delivery import retry_due_sends, use_channels
+from resolvers.delivery import Channel, retry_due_sends, use_channels
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class ProviderRuntime:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines would print Graph's access_token
         self.http = httpx.AsyncClient(timeout=TIMEOUT)
         self.twilio_http = TwilioHttpClient(settings.twilio_api_base_url, timeout=TIMEOUT)
-        self.channels = {
+        self.channels: dict[Provider, Channel] = {
             Provider.TWILIO_WHATSAPP: TwilioChannel(self.twilio_http, settings.public_base_url),
             Provider.MESSENGER: MessengerChannel(self.http, settings.graph_api_base_url, settings.graph_api_version),
             Provider.API: ApiChannel(self.http),
