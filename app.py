@@ -20,13 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError, OperationalError
 from uvicorn.config import LOGGING_CONFIG
 
+import schema
 from models.db import REFUSED_VALUE, close_database, open_database, ping, refused_value
 from providers import api_channel, messenger, twilio
 from providers.email import EmailWorker, email_sender
 from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
 from resolvers.links import CONVERSATION_PATH
-import schema
 from schema import build_schema
 from schema.view import GRAPHIQL_DIR, GraphQLView
 from settings import Settings, get_settings, use_settings
