@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import asyncpg
 from starlette.applications import Starlette
@@ -211,7 +211,17 @@ class NoQueryStrings(logging.Filter):
         return True
 
 
-def server_options(settings: Settings) -> dict[str, Any]:
+class ServerOptions(TypedDict):
+    """The keyword arguments of uvicorn.Config / uvicorn.run that `server_options` sets."""
+
+    http: Literal["httptools"]
+    ws_max_size: int
+    ws_per_message_deflate: bool
+    log_level: str
+    log_config: dict[str, Any]
+
+
+def server_options(settings: Settings) -> ServerOptions:
     """How `switchboard serve` and `switchboard demo` run uvicorn."""
     return {
         "http": "httptools",
