@@ -33,7 +33,7 @@ class ProviderRuntime:
             Provider.API: ApiChannel(self.http),
         }
         self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -50,13 +50,13 @@ class ProviderRuntime:
         await self.http.aclose()
         await self.twilio_http.close()
 
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Runs `work` after the response, never failing it; errors are logged."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background provider work failed", exc_info=task.exception())
