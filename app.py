@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import asyncpg
 from starlette.applications import Starlette
@@ -20,13 +20,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import DBConnectionError, OperationalError
 from uvicorn.config import LOGGING_CONFIG
 
+import schema
 from models.db import REFUSED_VALUE, close_database, open_database, ping, refused_value
 from providers import api_channel, messenger, twilio
 from providers.email import EmailWorker, email_sender
 from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
 from resolvers.links import CONVERSATION_PATH
-import schema
 from schema import build_schema
 from schema.view import GRAPHIQL_DIR, GraphQLView
 from settings import Settings, get_settings, use_settings
@@ -216,7 +216,17 @@ class NoQueryStrings(logging.Filter):
         return True
 
 
-def server_options(settings: Settings) -> dict[str, Any]:
+class ServerOptions(TypedDict):
+    """The keyword arguments of uvicorn.Config / uvicorn.run that `server_options` sets."""
+
+    http: Literal["httptools"]
+    ws_max_size: int
+    ws_per_message_deflate: bool
+    log_level: str
+    log_config: dict[str, Any]
+
+
+def server_options(settings: Settings) -> ServerOptions:
     """How `switchboard serve` and `switchboard demo` run uvicorn."""
     return {
         "http": "httptools",

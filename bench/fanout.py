@@ -30,14 +30,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import redis.asyncio as redis
+
 from harness import (
-    API_CHANNEL_SECRET, Server, create_team, free_port, opened, percentile, postgres_url, scratch_database, server_env, switchboard_serve,
+    API_CHANNEL_SECRET,
+    Server,
+    create_team,
+    free_port,
+    opened,
+    percentile,
+    postgres_url,
+    scratch_database,
+    server_env,
+    switchboard_serve,
 )
 
 DOCUMENT = """subscription { inboxEvents { cursor type conversationId occurredAt
@@ -66,7 +77,7 @@ async def prepare(database_url: str, subscribers: int) -> tuple[str, str, list[s
         users = await User.filter(account_id=team.account_id, email__startswith="m").order_by("id")
         tokens = [TOKEN_PREFIX + secrets.token_urlsafe(24) for _ in users]
         await ApiToken.bulk_create(
-            [ApiToken(user_id=user.id, digest=digest(token), created_at=created) for user, token in zip(users, tokens)],
+            [ApiToken(user_id=user.id, digest=digest(token), created_at=created) for user, token in zip(users, tokens, strict=True)],
             batch_size=1000,
         )
         await AppAccess.bulk_create([AppAccess(app_id=team.app.id, user_id=user.id) for user in users], batch_size=1000)
@@ -76,8 +87,32 @@ async def prepare(database_url: str, subscribers: int) -> tuple[str, str, list[s
 # ---- subscribers
 
 
+class Arrivals:
+    """Events received by all subscribers together; `reach(n)` returns once n have arrived."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._target = 0
+        self._reached = asyncio.Event()
+
+    def add(self) -> None:
+        self.count += 1
+        if self.count >= self._target:
+            self._reached.set()
+
+    def reset(self) -> None:
+        self.count = 0
+
+    async def reach(self, target: int) -> None:
+        self._target = target
+        self._reached.clear()
+        if self.count < target:
+            await self._reached.wait()
+
+
 @dataclass
 class Subscriber:
+    arrivals: Arrivals
     latencies: list[float] = field(default_factory=list)
     received: int = 0
     errors: int = 0
@@ -149,6 +184,7 @@ class LeanClient(asyncio.Protocol):
             occurred = datetime.fromisoformat(payload[at + 14 : payload.index(b'"', at + 14)].decode())
             self.stats.latencies.append(arrived - occurred.timestamp())
             self.stats.received += 1
+            self.stats.arrivals.add()
         elif b'"connection_ack"' in payload and not self.acked.done():
             self.acked.set_result(None)
         elif b'"errors"' in payload or b'"error"' in payload:
@@ -174,7 +210,7 @@ async def subscribe(port: int, token: str, opening: asyncio.Semaphore, stats: Su
             await asyncio.wait_for(client.acked, 120)
             client.send_text(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": DOCUMENT}}))
             return client
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         print(f"subscriber failed to connect: {error!r}", file=sys.stderr)
         return None
 
@@ -232,21 +268,16 @@ async def raw_redis(redis_url: str, subscribers: int, rate: float, seconds: floa
     channel = f"bench-raw-{secrets.token_hex(4)}"
     queues: list[asyncio.Queue[bytes]] = [asyncio.Queue() for _ in range(subscribers)]
     latencies: list[float] = []
-    received = 0
-    burst_done = asyncio.Event()
-    burst_target = 0
+    arrivals = Arrivals()
 
     async def consumer(queue: asyncio.Queue[bytes]) -> None:
-        nonlocal received
         while True:
             data = await queue.get()
             if data.startswith(b"t0="):
                 latencies.append(time.time() - float(data[3:]))
-                received += 1
+                arrivals.add()
             elif data == b"burst":
-                received += 1
-                if received >= burst_target:
-                    burst_done.set()
+                arrivals.add()
 
     sub = redis.Redis.from_url(redis_url)
     pub = redis.Redis.from_url(redis_url)
@@ -263,16 +294,16 @@ async def raw_redis(redis_url: str, subscribers: int, rate: float, seconds: floa
     tasks = [asyncio.create_task(consumer(queue)) for queue in queues] + [asyncio.create_task(reader())]
     count = int(rate * seconds)
     await at_rate(rate, count, lambda n: pub.publish(channel, f"t0={time.time():.6f}"))
-    deadline = time.monotonic() + 10
-    while received < count * subscribers and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    lost = count * subscribers - received
+    with suppress(TimeoutError):
+        await asyncio.wait_for(arrivals.reach(count * subscribers), 10)
+    lost = count * subscribers - arrivals.count
     burst_events = max(1, 200_000 // subscribers)
-    received, burst_target = 0, burst_events * subscribers
+    arrivals.reset()
+    burst_target = burst_events * subscribers
     began = time.perf_counter()
     for _ in range(burst_events):
         await pub.publish(channel, "burst")
-    await asyncio.wait_for(burst_done.wait(), 60)
+    await asyncio.wait_for(arrivals.reach(burst_target), 60)
     burst_rate = burst_target / (time.perf_counter() - began)
     for task in tasks:
         task.cancel()
@@ -302,7 +333,8 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str, logs: P
                 conversation_id = await open_conversation(client, app_id, admin_token)
                 baseline_rss = [server.rss_bytes() for server in servers]
                 opening = asyncio.Semaphore(50)
-                stats = [Subscriber() for _ in tokens]
+                arrivals = Arrivals()
+                stats = [Subscriber(arrivals) for _ in tokens]
                 clients = await asyncio.gather(
                     *(subscribe(servers[index % processes].port, token, opening, stats[index]) for index, token in enumerate(tokens))
                 )
@@ -311,18 +343,17 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str, logs: P
                     raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
                 # Every subscription is registered once a probe event reached every subscriber.
                 await toggle(client, admin_token, conversation_id, 0)
-                deadline = time.monotonic() + 60
-                while sum(s.received for s in stats) < len(stats) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(arrivals.reach(len(stats)), 60)
                 idle_rss = [server.rss_bytes() for server in servers]
                 for s in stats:
                     s.latencies.clear()
                     s.received = 0
+                arrivals.reset()
                 cpu_before = sum(server.cpu_seconds() for server in servers)
                 sent = await steady(client, admin_token, conversation_id, rate, seconds, first=1)
-                deadline = time.monotonic() + 15
-                while sum(s.received for s in stats) < sent * len(stats) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(arrivals.reach(sent * len(stats)), 15)
                 cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
             for lean in clients:
                 if lean is not None and lean.transport is not None:
@@ -355,7 +386,7 @@ async def main() -> None:
     parser.add_argument("--database-url", default=postgres_url())
     parser.add_argument("--redis-url", default=os.environ.get("SWITCHBOARD_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     logs = Path(tempfile.mkdtemp(prefix="sb-bench-fanout-"))
     print(f"fan-out of inboxEvents; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")

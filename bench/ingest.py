@@ -27,8 +27,21 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import asyncpg
-from harness import Server, connect, create_team, dsn, free_port, opened, percentile, postgres_url, scratch_database, serve_app, server_env
 from twilio.request_validator import RequestValidator
+
+from harness import (
+    Server,
+    connect,
+    create_team,
+    dsn,
+    free_port,
+    opened,
+    percentile,
+    postgres_url,
+    scratch_database,
+    serve_app,
+    server_env,
+)
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "a1b2c3d4" * 4

@@ -32,9 +32,24 @@ from typing import Any
 
 import asyncpg
 import httpx
+
 from harness import (
-    ROOT, SECRET_KEY, Load, Server, connect, create_database, create_team, drop_database, dsn, free_port, load, opened, postgres_url,
-    serve_app, server_env, switchboard_serve,
+    ROOT,
+    SECRET_KEY,
+    Load,
+    Server,
+    connect,
+    create_database,
+    create_team,
+    drop_database,
+    dsn,
+    free_port,
+    load,
+    opened,
+    postgres_url,
+    serve_app,
+    server_env,
+    switchboard_serve,
 )
 
 QUERY = """query Page($first: Int!) { conversations(section: UNASSIGNED, first: $first) {

@@ -4,14 +4,22 @@ from models.accounts import Account, ApiToken, Role, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
-from models.inbox import Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
-from models.notifications import EmailItem, EmailStatus, Notification, NotificationKind, NotificationSetting, OutboxEmail
+from models.inbox import Attachment, Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
+from models.notifications import (
+    EmailItem,
+    EmailStatus,
+    Notification,
+    NotificationKind,
+    NotificationSetting,
+    OutboxEmail,
+)
 from models.outbound import OutboundSend
 
 __all__ = [
     "Account",
     "ApiToken",
     "AppAccess",
+    "Attachment",
     "Contact",
     "Conversation",
     "ConversationLink",

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, TypedDict
 
 from tortoise import fields
 from tortoise.models import Model
+
+from models.typed import nullable_char_enum, nullable_text
+
+if TYPE_CHECKING:
+    from models.accounts import Account, User
+    from models.apps import MessagingApp
 
 
 class ConversationStatus(StrEnum):
@@ -25,15 +32,22 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class Attachment(TypedDict):
+    """One element of `Message.attachments` (a JSON column): keys as the API and the providers spell them."""
+
+    url: str
+    contentType: str | None
+
+
 class Contact(Model):
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
     account_id: int
-    app = fields.ForeignKeyField("models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE)
     app_id: int
     external_id = fields.CharField(max_length=255)
     name = fields.CharField(max_length=255, null=True)
-    avatar_url = fields.TextField(null=True)
+    avatar_url = nullable_text()
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -50,22 +64,22 @@ class Conversation(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
     account_id: int
-    app = fields.ForeignKeyField("models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE)
     app_id: int
-    contact = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE)
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE)
     contact_id: int
     status = fields.CharEnumField(ConversationStatus, max_length=10, default=ConversationStatus.OPEN)
-    assignee = fields.ForeignKeyField(
+    assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="assigned_conversations", null=True, on_delete=fields.SET_NULL
     )
     assignee_id: int | None
     version = fields.IntField(default=0)
     last_message_id = fields.IntField(null=True)
     last_message_at = fields.DatetimeField(null=True)
-    last_message_text = fields.TextField(null=True)
-    last_message_direction = fields.CharEnumField(Direction, max_length=10, null=True)
+    last_message_text = nullable_text()
+    last_message_direction = nullable_char_enum(Direction, max_length=10)
     last_inbound_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
@@ -81,23 +95,23 @@ class Message(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
     account_id: int
-    app = fields.ForeignKeyField("models.MessagingApp", related_name="messages", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="messages", on_delete=fields.CASCADE)
     app_id: int
-    conversation = fields.ForeignKeyField(
+    conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="messages", null=True, on_delete=fields.CASCADE
     )
     conversation_id: int | None
     direction = fields.CharEnumField(Direction, max_length=10)
-    text = fields.TextField(null=True)
-    attachments = fields.JSONField(default=list)
+    text = nullable_text()
+    attachments: fields.JSONField[list[Attachment]] = fields.JSONField(default=list)
     sender_name = fields.CharField(max_length=255, null=True)
-    sent_by = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
+    sent_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
     sent_by_id: int | None
     status = fields.CharEnumField(DeliveryStatus, max_length=10)
     error_code = fields.CharField(max_length=64, null=True)
-    error_message = fields.TextField(null=True)
+    error_message = nullable_text()
     provider_message_id = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

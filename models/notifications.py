@@ -1,9 +1,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+from models.typed import nullable_text
+
+if TYPE_CHECKING:
+    from models.accounts import Account, User
+    from models.inbox import Conversation, Message
 
 
 class NotificationKind(StrEnum):
@@ -25,7 +32,7 @@ class NotificationSetting(Model):
     """A user's choice for one kind. No row: the R-NOTIFY default."""
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", related_name="notification_settings", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="notification_settings", on_delete=fields.CASCADE)
     user_id: int
     kind = fields.CharEnumField(NotificationKind, max_length=40)
     desktop = fields.BooleanField()
@@ -40,19 +47,19 @@ class Notification(Model):
     """A desktop notification: written in the transaction of the change that causes it."""
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="notifications", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="notifications", on_delete=fields.CASCADE)
     account_id: int
-    user = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
     user_id: int
     app_id = fields.IntField()
     kind = fields.CharEnumField(NotificationKind, max_length=40)
-    conversation = fields.ForeignKeyField(
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="notifications", on_delete=fields.CASCADE
     )
     conversation_id: int
-    message = fields.ForeignKeyField("models.Message", related_name="notifications", null=True, on_delete=fields.SET_NULL)
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField("models.Message", related_name="notifications", null=True, on_delete=fields.SET_NULL)
     message_id: int | None
-    actor = fields.ForeignKeyField("models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL)
     actor_id: int | None
     read_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
@@ -71,11 +78,11 @@ class OutboxEmail(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    account = fields.ForeignKeyField("models.Account", related_name="outbox_emails", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="outbox_emails", on_delete=fields.CASCADE)
     account_id: int
-    user = fields.ForeignKeyField("models.User", related_name="outbox_emails", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="outbox_emails", on_delete=fields.CASCADE)
     user_id: int
-    conversation = fields.ForeignKeyField(
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="outbox_emails", on_delete=fields.CASCADE
     )
     conversation_id: int
@@ -86,7 +93,7 @@ class OutboxEmail(Model):
     claim_token = fields.CharField(max_length=32, null=True)
     claimed_until = fields.DatetimeField(null=True)
     sent_at = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error = nullable_text()
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -98,12 +105,12 @@ class EmailItem(Model):
     """One thing an email tells: a message that arrived, or an assignment."""
 
     id = fields.BigIntField(primary_key=True)
-    email = fields.ForeignKeyField("models.OutboxEmail", related_name="items", on_delete=fields.CASCADE)
+    email: fields.ForeignKeyRelation[OutboxEmail] = fields.ForeignKeyField("models.OutboxEmail", related_name="items", on_delete=fields.CASCADE)
     email_id: int
     kind = fields.CharEnumField(NotificationKind, max_length=40)
-    message = fields.ForeignKeyField("models.Message", related_name="email_items", null=True, on_delete=fields.SET_NULL)
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField("models.Message", related_name="email_items", null=True, on_delete=fields.SET_NULL)
     message_id: int | None
-    actor = fields.ForeignKeyField("models.User", related_name="email_items", null=True, on_delete=fields.SET_NULL)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="email_items", null=True, on_delete=fields.SET_NULL)
     actor_id: int | None
     created_at = fields.DatetimeField()
 

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+from models.typed import nullable_text
+
+if TYPE_CHECKING:
+    from models.inbox import Message
 
 
 class OutboundSend(Model):
@@ -11,11 +18,11 @@ class OutboundSend(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    message = fields.OneToOneField("models.Message", related_name="outbound_send", on_delete=fields.CASCADE)
+    message: fields.OneToOneRelation[Message] = fields.OneToOneField("models.Message", related_name="outbound_send", on_delete=fields.CASCADE)
     message_id: int
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
-    last_error = fields.TextField(null=True)
+    last_error = nullable_text()
 
     class Meta:
         table = "outbound_send"

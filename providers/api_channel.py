@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models import DeliveryStatus, MessagingApp, Provider
+from models import Attachment, DeliveryStatus, MessagingApp, Provider
 from providers.webhooks import load_app, sign, signed_json, web_attachments
 from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
 from resolvers.errors import ValidationFailed
@@ -25,12 +25,12 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "x-switchboard-signature"
 
 
-def _attachments(raw: Any) -> list[dict[str, str | None]]:
+def _attachments(raw: Any) -> list[Attachment]:
     if raw is None:
         return []
     if not isinstance(raw, list):
         raise ValidationFailed("attachments must be a list.", field="attachments")
-    found = []
+    found: list[Attachment] = []
     for item in raw:
         url = item.get("url") if isinstance(item, dict) else None
         if not isinstance(url, str) or not url:

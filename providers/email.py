@@ -88,7 +88,7 @@ class SmtpSender:
             raise EmailNotSent(reason, permanent=all(500 <= code < 600 for code in codes)) from None
         except aiosmtplib.SMTPResponseException as response:
             raise EmailNotSent(f"{response.code} {response.message}", permanent=500 <= response.code < 600) from None
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             raise EmailNotSent(f"SMTP server unreachable: {error}", permanent=False) from None
 
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from models import DeliveryStatus, MessagingApp, Provider
+from models import Attachment, DeliveryStatus, MessagingApp, Provider
 from models.db import refused_value
 from providers.webhooks import load_app, signed_json, web_attachments
 from resolvers.contacts import complete_contact
@@ -51,14 +51,16 @@ def _id(party: Any, name: str) -> str:
     return str(value)
 
 
-def _content(message: dict[str, Any]) -> tuple[str | None, list[dict[str, str | None]]]:
+def _content(message: dict[str, Any]) -> tuple[str | None, list[Attachment]]:
     text = message.get("text") if isinstance(message.get("text"), str) else None
-    attachments: list[dict[str, str | None]] = []
+    attachments: list[Attachment] = []
     notes: list[str] = []
     for item in message.get("attachments") or []:
         if not isinstance(item, dict):
             continue
-        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        payload = item.get("payload")
+        if not isinstance(payload, dict):
+            payload = {}
         coordinates = payload.get("coordinates")
         if isinstance(payload.get("url"), str) and payload["url"]:
             attachments.append({"url": payload["url"], "contentType": CONTENT_TYPES.get(str(item.get("type")))})
@@ -206,13 +208,14 @@ class MessengerChannel:
             found = _json(response)
             mid = found.get("message_id")
             return SendResult(provider_message_id=mid if isinstance(mid, str) else None)
-        error = _json(response).get("error")
-        error = error if isinstance(error, dict) else {}
-        code = str(error.get("code") or response.status_code)
-        message = ERRORS.get(code) or str(error.get("message") or response.reason_phrase)
-        if error.get("error_subcode"):
-            message = f"{message} (subcode {error['error_subcode']})"
-        retry = code in TRANSIENT or bool(error.get("is_transient")) or response.status_code >= 500
+        refusal = _json(response).get("error")
+        if not isinstance(refusal, dict):
+            refusal = {}
+        code = str(refusal.get("code") or response.status_code)
+        message = ERRORS.get(code) or str(refusal.get("message") or response.reason_phrase)
+        if refusal.get("error_subcode"):
+            message = f"{message} (subcode {refusal['error_subcode']})"
+        retry = code in TRANSIENT or bool(refusal.get("is_transient")) or response.status_code >= 500
         return SendResult(error_code=code, error_message=message, retry=retry)
 
     async def profile(self, psid: str, page_token: str) -> tuple[str | None, str | None]:

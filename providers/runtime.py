@@ -14,7 +14,7 @@ from models import Provider
 from providers.api_channel import ApiChannel
 from providers.messenger import MessengerChannel
 from providers.twilio import TwilioChannel, TwilioHttpClient
-from resolvers.delivery import retry_due_sends, use_channels
+from resolvers.delivery import Channel, retry_due_sends, use_channels
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,13 +27,13 @@ class ProviderRuntime:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines would print Graph's access_token
         self.http = httpx.AsyncClient(timeout=TIMEOUT)
         self.twilio_http = TwilioHttpClient(settings.twilio_api_base_url, timeout=TIMEOUT)
-        self.channels = {
+        self.channels: dict[Provider, Channel] = {
             Provider.TWILIO_WHATSAPP: TwilioChannel(self.twilio_http, settings.public_base_url),
             Provider.MESSENGER: MessengerChannel(self.http, settings.graph_api_base_url, settings.graph_api_version),
             Provider.API: ApiChannel(self.http),
         }
         self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -50,13 +50,13 @@ class ProviderRuntime:
         await self.http.aclose()
         await self.twilio_http.close()
 
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Runs `work` after the response, never failing it; errors are logged."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background provider work failed", exc_info=task.exception())

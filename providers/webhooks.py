@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from models import MessagingApp, Provider
+from models import Attachment, MessagingApp, Provider
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
@@ -42,7 +42,9 @@ def sign(secret: str, body: bytes) -> str:
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     # compare_digest refuses non-ASCII text with a TypeError: such a header is simply wrong.
-    return bool(header) and header.isascii() and hmac.compare_digest(sign(secret, body), header.strip())
+    if not header or not header.isascii():
+        return False
+    return hmac.compare_digest(sign(secret, body), header.strip())
 
 
 async def signed_json(request: Request, app: MessagingApp, secret: str, header: str) -> Any | Response:
@@ -60,7 +62,7 @@ async def signed_json(request: Request, app: MessagingApp, secret: str, header: 
         return JSONResponse({"error": "malformed JSON"}, status_code=400)
 
 
-def web_attachments(app: MessagingApp, attachments: list[dict[str, str | None]]) -> list[dict[str, str | None]]:
+def web_attachments(app: MessagingApp, attachments: list[Attachment]) -> list[Attachment]:
     """The attachments whose URL is http(s) (resolvers.text.is_web_url); the others are dropped, logged."""
     kept = [attachment for attachment in attachments if is_web_url(attachment["url"])]
     if len(kept) < len(attachments):

@@ -32,6 +32,7 @@ from models import (
     Notification,
     User,
 )
+from models.typed import ids_of
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
 from resolvers.viewer import Viewer
@@ -66,7 +67,7 @@ async def has_access(user_id: int, app_id: int) -> bool:
 
 async def audience(app_id: int) -> frozenset[int]:
     """The users an event of `app_id` may reach now: those it is shared with (checked per delivery)."""
-    return frozenset(await AppAccess.filter(app_id=app_id).values_list("user_id", flat=True))
+    return frozenset(await ids_of(AppAccess.filter(app_id=app_id), "user_id"))
 
 
 async def account_app(viewer: Viewer, app_id: str) -> MessagingApp:

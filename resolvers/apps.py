@@ -7,6 +7,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models import AppAccess, MessagingApp, Provider, User
+from models.typed import ids_of
 from resolvers import clock
 from resolvers.access import account_app, visible_apps
 from resolvers.credentials import encrypt_credentials, validate_credentials
@@ -80,7 +81,7 @@ async def share_messaging_app(viewer: Viewer, app_id: str, user_ids: list[str]) 
 
 
 async def _set_access(app: MessagingApp, user_ids: set[int]) -> None:
-    current = set(await AppAccess.filter(app_id=app.id).values_list("user_id", flat=True))
+    current = set(await ids_of(AppAccess.filter(app_id=app.id), "user_id"))
     await AppAccess.filter(app_id=app.id, user_id__in=list(current - user_ids)).delete()
     await AppAccess.bulk_create([AppAccess(app_id=app.id, user_id=user_id) for user_id in sorted(user_ids - current)])
 

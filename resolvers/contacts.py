@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import Contact, Conversation, Direction, Message
+from models.typed import ids_of
 
 
 async def complete_contact(app_id: int, external_id: str, *, name: str | None, avatar_url: str | None) -> bool:
@@ -12,7 +13,7 @@ async def complete_contact(app_id: int, external_id: str, *, name: str | None, a
     contacts = Contact.filter(app_id=app_id, external_id=external_id)
     if name:
         changed += await contacts.filter(name__isnull=True).update(name=name[:255])
-        conversation_ids = await Conversation.filter(app_id=app_id, contact__external_id=external_id).values_list("id", flat=True)
+        conversation_ids = await ids_of(Conversation.filter(app_id=app_id, contact__external_id=external_id))
         await Message.filter(
             conversation_id__in=list(conversation_ids), direction=Direction.INBOUND, sender_name__isnull=True
         ).update(sender_name=name[:255])

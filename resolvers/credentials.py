@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ def _text(value: str) -> bool:
 
 
 # key -> (check, what it must be)
-SHAPES: dict[Provider, dict[str, tuple[Any, str]]] = {
+SHAPES: dict[Provider, dict[str, tuple[Callable[[str], object], str]]] = {
     Provider.TWILIO_WHATSAPP: {
         "accountSid": (TWILIO_SID.match, "AC followed by 32 hexadecimal digits"),
         "authToken": (TWILIO_TOKEN.match, "32 hexadecimal digits"),
@@ -77,6 +78,8 @@ def encrypt_credentials(credentials: dict[str, str]) -> str:
 
 def decrypt_credentials(ciphertext: str) -> dict[str, str]:
     try:
-        return json.loads(_fernet().decrypt(ciphertext.encode()))
+        plaintext = _fernet().decrypt(ciphertext.encode())
     except InvalidToken:
         raise RuntimeError("Provider credentials cannot be decrypted: was SECRET_KEY changed?") from None
+    credentials: dict[str, str] = json.loads(plaintext)  # written by encrypt_credentials
+    return credentials

@@ -149,6 +149,6 @@ async def entity_page(
         if not isinstance(key, str):
             raise ValidationFailed("Malformed cursor.", field="after")
         last_id = cursor_id(last_id, model)
-        query = query.filter(Q(**{f"{order}__gt": key}) | Q(**{order: key, "id__gt": last_id}))
+        query = query.filter(Q(**{f"{order}__gt": key}) | Q(**{order: key}, id__gt=last_id))
     rows = await query.order_by(order, "id").limit(size + 1)
     return EntityPage(rows[:size], len(rows) > size, after is not None)

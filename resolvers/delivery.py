@@ -7,11 +7,22 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypedDict, cast
 
+from tortoise.queryset import QuerySet, QuerySetSingle
 from tortoise.transactions import in_transaction
 
-from models import Contact, Conversation, DeliveryStatus, Direction, InboxEventType, Message, MessagingApp, OutboundSend, Provider
+from models import (
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    InboxEventType,
+    Message,
+    MessagingApp,
+    OutboundSend,
+    Provider,
+)
 from resolvers import clock
 from resolvers.credentials import decrypt_credentials
 from resolvers.events import Change, change
@@ -82,11 +93,33 @@ class StatusUpdate:
     error_message: str | None = None
 
 
-def _event_conversation(row: dict) -> Conversation:
+class _Row(TypedDict):
+    """The columns of an outbound message that a status change reads and writes by."""
+
+    id: int
+    conversation_id: int | None
+    account_id: int
+    app_id: int
+    provider_message_id: str | None
+
+
+_ROW = ("id", "conversation_id", "account_id", "app_id", "provider_message_id")
+
+
+# Tortoise types the rows of `.values()` as dict[str, Any]; asked for the columns of _ROW, they are _Row.
+async def _row(query: QuerySetSingle[Message | None]) -> _Row | None:
+    return cast("_Row | None", await query.values(*_ROW))
+
+
+async def _rows(query: QuerySet[Message]) -> list[_Row]:
+    return cast(list[_Row], await query.values(*_ROW))
+
+
+def _event_conversation(row: _Row) -> Conversation:
     return Conversation(id=row["conversation_id"], account_id=row["account_id"], app_id=row["app_id"])
 
 
-async def _move(c: Change, row: dict, status: DeliveryStatus, **extra: object) -> bool:
+async def _move(c: Change, row: _Row, status: DeliveryStatus, **extra: object) -> bool:
     """One statement: moves the message only if its stored status ranks below `status`."""
     changes: dict[str, object] = {"status": status, "updated_at": clock.now(), **extra}
     moved = await Message.filter(id=row["id"], status__in=REPLACES[status]).update(**changes)
@@ -95,18 +128,15 @@ async def _move(c: Change, row: dict, status: DeliveryStatus, **extra: object) -
     return bool(moved)
 
 
-_ROW = ("id", "conversation_id", "account_id", "app_id", "provider_message_id")
-
-
 async def apply_status(update: StatusUpdate) -> bool:
     """False when no such outbound message (yet): the caller answers 200 and logs it."""
     query = Message.filter(app_id=update.app_id, direction=Direction.OUTBOUND)
     async with change() as c:
         row = None
         if update.provider_message_id:
-            row = await query.filter(provider_message_id=update.provider_message_id).first().values(*_ROW)
+            row = await _row(query.filter(provider_message_id=update.provider_message_id).first())
         if row is None and update.message_pk is not None:
-            row = await query.filter(id=update.message_pk).first().values(*_ROW)
+            row = await _row(query.filter(id=update.message_pk).first())
         if row is None:
             return False
         extra: dict[str, object] = {}
@@ -121,13 +151,15 @@ async def apply_status(update: StatusUpdate) -> bool:
 async def apply_watermark(app_id: int, contact_external_id: str, status: DeliveryStatus, watermark: datetime) -> int:
     """Messenger's delivery/read: every outbound message to the contact sent up to `watermark`."""
     async with change() as c:
-        rows = await Message.filter(
-            app_id=app_id,
-            direction=Direction.OUTBOUND,
-            conversation__contact__external_id=contact_external_id,
-            created_at__lte=watermark,
-            status__in=REPLACES[status],
-        ).values(*_ROW)
+        rows = await _rows(
+            Message.filter(
+                app_id=app_id,
+                direction=Direction.OUTBOUND,
+                conversation__contact__external_id=contact_external_id,
+                created_at__lte=watermark,
+                status__in=REPLACES[status],
+            )
+        )
         moved = [row for row in rows if await _move(c, row, status)]
     return len(moved)
 
@@ -139,25 +171,29 @@ async def settle(message_id: int, result: SendResult) -> None:
     """Records a send's outcome: SENT, FAILED with the provider's code, or another try later."""
     async with change() as c:
         send = await OutboundSend.filter(message_id=message_id).select_for_update().first()
-        row = await Message.filter(id=message_id).first().values(*_ROW)
-        if row is None or (result.retry and send is None):  # gone, or another process settled it meanwhile
+        row = await _row(Message.filter(id=message_id).first())
+        if row is None:  # gone
             return
-        if result.retry and send.attempts < MAX_ATTEMPTS:  # type: ignore[union-attr]
-            send.next_attempt_at = clock.now() + backoff(send.attempts)
-            send.last_error = f"{result.error_code or ''} {result.error_message or ''}".strip()[:1000] or None
-            await send.save(update_fields=["next_attempt_at", "last_error"])
-            return
-        if send is not None:
-            await send.delete()
         if result.retry:
+            if send is None:  # another process settled it meanwhile
+                return
+            if send.attempts < MAX_ATTEMPTS:
+                send.next_attempt_at = clock.now() + backoff(send.attempts)
+                send.last_error = f"{result.error_code or ''} {result.error_message or ''}".strip()[:1000] or None
+                await send.save(update_fields=["next_attempt_at", "last_error"])
+                return
+            await send.delete()
             await _move(
                 c, row, DeliveryStatus.FAILED, error_code=UNREACHABLE,
                 error_message=f"The provider could not be reached after {send.attempts} attempts: {result.error_message or result.error_code}",
             )
-        elif result.refused:
+            return
+        if send is not None:
+            await send.delete()
+        if result.error_code is not None:  # refused
             await _move(c, row, DeliveryStatus.FAILED, error_code=result.error_code[:64], error_message=result.error_message)
         else:
-            extra = {}
+            extra: dict[str, object] = {}
             pmid = result.provider_message_id
             taken = pmid and await Message.filter(app_id=row["app_id"], provider_message_id=pmid).exists()
             if pmid and row["provider_message_id"] is None and not taken:

@@ -20,6 +20,7 @@ from typing import Protocol
 from tortoise.expressions import F, Q
 
 from models import Conversation, ConversationStatus, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
+from models.typed import ids_of
 from resolvers import clock
 from resolvers.access import visible_conversation
 from resolvers.events import Change
@@ -120,12 +121,7 @@ def _due(now: datetime) -> Q:
 async def deliver_due_emails(sender: EmailSender, now: datetime | None = None, *, limit: int = BATCH) -> int:
     """Sends every email due at `now` that no other worker holds; returns how many were sent."""
     now = now or clock.now()
-    candidates = (
-        await OutboxEmail.filter(_due(now), due_at__lte=now)
-        .order_by("due_at", "id")
-        .limit(limit)
-        .values_list("id", flat=True)
-    )
+    candidates = await ids_of(OutboxEmail.filter(_due(now), due_at__lte=now).order_by("due_at", "id").limit(limit))
     sent = 0
     for pk in candidates:
         token = secrets.token_hex(16)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from models import Contact, Conversation, ConversationLink, Deal, InboxEventType, Lead, LinkKind, MessagingApp, Person, Provider
+from models import (
+    Contact,
+    Conversation,
+    ConversationLink,
+    Deal,
+    InboxEventType,
+    Lead,
+    LinkKind,
+    MessagingApp,
+    Person,
+    Provider,
+)
 from resolvers import clock, crm
 from resolvers.access import require_conversation
 from resolvers.errors import ValidationFailed

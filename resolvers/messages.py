@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from tortoise.exceptions import IntegrityError
 
 from models import (
+    Attachment,
     Contact,
     Conversation,
     ConversationStatus,
@@ -18,9 +19,9 @@ from models import (
 )
 from models.sql import MESSAGE_DELIVERED, fetch
 from resolvers import clock, notes
+from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
-from resolvers.errors import ValidationFailed
 from resolvers.pagination import cursor_id, decode_cursor, encode_cursor, page_size
 from resolvers.text import is_web_url
 
@@ -39,7 +40,7 @@ class InboundMessage:
     contact_name: str | None = None
     contact_avatar_url: str | None = None
     text: str | None = None
-    attachments: list[dict[str, str | None]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
     account_id: int | None = None  # the app's account, when the caller has loaded the app (saves a query)
 
 
@@ -188,7 +189,7 @@ async def _update_contact(contact: Contact, inbound: InboundMessage) -> None:
         await contact.save(update_fields=list(changed))
 
 
-def shown_attachments(message: Message) -> list[dict[str, str | None]]:
+def shown_attachments(message: Message) -> list[Attachment]:
     """Only http(s) links are ever shown (rows stored before webhooks dropped the others may hold them)."""
     return [attachment for attachment in message.attachments or [] if is_web_url(attachment["url"])]
 

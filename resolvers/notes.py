@@ -70,7 +70,7 @@ async def record_message(conversation: Conversation, message: Message) -> None:
         if link.id in stale:
             continue
         note = link.note if link.note_id is not None else None
-        if note is not None and note.edited_at is None and message.created_at < note.window_starts_at + WINDOW:
+        if note is not None and note.edited_at is None and _in_window(note, message.created_at):
             if note.messages_since not in rendered:
                 rendered[note.messages_since] = await render(conversation, note.messages_since)
             # Conditional: a user's edit or delete that commits first wins, and the message starts a new note.
@@ -79,6 +79,11 @@ async def record_message(conversation: Conversation, message: Message) -> None:
             ):
                 continue
         await start_note(link, conversation, since=message.created_at)
+
+
+def _in_window(note: Note, moment: datetime) -> bool:
+    """Whether `moment` falls in the note's 24 hours (every note a link points to has its window start)."""
+    return note.window_starts_at is not None and moment < note.window_starts_at + WINDOW
 
 
 async def start_note(link: ConversationLink, conversation: Conversation, *, since: datetime | None) -> Note:

@@ -119,7 +119,8 @@ async def _notify(
     actor_id: int | None,
     chosen: dict[int, dict[NotificationKind, Choice]] | None = None,
 ) -> None:
-    kinds.pop(actor_id, None)  # type: ignore[arg-type]
+    if actor_id is not None:
+        kinds.pop(actor_id, None)
     if not kinds:
         return
     chosen = chosen or await settings_of(kinds)

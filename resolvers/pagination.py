@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.models import Model
@@ -51,7 +51,7 @@ def decode_time_cursor(cursor: str, model: type[Model]) -> tuple[datetime, int]:
     moment, pk = decode_cursor(cursor, 2)
     try:
         at = datetime.fromisoformat(moment)
-        at.astimezone(timezone.utc)  # a time near year 1 or 9999 whose offset takes it out of range raises here
+        at.astimezone(UTC)  # a time near year 1 or 9999 whose offset takes it out of range raises here
     except (TypeError, ValueError, OverflowError):
         raise ValidationFailed("Malformed cursor.", field="after") from None
     if at.tzinfo is None:

@@ -7,7 +7,18 @@ from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from models import Contact, Conversation, DeliveryStatus, Direction, InboxEventType, Message, MessagingApp, OutboundSend, Provider
+from models import (
+    Attachment,
+    Contact,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    InboxEventType,
+    Message,
+    MessagingApp,
+    OutboundSend,
+    Provider,
+)
 from resolvers import clock, notes
 from resolvers.access import require_conversation
 from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
@@ -51,7 +62,7 @@ async def record_outbound(
     status: DeliveryStatus,
     sender_name: str | None,
     sent_by_id: int | None = None,
-    attachments: Sequence[dict[str, str | None]] = (),
+    attachments: Sequence[Attachment] = (),
     provider_message_id: str | None = None,
 ) -> Message:
     """THE way an outbound message comes to exist (our replies and the page's own echoes alike):
@@ -145,7 +156,7 @@ async def receive_echo(
     provider_message_id: str,
     *,
     text: str | None,
-    attachments: Sequence[dict[str, str | None]] = (),
+    attachments: Sequence[Attachment] = (),
     local_id: str | None = None,
 ) -> bool:
     """Messenger echoes: our own send (its metadata is our id) becomes SENT with the provider's id;

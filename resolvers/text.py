@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -28,13 +28,17 @@ def clean_text(text: str) -> str:
 def clean(value: T) -> T:
     """`value` with every string in it cleaned: a string, or the keys and values of parsed JSON or
     a form, at any depth. The one cleaning every input from outside goes through where it enters."""
-    found: Any = value
-    if isinstance(found, str):
-        return clean_text(found)  # type: ignore[return-value]
-    if isinstance(found, dict):
-        return {clean(key): clean(item) for key, item in found.items()}  # type: ignore[return-value]
-    if isinstance(found, list | tuple):
-        return type(found)(clean(item) for item in found)  # type: ignore[return-value]
+    # Each string becomes a string and each container one of its own type: `value`'s type holds.
+    return cast(T, _clean(value))
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_clean(item) for item in value)
     return value
 
 

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from models import ApiToken, AppAccess, Role, User, UserStatus
+from models.typed import ids_of
 from resolvers import clock
 from resolvers.errors import Forbidden
 from subscriptions import publisher
@@ -55,8 +56,7 @@ class Viewer:
         Read once per request, even when the fields of a page ask for it at the same moment."""
         async with self._app_ids_lock:
             if self._app_ids is None:
-                ids = await AppAccess.filter(user_id=self.user.id).values_list("app_id", flat=True)
-                self._app_ids = frozenset(ids)
+                self._app_ids = frozenset(await ids_of(AppAccess.filter(user_id=self.user.id), "app_id"))
             return self._app_ids
 
     def forget_access(self) -> None:

@@ -129,7 +129,7 @@ class RedisBroker:
                 self.connected = False
             finally:
                 with suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
                 with suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(delay)

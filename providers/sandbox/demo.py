@@ -102,7 +102,9 @@ async def seed(delivery_url: str, api_secret: str, messaging: DemoProviders) -> 
                 text=customer.lines[0],
             )
         )
-        conversations.append(to_api_id("Conversation", received.message.conversation_id))
+        conversation_id = received.message.conversation_id
+        assert conversation_id is not None  # a message just received is in its conversation
+        conversations.append(to_api_id("Conversation", conversation_id))
     # two stay UNASSIGNED; one each for Ana and Ben; one closed with Cleo
     await assignment.assign_conversation(boss, conversations[2], to_api_id("User", admin.user.id))
     await assignment.assign_conversation(boss, conversations[3], to_api_id("User", ben.user.id))

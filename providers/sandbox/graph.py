@@ -8,7 +8,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 from starlette.requests import Request
@@ -19,13 +19,23 @@ from providers.sandbox.server import LoopbackServer, Progress, Rejection
 from providers.webhooks import sign as messenger_sign
 
 
+class Sent(TypedDict):
+    """A message the Send API accepted, as the fake keeps it."""
+
+    mid: str
+    psid: str
+    text: str
+    metadata: str | None
+    at: int
+
+
 @dataclass
 class Page:
     page_id: str
     token: str
     app_secret: str
     webhook_url: str
-    sent: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
 
 
 class FakeGraph(LoopbackServer):
@@ -90,7 +100,7 @@ class FakeGraph(LoopbackServer):
         except (ValueError, KeyError, TypeError):
             return self._error(100, "(#100) Invalid parameter")
         metadata = body["message"].get("metadata") or body.get("metadata")
-        sent = {"mid": "m_" + secrets.token_urlsafe(24), "psid": psid, "text": text, "metadata": metadata, "at": int(time.time() * 1000)}
+        sent: Sent = {"mid": "m_" + secrets.token_urlsafe(24), "psid": psid, "text": text, "metadata": metadata, "at": int(time.time() * 1000)}
         page.sent.append(sent)
         self._follow(page, sent)
         return JSONResponse({"recipient_id": psid, "message_id": sent["mid"]})
@@ -105,7 +115,7 @@ class FakeGraph(LoopbackServer):
             return self._error(100, "(#100) No profile available for that user.", subcode=2018218)
         return JSONResponse({**profile, "id": psid})
 
-    def _follow(self, page: Page, sent: dict[str, Any]) -> None:
+    def _follow(self, page: Page, sent: Sent) -> None:
         if self.progress.delivered_after is None and self.progress.read_after is None:
             return
 

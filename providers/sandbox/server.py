@@ -21,7 +21,7 @@ class LoopbackServer:
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     def routes(self) -> list[Route]:
         raise NotImplementedError
@@ -46,7 +46,7 @@ class LoopbackServer:
             await self._task
             self._server = self._task = None
 
-    def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Runs `work` (a simulated phone's callbacks) without awaiting it, keeping a reference."""
         task = asyncio.create_task(work)
         self._background.add(task)

@@ -193,7 +193,7 @@ async def test_malformed_json_is_400(app: ApiApp, caplog: pytest.LogCaptureFixtu
         body(text="", attachments=[]),
         body(attachments="http://x"),
         body(attachments=[{"contentType": "image/png"}]),
-        body(attachments=[{"url": "http://x/%d" % i} for i in range(21)]),
+        body(attachments=[{"url": f"http://x/{i}"} for i in range(21)]),
     ],
     ids=[
         "array", "string", "null", "number", "no-messageId", "empty-messageId", "numeric-messageId", "long-messageId",

@@ -28,6 +28,7 @@ from tests.notify_support import SENDER, Team, bob_hears_of_unassigned, deliver,
 from tests.smtp_sink import SmtpSink, free_port
 from tests.support import Api
 
+
 async def test_smtp_server_down_then_back_delivers_once(api: Api, team: Team, clock: ManualClock) -> None:
     server = SmtpSink()  # not started: nothing listens on its port
     await bob_hears_of_unassigned(api, team)

@@ -14,8 +14,8 @@ from models import Contact, Message
 from providers.api_channel import sign
 from providers.sandbox.graph import FakeGraph
 from providers.sandbox.twilio import whatsapp_form
-from resolvers.ids import pk_of, to_api_id
-from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PAGE_ID, Inbox, snapshot
+from resolvers.ids import pk_of
+from tests.provider_support import ACCOUNT_SID, FROM_NUMBER, PAGE_ID, Inbox, snapshot
 from tests.support import Api, ApiApp
 
 POISONS = {"nul": "\u0000", "lone-surrogate": "\ud800"}
@@ -117,8 +117,7 @@ def messenger_event(field: str, mark: str) -> dict[str, Any]:
     values = {"sender.id": PSID, "mid": "m_abc", "text": "Hello", "attachments.url": "https://cdn.fbsbx.example/a.jpg"}
     values[field] += mark + "x"
     attachments = [{"type": "image", "payload": {"url": values["attachments.url"]}}]
-    event = FakeGraph.message_event(PAGE_ID, values["sender.id"], values["text"], mid=values["mid"], attachments=attachments)
-    return event
+    return FakeGraph.message_event(PAGE_ID, values["sender.id"], values["text"], mid=values["mid"], attachments=attachments)
 
 
 def messenger_row(event: dict[str, Any]) -> tuple[Any, ...]:

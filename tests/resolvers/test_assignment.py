@@ -142,7 +142,7 @@ async def test_r_assign_concurrent_assignments_never_lose_an_update(api: Api) ->
             *(api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token) for person in (team.bob, team.carol))
         )
 
-        succeeded = [person for person, result in zip((team.bob, team.carol), results) if not result.get("errors")]
+        succeeded = [person for person, result in zip((team.bob, team.carol), results, strict=True) if not result.get("errors")]
         refused = [result["errors"][0]["extensions"]["code"] for result in results if result.get("errors")]
         assert succeeded and refused in ([], ["CONFLICT"])
         final = (await api.data("query($id: ID!) { conversation(id: $id) { assignee { id } } }", {"id": conversation}, token=team.bob.token))[

@@ -77,7 +77,7 @@ async def test_an_event_id_is_drawn_only_under_the_event_order_lock(api: Api, db
             receiving = asyncio.ensure_future(team.app.receive("cust", "Again"))
             waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
             async with asyncio.timeout(10):
-                while not await holder.fetchval(waiting):
+                while not await holder.fetchval(waiting):  # noqa: ASYNC110  # another connection's lock queue: no event to wait on
                     await asyncio.sleep(0.01)  # polling for the writer to queue, not waiting for time
             assert await holder.fetchval(last_id) == drawn
         await receiving

@@ -1,8 +1,8 @@
 """R-CLOSE and R-DELETE: closing, reopening, and deleting a conversation for good."""
 
 from models import InboxEvent, InboxEventType
-from resolvers.ids import pk_of
 from resolvers.clock import ManualClock
+from resolvers.ids import pk_of
 from tests.support import ASSIGN, CLOSE, DELETE, REOPEN, Api, interleaved_writers, postgres_only
 
 THREAD = """query($id: ID!) { conversation(id: $id) { id status section assignee { id } lastMessage { text }

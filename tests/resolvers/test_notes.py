@@ -107,7 +107,7 @@ async def test_r_note_shows_the_status_when_rendered(api: Api, clock: ManualCloc
 
 
 async def test_r_note_message_after_24_hours_starts_a_second_note(api: Api, clock: ManualClock) -> None:
-    team, conversation, person = await carla_linked(api, "Day one")
+    team, _, person = await carla_linked(api, "Day one")
 
     clock.advance(hours=25)
     await team.app.receive("cust", "Day two", name="Carla")
@@ -122,7 +122,7 @@ async def test_r_note_message_after_24_hours_starts_a_second_note(api: Api, cloc
 
 
 async def test_r_note_edited_note_is_kept_and_the_next_message_starts_a_new_one(api: Api, clock: ManualClock) -> None:
-    team, conversation, person = await carla_linked(api)
+    team, _, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
     await api.data(UPDATE_NOTE, {"id": note["id"], "c": "Carla wants the blue sofa."}, token=team.bob.token)
 
@@ -136,7 +136,7 @@ async def test_r_note_edited_note_is_kept_and_the_next_message_starts_a_new_one(
 
 
 async def test_r_note_deleted_note_makes_the_next_message_start_a_new_one(api: Api, clock: ManualClock) -> None:
-    team, conversation, person = await carla_linked(api)
+    team, _, person = await carla_linked(api)
     [note] = await notes_of(api, team.bob, person)
 
     deleted = await api.data(DELETE_NOTE, {"id": note["id"]}, token=team.bob.token)
@@ -183,7 +183,7 @@ async def test_r_note_person_lead_and_deal_linked_at_once_all_get_the_notes(api:
 
 
 async def test_r_note_concurrent_messages_in_a_new_window_make_one_note(api: Api, clock: ManualClock) -> None:
-    team, conversation, person = await carla_linked(api, "Day one")
+    team, _, person = await carla_linked(api, "Day one")
     clock.advance(hours=25)
 
     await asyncio.gather(*(team.app.receive("cust", f"at once {n}", name="Carla") for n in range(6)))

@@ -13,8 +13,16 @@ from providers.runtime import ProviderRuntime
 from resolvers.delivery import LEASE, MAX_ATTEMPTS, retry_due_sends
 from resolvers.ids import pk_of
 from settings import get_settings
-from tests.provider_support import CUSTOMER, PAGE_ID, PSID, Inbox, event_types, messenger_conversation, snapshot, whatsapp_conversation
-
+from tests.provider_support import (
+    CUSTOMER,
+    PAGE_ID,
+    PSID,
+    Inbox,
+    event_types,
+    messenger_conversation,
+    snapshot,
+    whatsapp_conversation,
+)
 
 # ---- windows
 

@@ -63,7 +63,7 @@ async def test_install_messaging_app_cleans_its_name_and_the_credentials_json(ap
     admin = await api.create_account()
     credentials = {"secret": f"s3cret-s3cret-s3cret{poison}", "deliveryUrl": "https://chat.example/deliver"}
 
-    result = await execute(api, 
+    result = await execute(api,
         INSTALL, {"i": {"provider": "API", "name": f"Chat{poison}", "credentials": credentials}}, token=admin.token
     )
 

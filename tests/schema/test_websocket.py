@@ -17,7 +17,7 @@ BIG = "subscription { inboxEvents { type message { text } conversation { lastMes
 
 
 @pytest.fixture
-def broker_url() -> None:
+def broker_url() -> str | None:
     """Refusals do not depend on the broker: the in-memory one is enough here."""
     return None
 

@@ -153,11 +153,14 @@ async def test_viewer_dependent_fields_are_right_for_each_subscriber_of_the_same
     await app.receive("cust-1", "first")
     conversation_id = await conversation_of(api, admin)
     query = "subscription { inboxEvents { type conversation { section } } }"
-    async with Socket.opened(server, admin.token) as ana_socket, Socket.opened(server, bea.token) as bea_socket:
-        async with Socket.opened(server, carl.token) as carl_socket:
-            ops = [await socket.subscribe(query) for socket in (ana_socket, bea_socket, carl_socket)]
-            await mutate(api, admin, "assignConversation", id=conversation_id, userId=bea.id)
-            seen = [await socket.event(op) for socket, op in zip((ana_socket, bea_socket, carl_socket), ops)]
+    async with (
+        Socket.opened(server, admin.token) as ana_socket,
+        Socket.opened(server, bea.token) as bea_socket,
+        Socket.opened(server, carl.token) as carl_socket,
+    ):
+        ops = [await socket.subscribe(query) for socket in (ana_socket, bea_socket, carl_socket)]
+        await mutate(api, admin, "assignConversation", id=conversation_id, userId=bea.id)
+        seen = [await socket.event(op) for socket, op in zip((ana_socket, bea_socket, carl_socket), ops, strict=True)]
 
     assert [event["conversation"]["section"] for event in seen] == ["ASSIGNED_TO_OTHERS", "ASSIGNED_TO_ME", "ASSIGNED_TO_OTHERS"]
 

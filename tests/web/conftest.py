@@ -109,9 +109,8 @@ async def server(db: str, clock: ManualClock, test_settings: Settings) -> AsyncI
     """The whole app served by uvicorn on loopback, over the test database."""
     from app import create_app
 
-    async with serve(create_app(test_settings, clock=clock, manage_database=False)) as url:
-        async with LoopbackApi(url) as api:
-            yield Server(url, api, clock)
+    async with serve(create_app(test_settings, clock=clock, manage_database=False)) as url, LoopbackApi(url) as api:
+        yield Server(url, api, clock)
 
 
 @dataclass
@@ -140,13 +139,18 @@ async def delivery() -> AsyncIterator[Delivery]:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[object]:
-    from playwright.async_api import async_playwright
-
+def chromium() -> str:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+async def browser(chromium: str) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         yield browser
         await browser.close()
 

@@ -12,7 +12,6 @@ from playwright.async_api import expect
 from twilio.request_validator import RequestValidator
 
 from providers.sandbox.twilio import whatsapp_form
-
 from tests.support import ApiApp, Person
 from tests.web.conftest import Delivery, Inbox, Server, served
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,12 @@ def test_demo_replies_on_whatsapp_and_messenger_get_delivered_and_read(tmp_path:
             assert sent["status"] == "SENT"
             replies[provider] = sent["id"]
 
-        def status(message_id: str) -> str:
-            return _graphql(server.url, token, f'{{ node(id: "{message_id}") {{ ... on Message {{ status }} }} }}')["node"]["status"]
+        def is_read(message_id: str) -> bool:
+            query = f'{{ node(id: "{message_id}") {{ ... on Message {{ status }} }} }}'
+            return _graphql(server.url, token, query)["node"]["status"] == "READ"
 
         for provider, message_id in replies.items():
-            server.wait_for(lambda: status(message_id) == "READ", f"the {provider} reply read")
+            server.wait_for(partial(is_read, message_id), f"the {provider} reply read")
     assert "Traceback" not in server.output()
 
 
