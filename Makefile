@@ -27,7 +27,7 @@ test: install browser
 schema: install
 	$(BIN)/switchboard export-schema > docs/schema.graphql
 
-# Format and lint (ruff), types (mypy, strict on resolvers/ models/ subscriptions/), the layers (import-linter).
+# Format and lint (ruff), types (mypy --strict on everything the server runs), the layers (import-linter).
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .

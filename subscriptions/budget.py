@@ -61,7 +61,8 @@ class Budget:
         _meter_tasks(asyncio.get_running_loop())
         token = _current.set(self)
         try:
-            task = self._task = asyncio.ensure_future(work)  # metered, and so is every task it starts
+            task: asyncio.Task[T] = asyncio.ensure_future(work)  # metered, and so is every task it starts
+            self._task = task
         finally:
             _current.reset(token)
         try:

@@ -42,7 +42,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,7 +117,9 @@ class Subscriber:
         return self._items.popleft()
 
 
-Renderer = Callable[[InboxEvent, list[Subscriber], dict[str, Any]], Awaitable[Iterable[tuple[Any, Sequence[Subscriber]]]]]
+Renderer = Callable[
+    [InboxEvent, list[Subscriber], dict[str, Any]], Coroutine[Any, Any, Iterable[tuple[Any, Sequence[Subscriber]]]]
+]
 
 
 @dataclass(eq=False)
