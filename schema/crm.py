@@ -367,7 +367,8 @@ class CrmMutation:
         return Conversation.of(await linking.link_conversation(viewer_of(info), id, target.parsed()))
 
     @strawberry.mutation(
-        description="R-LINK: ends one link: no new notes, the old ones stay. Emits CONVERSATION_LINKED."
+        description="R-LINK: ends one link: no new notes, the old ones stay. Emits CONVERSATION_UNLINKED (nothing when "
+        "there was no such link)."
     )
     async def unlink_conversation(
         self,

@@ -68,7 +68,9 @@ InboxEventType = described_enum(
         "CONVERSATION_CLOSED": "Closed (R-CLOSE).",
         "CONVERSATION_REOPENED": "Reopened by a user or by the contact writing again (R-CLOSE, R-REOPEN).",
         "CONVERSATION_DELETED": "Its history was erased (R-DELETE); `conversation` is null, use `conversationId`.",
-        "CONVERSATION_LINKED": "Its CRM links changed, linked or unlinked (R-LINK): read linkedPerson, linkedLead, linkedDeal.",
+        "CONVERSATION_LINKED": "Linked to a person, lead or deal, or that kind's link replaced (R-LINK): read linkedPerson, "
+        "linkedLead, linkedDeal.",
+        "CONVERSATION_UNLINKED": "One of its CRM links was ended (R-LINK); the notes already written stay.",
     },
 )
 
