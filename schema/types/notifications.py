@@ -43,7 +43,7 @@ class NotificationSetting:
         return cls(kind=choice.kind, desktop=choice.desktop, email=choice.email)
 
 
-async def _conversation(info: Info, notification: models.Notification) -> models.Conversation | None:
+async def _visible_conversation(info: Info, notification: models.Notification) -> models.Conversation | None:
     row = await loaders_of(info).conversation.load(notification.conversation_id)
     return await visible_conversation(viewer_of(info), row)
 
@@ -66,7 +66,7 @@ class Notification(Node):
         description="The conversation it is about; null once it is deleted or its app is no longer shared with the viewer."
     )
     async def conversation(self, info: Info) -> Conversation | None:
-        row = await _conversation(info, self.row)
+        row = await _visible_conversation(info, self.row)
         return Conversation.of(row) if row else None
 
     @strawberry.field(
@@ -76,7 +76,7 @@ class Notification(Node):
         if self.row.message_id is None:
             return None
         row = live_message(await loaders_of(info).message.load(self.row.message_id))
-        return Message.of(row) if row and await _conversation(info, self.row) else None
+        return Message.of(row) if row and await _visible_conversation(info, self.row) else None
 
     @strawberry.field(description="Who caused it (e.g. the user who assigned), if a user did.")
     def actor(self, info: Info) -> User | None:
