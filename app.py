@@ -169,7 +169,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         emails.start()
         app.state.providers = ProviderRuntime(settings)
         await app.state.providers.start()
-        await start_hub(settings.redis_url, settings.redis_channel, queue_size=settings.subscriber_queue_size)
+        await start_hub(
+            settings.redis_url,
+            settings.redis_channel,
+            queue_size=settings.subscriber_queue_size,
+            render_budget=settings.subscription_render_budget_ms / 1000,
+        )
         try:
             yield
         finally:

@@ -36,11 +36,16 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 2_000
     max_query_aliases: int = 30
+    max_query_nodes: int = 50_000
     max_subscriptions_per_connection: int = 20
     subscriber_queue_size: int = 1_000
+    subscription_render_budget_ms: int = 500
     redis_channel: str = "switchboard:events"
     websocket_ping_seconds: float = 15.0
     websocket_recheck_seconds: float = 1.0
+    executor: str = "planner"  # "planner" (compiled plans) or "reference" (Strawberry on graphql-core)
+    plan_cache_size: int = 1_000  # documents whose plans are kept
+    persisted_queries_size: int = 10_000  # APQ documents kept, by hash
 
     @property
     def production(self) -> bool:
@@ -69,6 +74,11 @@ class Settings:
             whatsapp_new_installs=_bool(env.get("WHATSAPP_NEW_INSTALLS"), True),
             send_retry_seconds=float(env.get("SEND_RETRY_SECONDS") or defaults.send_retry_seconds),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
+            executor=(env.get("SWITCHBOARD_EXECUTOR") or defaults.executor).strip().lower(),
+            plan_cache_size=int(env.get("PLAN_CACHE_SIZE") or defaults.plan_cache_size),
+            persisted_queries_size=int(env.get("PERSISTED_QUERIES_SIZE") or defaults.persisted_queries_size),
+            max_query_nodes=int(env.get("MAX_QUERY_NODES") or defaults.max_query_nodes),
+            subscription_render_budget_ms=int(env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms),
         )
 
 

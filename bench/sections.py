@@ -7,9 +7,11 @@ Creates its own PostgreSQL database (BENCH_POSTGRES_URL, else SWITCHBOARD_TEST_P
 postgres://postgres@127.0.0.1:5432/postgres names the server), seeds it with COPY, then serves it
 twice, each one uvicorn worker with uvloop + httptools on 127.0.0.1: the real app (`switchboard
 serve`) and a bare Starlette endpoint that answers the same POST with the same page from the same
-SQL through asyncpg. Both are loaded by wrk when installed (`apt-get install wrk`), else by an
+SQL through asyncpg; the real app once per executor (SWITCHBOARD_EXECUTOR=planner and =reference,
+`--executor` picks one). All are loaded by wrk when installed (`apt-get install wrk`), else by an
 httpx client pool, for the same duration and concurrency, in the same run. Prints requests/s,
-p50 and p99 of both and their ratio (budget: GraphQL at least half of bare).
+p50 and p99 of each, server CPU per request, and each app's ratios to bare (budget: at least 0.6x the
+requests/s and at most 1.5x the server CPU per request).
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ def same_page(graphql: dict[str, Any], bare: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- profile
 
 
-async def profile(seeded: Seeded, requests: int) -> None:
+async def profile(seeded: Seeded, requests: int, executor: str) -> None:
     """cProfile of the GraphQL path in-process (ASGI, no network): where a page's time goes."""
     import cProfile
     import pstats
@@ -211,7 +213,7 @@ async def profile(seeded: Seeded, requests: int) -> None:
     body = json.dumps({"query": QUERY, "variables": {"first": PAGE}})
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {seeded.token}"}
     async with opened(seeded.url):
-        app = create_app(Settings(database_url=seeded.url, secret_key=SECRET_KEY), manage_database=False)
+        app = create_app(Settings(database_url=seeded.url, secret_key=SECRET_KEY, executor=executor), manage_database=False)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
             for _ in range(20):
                 (await http.post("/graphql", content=body, headers=headers)).raise_for_status()
@@ -222,7 +224,7 @@ async def profile(seeded: Seeded, requests: int) -> None:
                 await http.post("/graphql", content=body, headers=headers)
             profiler.disable()
             elapsed = time.perf_counter() - began
-    print(f"{requests} in-process requests, {elapsed / requests * 1000:.2f} ms each under the profiler")
+    print(f"{requests} in-process requests ({executor} executor), {elapsed / requests * 1000:.2f} ms each under the profiler")
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(re.escape(str(ROOT)) + "/(schema|resolvers|models|app)", 25)
 
@@ -237,6 +239,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--profile", action="store_true", help="profile the GraphQL path in-process instead")
+    parser.add_argument(
+        "--executor",
+        choices=("both", "planner", "reference"),
+        default="both",
+        help="which SWITCHBOARD_EXECUTOR to serve (both: one server each, same run; --profile: planner unless given)",
+    )
     parser.add_argument(
         "--also", metavar="CHECKOUT", help="also load the GraphQL app of another checkout (e.g. a `git worktree` of an older commit)"
     )
@@ -256,15 +264,18 @@ def main() -> None:
         seeded = asyncio.run(seed(url, args.conversations, args.messages))
         print(f"seeded {args.conversations:,} conversations, {args.conversations * args.messages:,} messages in {time.perf_counter() - began:.1f} s")
         if args.profile:
-            asyncio.run(profile(seeded, 300))
+            asyncio.run(profile(seeded, 300, "reference" if args.executor == "reference" else "planner"))
             return
 
         env = server_env(url)
         logs = Path(tempfile.mkdtemp(prefix="sb-bench-"))
-        graphql_port, bare_port = free_port(), free_port()
-        graphql = Server("graphql", switchboard_serve(graphql_port), port=graphql_port, env=env, logs=logs)
+        bare_port = free_port()
         bare = Server("bare", [sys.executable, __file__, "--bare-server", url, "--port", str(bare_port)], port=bare_port, env=env, logs=logs)
-        served += [graphql, bare]
+        executors = ("planner", "reference") if args.executor == "both" else (args.executor,)
+        for executor in executors:
+            port = free_port()
+            served.append(Server(executor, switchboard_serve(port), port=port, env={**env, "SWITCHBOARD_EXECUTOR": executor}, logs=logs))
+        served.append(bare)
         if args.also:
             also_port = free_port()
             also_env = {**env, "PYTHONPATH": str(Path(args.also).resolve())}  # its modules shadow this checkout's
@@ -298,8 +309,8 @@ def main() -> None:
         for name, result in results.items():
             if name != "bare":
                 print(
-                    f"{name} / bare: {result.requests_per_second / bare_result.requests_per_second:.2f} by req/s, "
-                    f"{bare_result.cpu_ms_per_request / result.cpu_ms_per_request:.2f} by server CPU per request (budget: at least 0.50)"
+                    f"{name} / bare: {result.requests_per_second / bare_result.requests_per_second:.2f}x the req/s (budget: at least 0.6), "
+                    f"{result.cpu_ms_per_request / bare_result.cpu_ms_per_request:.2f}x the server CPU per request (budget: at most 1.5)"
                 )
     finally:
         for process in served:

@@ -60,3 +60,7 @@ class RateLimited(InboxError):
 
 class QueryTooComplex(InboxError):
     code = "QUERY_TOO_COMPLEX"
+
+
+class PersistedQueryNotFound(InboxError):
+    code = "PERSISTED_QUERY_NOT_FOUND"

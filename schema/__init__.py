@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -24,6 +18,8 @@ from schema.inbox import InboxMutation, InboxQuery
 from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
 from schema.loaders import FreshLoaders
+from schema.planner import EXECUTORS, Planner, reference_only
+from schema.limits import QueryCost, limits_rule
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
@@ -62,6 +58,18 @@ SUBSCRIPTION_DESCRIPTION = (
 
 
 class SwitchboardSchema(strawberry.Schema):
+    planner: Planner | None = None  # None: the reference executor (graphql-core) runs every document
+
+    def use_executor(self, executor: str, plan_cache_size: int) -> None:
+        if executor not in EXECUTORS:
+            raise ValueError(f"SWITCHBOARD_EXECUTOR must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+        self.planner = Planner(self, plan_cache_size) if executor == "planner" else None
+
+    def _get_execute_function(self) -> Callable[..., Any]:
+        if self.planner is None or reference_only.get() or self.config.enable_experimental_incremental_execution:
+            return super()._get_execute_function()
+        return self.planner.execute
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         context: Any = execution_context.context if execution_context else None
         request_id = getattr(context, "request_id", "") or "-"
@@ -71,14 +79,11 @@ class SwitchboardSchema(strawberry.Schema):
 
 def build_schema() -> SwitchboardSchema:
     settings = get_settings()
-    # The limiters' rule classes are made once: ValidationCache keys on them, and a new class per
-    # request (what a factory of QueryDepthLimiter gives) would make every lookup a miss.
-    limits = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
-    ]
+    # The rule class is made once: ValidationCache keys on it, and a new class per request would
+    # make every lookup a miss.
+    limits = [limits_rule(settings.max_query_depth, settings.max_query_aliases)]
     quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
-    return SwitchboardSchema(
+    schema = SwitchboardSchema(
         query=Query,
         mutation=Mutation,
         subscription=(
@@ -88,6 +93,7 @@ def build_schema() -> SwitchboardSchema:
             SubscriptionsOverWebSocket,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            lambda: QueryCost(settings.max_query_nodes),  # after ValidationCache: costs only valid documents
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             IntrospectionGuard,
@@ -96,3 +102,5 @@ def build_schema() -> SwitchboardSchema:
         ],
         execution_context_class=HideSuggestionsExecutor if settings.production else None,
     )
+    schema.use_executor(settings.executor, settings.plan_cache_size)
+    return schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from models.db import refused_value
 from resolvers.errors import InboxError, QueryTooComplex, ValidationFailed
@@ -12,11 +12,10 @@ from resolvers.errors import InboxError, QueryTooComplex, ValidationFailed
 log = logging.getLogger("switchboard.graphql")
 
 
-
-def _is_too_complex(message: str) -> bool:
-    return "exceeds maximum operation depth" in message or "aliases found" in message or (
-        "Document contains more than" in message and "tokens" in message
-    )
+def _over_token_limit(error: GraphQLError) -> bool:
+    # The one limit we cannot give a code where it is raised: graphql-core's parser stops at
+    # `max_tokens` (MaxTokensLimiter). Depth, aliases and cost (schema/limits.py) carry theirs.
+    return isinstance(error, GraphQLSyntaxError) and "Document contains more than" in error.message
 
 
 def classify(error: GraphQLError, request_id: str) -> None:
@@ -31,8 +30,8 @@ def classify(error: GraphQLError, request_id: str) -> None:
         error.message = original.message
     elif original is None or isinstance(original, GraphQLError):
         # (graphql-core wraps a bad variable, e.g. an unknown enum value, in a second GraphQLError.)
-        # A rule of ours may name its code (introspection in production: UNAUTHENTICATED).
-        extensions.setdefault("code", QueryTooComplex.code if _is_too_complex(error.message) else ValidationFailed.code)
+        # A rule of ours names its code (limits: QUERY_TOO_COMPLEX; introspection in production: UNAUTHENTICATED).
+        extensions.setdefault("code", QueryTooComplex.code if _over_token_limit(error) else ValidationFailed.code)
     elif refused_value(original):
         # A value the database cannot store (too long, not valid text): the input's fault, not ours.
         log.warning("value refused by the database [request %s] at %s: %s", request_id, error.path, str(original)[:200])

@@ -36,7 +36,7 @@ from strawberry.types.graphql import OperationType
 
 import models
 from resolvers.access import audience
-from resolvers.errors import SubscriberTooSlow, ValidationFailed
+from resolvers.errors import InboxError, QueryTooComplex, SubscriberTooSlow, ValidationFailed
 from resolvers.realtime import (
     events_between,
     newest_cursor,
@@ -49,6 +49,7 @@ from schema.loaders import Loaders
 from schema.strawberry_internals import raw_info
 from schema.types import InboxEvent
 from schema.websocket import Delivery, GoLive, current_delivery
+from subscriptions.budget import OverBudget
 from subscriptions.hub import Group, Hub, Subscriber, TooSlow, current_hub
 
 # ---------------------------------------------------------------- executing an event once per group
@@ -190,8 +191,11 @@ async def _serve_inbox_events(
     try:
         if after_id is not None:
             async for event in events_between(viewer, after_id, subscriber.start_after, conversation_pk):
-                for payload, _ in await group.render(event, [subscriber], {}):
+                for payload, _ in await hub.render(group, event, [subscriber], {}):
                     await delivery.send(payload)
+    except OverBudget as over:
+        hub.leave(subscriber)
+        raise _over_budget(over) from None
     except BaseException:
         hub.leave(subscriber)
         raise
@@ -207,11 +211,27 @@ async def _stay_live(hub: Hub, delivery: Delivery, subscriber: Subscriber, seen:
             if event_id > seen:
                 await delivery.send(payload)
     except TooSlow:
-        error = SubscriberTooSlow("You fell too far behind; resubscribe with your last cursor.")
-        await delivery.send(json.dumps({"data": None, "errors": [{"message": error.message, "extensions": {"code": error.code}}]}))
-        await delivery.operation.send_operation_message({"id": delivery.operation.id, "type": "complete"})
+        await _end(delivery, SubscriberTooSlow("You fell too far behind; resubscribe with your last cursor."))
+    except OverBudget as over:
+        await _end(delivery, _over_budget(over))
     finally:
         hub.leave(subscriber)
+
+
+def _over_budget(over: OverBudget) -> QueryTooComplex:
+    budget_ms = round(over.seconds * 1000)
+    return QueryTooComplex(
+        f"Rendering one event for this subscription took longer than the render budget ({budget_ms} ms); "
+        "subscribe with a lighter document (fewer or smaller nested pages).",
+        budgetMs=budget_ms,
+    )
+
+
+async def _end(delivery: Delivery, error: InboxError) -> None:
+    """Ends the operation with `error`, as a last `next` payload then `complete`."""
+    extensions = {**error.extensions, "code": error.code}
+    await delivery.send(json.dumps({"data": None, "errors": [{"message": error.message, "extensions": extensions}]}))
+    await delivery.operation.send_operation_message({"id": delivery.operation.id, "type": "complete"})
 
 
 @strawberry.type

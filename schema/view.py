@@ -8,16 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
+import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket
+from graphql import GraphQLError
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.errors import ValidationFailed
 from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
+from schema.persisted import PersistedQueries
 from schema.websocket import RealtimeHandler, authenticate_connection
 from settings import Settings
 
@@ -51,6 +56,20 @@ class GraphQLView(GraphQL):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.recheck_seconds = settings.websocket_recheck_seconds
+        self.persisted = PersistedQueries(settings.persisted_queries_size)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        request_data: GraphQLRequestData = kwargs["request_data"]
+        query = self.persisted.resolve(request_data.query, request_data.extensions)
+        if isinstance(query, GraphQLError):
+            return ExecutionResult(data=None, errors=[query])
+        request_data.query = query
+        return await super().execute_single(*args, **kwargs)
+
+    def encode_json(self, data: object) -> str:
+        # Once per result, whichever executor produced it (both write the same bytes). A str: the
+        # WebSocket side sends it as a text frame.
+        return orjson.dumps(data).decode()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse((GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8"), headers=GRAPHIQL_HEADERS)

@@ -6,8 +6,18 @@ order). So a live subscriber gets every event once and in order, even across a R
 reconnect, and every `POLL_SECONDS` anyway, the hub catches up from the database). Subscribers
 that ask for the same thing form a `Group`: the group renders each event once (schema/realtime.py
 executes the GraphQL document once per group, not per subscriber) and the hub hands the same
-payload to every member. A member whose queue is full is marked `overflowed` and its queue is
-dropped: it ends with `TooSlow` (SUBSCRIBER_TOO_SLOW) instead of growing memory or slowing others.
+payload to every member. A member whose queue is full is cut off and its queue is dropped: it ends
+with `TooSlow` (SUBSCRIBER_TOO_SLOW) instead of growing memory or slowing others.
+
+No account's events wait for another account's renders. The dispatcher only reads events and takes
+each one's recipient snapshot; every account has its own `Lane`, a task rendering that account's
+events one after the other (so each subscriber still gets them in order) while other accounts' lanes
+render theirs. They share one event loop and one database, so a heavy render still slows the others
+while it runs; the render budget bounds how long that is. A group whose render of one event runs for longer than the render budget (its own time on
+the event loop, not time spent waiting: see subscriptions/budget.py) is ended: its members get the
+events rendered before, then `OverBudget` (QUERY_TOO_COMPLEX), and a later subscriber of the same
+document starts a new group. A lane more than `queue_size` events behind cuts its account's
+subscribers off (`TooSlow`) rather than hold an ever longer backlog.
 
 Joining: `hub.join(...)` returns a `Subscriber` whose `start_after` is the last event id the hub
 took a recipient snapshot for. Every later event reaches its queue as (event id, payload); events
@@ -40,6 +50,7 @@ from typing import Any
 from models import InboxEvent, User
 from subscriptions import publisher
 from subscriptions.broker import Broker, broker_for
+from subscriptions.budget import Budget, OverBudget
 
 log = logging.getLogger("switchboard.hub")
 
@@ -47,48 +58,62 @@ POLL_SECONDS = 5.0
 BATCH = 200
 
 
+
+
 class TooSlow(Exception):
     """The subscriber fell more than its queue size behind and was cut off."""
 
 
 class Subscriber:
-    """A bounded queue of payloads for one subscription; `get` raises TooSlow once it overflowed."""
+    """A bounded queue of payloads for one subscription; `get` raises TooSlow once it overflowed,
+    or the error it was ended with once the payloads before it are taken."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "group", "overflowed", "start_after", "user")
+    __slots__ = ("_items", "_limit", "_waiter", "ended", "group", "start_after", "user")
 
     def __init__(self, user: Any, limit: int, start_after: int = 0, group: Group | None = None) -> None:
         self.user = user
         self.group = group
         self.start_after = start_after
-        self.overflowed = False
+        self.ended: Exception | None = None
         self._items: deque[Any] | None = None  # made on first use: most subscribers are idle
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
 
     def push(self, item: Any) -> None:
-        if self.overflowed:
+        if self.ended is not None:
             return
         if self._items is None:
             self._items = deque()
         if len(self._items) >= self._limit:
-            self.overflowed = True
-            self._items = None
-        else:
-            self._items.append(item)
+            self.cut_off()
+            return
+        self._items.append(item)
+        self._wake()
+
+    def cut_off(self) -> None:
+        """Ends it now, dropping what it has not taken: it raises TooSlow."""
+        self._items = None
+        self.end(TooSlow())
+
+    def end(self, error: Exception) -> None:
+        """Ends it after the payloads it already has: then `get` raises `error`."""
+        if self.ended is None:
+            self.ended = error
+        self._wake()
+
+    def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
     async def get(self) -> Any:
         while not self._items:
-            if self.overflowed:
-                raise TooSlow
+            if self.ended is not None:
+                raise self.ended
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-        if self.overflowed:
-            raise TooSlow
         return self._items.popleft()
 
 
@@ -105,16 +130,37 @@ class Group:
     conversation_id: int | None
     render: Renderer
     members: set[Subscriber] = field(default_factory=set)
+    over_budget: bool = False  # its members were ended; nothing more is rendered for it
+
+
+Snapshot = list[tuple[Group, list[Subscriber]]]
+
+
+@dataclass(eq=False)
+class Lane:
+    """One account's events waiting to be rendered, each with its recipients, and the task rendering them."""
+
+    backlog: deque[tuple[InboxEvent, Snapshot]] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
 
 
 class Hub:
-    def __init__(self, broker: Broker, *, queue_size: int = 1_000, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        queue_size: int = 1_000,
+        poll_seconds: float = POLL_SECONDS,
+        render_budget: float,  # seconds (settings.subscription_render_budget_ms)
+    ) -> None:
         self.broker = broker
         self.queue_size = queue_size
         self.poll_seconds = poll_seconds
+        self.render_budget = render_budget
         self.position = 0
         self.announced = 0  # the newest event id published here or heard of from the broker
         self.groups: dict[int, dict[Hashable, Group]] = {}
+        self.lanes: dict[int, Lane] = {}
         self.listeners: dict[int, set[Subscriber]] = {}
         self.rights_listeners: set[Callable[[frozenset[int]], None]] = set()
         self._wake = asyncio.Event()
@@ -136,10 +182,12 @@ class Hub:
         if self.loop is not asyncio.get_running_loop():
             return  # its loop is gone, and its tasks with it
         await self.broker.close()
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        tasks = [task for task in (self._dispatcher, *(lane.task for lane in self.lanes.values())) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with suppress(asyncio.CancelledError):
-                await self._dispatcher
+                await task
 
     # ---- publishing (subscriptions.publisher calls these after commit)
 
@@ -180,7 +228,7 @@ class Hub:
     def join(self, key: Hashable, make_group: Callable[[], Group], user: User) -> Subscriber:
         account_groups = self.groups.setdefault(user.account_id, {})
         group = account_groups.get(key)
-        if group is None:
+        if group is None or group.over_budget:
             group = account_groups[key] = make_group()
         subscriber = Subscriber(user, self.queue_size, self.position, group)
         group.members.add(subscriber)
@@ -218,25 +266,77 @@ class Hub:
         while True:
             events = await InboxEvent.filter(id__gt=self.position).order_by("id").limit(BATCH)
             for event in events:
-                await self._deliver(event)
+                self._deliver(event)
             if len(events) < BATCH:
                 return
 
-    async def _deliver(self, event: InboxEvent) -> None:
+    def _deliver(self, event: InboxEvent) -> None:
+        """Takes the event's recipients and hands it to its account's lane. No await between moving
+        `position` and the snapshot: a subscriber joins either before (in it) or after (replays it)."""
         self.position = event.id
         snapshot = [
             (group, list(group.members))
             for group in self.groups.get(event.account_id, {}).values()
             if group.conversation_id is None or group.conversation_id == event.conversation_id
         ]
-        scratch: dict[str, Any] = {}
-        for group, members in snapshot:
-            try:
-                for payload, recipients in await group.render(event, members, scratch):
-                    for subscriber in recipients:
-                        subscriber.push((event.id, payload))
-            except Exception:
-                log.exception("rendering inbox event %s failed", event.id)
+        if not snapshot:
+            return
+        lane = self.lanes.get(event.account_id)
+        if lane is None:
+            lane = self.lanes[event.account_id] = Lane()
+        if len(lane.backlog) >= self.queue_size:
+            log.warning("account %s: rendering fell %d events behind; its subscribers are cut off", event.account_id, len(lane.backlog))
+            for _, waiting in lane.backlog:
+                for _, members in waiting:
+                    for member in members:
+                        member.cut_off()
+            for _, members in snapshot:
+                for member in members:
+                    member.cut_off()
+            lane.backlog.clear()
+            return
+        lane.backlog.append((event, snapshot))
+        if lane.task is None:
+            lane.task = asyncio.create_task(self._render_lane(event.account_id, lane), name=f"hub-account-{event.account_id}")
+
+    async def _render_lane(self, account_id: int, lane: Lane) -> None:
+        try:
+            while lane.backlog:
+                event, snapshot = lane.backlog.popleft()
+                scratch: dict[str, Any] = {}
+                for group, members in snapshot:
+                    if not group.over_budget:
+                        await self._render_live(group, event, members, scratch)
+        finally:
+            lane.task = None
+            if not lane.backlog and self.lanes.get(account_id) is lane:
+                del self.lanes[account_id]
+
+    async def _render_live(self, group: Group, event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]) -> None:
+        try:
+            rendered = await self.render(group, event, members, scratch)
+        except OverBudget as error:
+            log.warning(
+                "account %s: rendering inbox event %s for a subscription took over %.0f ms; its %d subscribers are ended",
+                group.account_id, event.id, self.render_budget * 1000, len(group.members),
+            )
+            group.over_budget = True
+            for member in {*members, *group.members}:
+                member.end(error)
+            return
+        except Exception:
+            log.exception("rendering inbox event %s failed", event.id)
+            return
+        for payload, recipients in rendered:
+            for subscriber in recipients:
+                subscriber.push((event.id, payload))
+
+    async def render(
+        self, group: Group, event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]
+    ) -> Iterable[tuple[Any, Sequence[Subscriber]]]:
+        """The group's (payload, recipients) for `event`; OverBudget if rendering it runs for longer than
+        the budget (time spent running, not waiting: see subscriptions/budget.py)."""
+        return await Budget(self.render_budget).run(group.render(event, members, scratch))
 
     # ---- per-user streams
 
@@ -264,18 +364,23 @@ async def current_hub() -> Hub:
         from settings import get_settings
 
         settings = get_settings()
-        await start_hub(settings.redis_url, settings.redis_channel, queue_size=settings.subscriber_queue_size)
+        await start_hub(
+            settings.redis_url,
+            settings.redis_channel,
+            queue_size=settings.subscriber_queue_size,
+            render_budget=settings.subscription_render_budget_ms / 1000,
+        )
     assert _hub is not None
     return _hub
 
 
-async def start_hub(redis_url: str | None, channel: str, *, queue_size: int) -> Hub:
+async def start_hub(redis_url: str | None, channel: str, *, queue_size: int, render_budget: float) -> Hub:
     """Starts this process's hub (the app's lifespan calls it); one per process, so a running one stops."""
     global _hub
     if _hub is not None:
         log.warning("a real-time hub was already running in this process; replacing it")
         await stop_hub()
-    hub = Hub(broker_for(redis_url, channel), queue_size=queue_size)
+    hub = Hub(broker_for(redis_url, channel), queue_size=queue_size, render_budget=render_budget)
     await hub.start()
     _hub = hub
     return hub

@@ -110,7 +110,7 @@ class Inbox:
 
     async def conversation(self, contact: str) -> dict[str, Any]:
         data = await self.api.data(
-            """query { conversations(section: UNASSIGNED, first: 50) { edges { node {
+            """query { conversations(section: UNASSIGNED, first: 20) { edges { node {
                  id status section canReply replyWindowEndsAt contact { externalId name avatarUrl }
                  messages(last: 50) { edges { node { id direction text status errorCode errorMessage senderName
                    attachments { url contentType } } } } } } } }""",

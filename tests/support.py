@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,28 @@ import httpx
 import pytest
 
 from providers.api_channel import sign
+
+
+# Every (document, variables) the suite's Api clients sent, in order (tests/schema/test_planner.py reads it).
+SENT: list[tuple[str, dict[str, Any]]] = []
+
+
+def differential_applies(query: str) -> bool:
+    """Whether a document only reads (its operations are all queries): those are run by both
+    executors. Mutations change the data, so the second run would not see the same rows."""
+    from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return True
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(op.operation is OperationType.QUERY for op in operations)
+
+
+def _unmasked(body: bytes) -> bytes:
+    """The body with masked errors' request ids (random per request) made equal."""
+    return re.sub(rb"request id [0-9a-f]+|\"requestId\":\"[0-9a-f]+\"", b"<request id>", body)
 
 
 class GraphQLFailed(AssertionError):
@@ -39,10 +62,25 @@ class Api:
         await self.http.aclose()
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
-        """The whole GraphQL response: {"data": …, "errors": […]}."""
+        """The whole GraphQL response: {"data": …, "errors": […]}. A query is also run by the
+        reference executor against the same data, and both answers must be the same bytes."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        body = {"query": query, "variables": variables or {}}
+        response = await self.http.post("/graphql", json=body, headers=headers)
         assert response.status_code in (200, 400), response.text
+        SENT.append((query, variables or {}))
+        if differential_applies(query) and not QueryCounter.installed:
+            from schema.planner import reference_only
+
+            marker = reference_only.set(True)
+            try:
+                reference = await self.http.post("/graphql", json=body, headers=headers)
+            finally:
+                reference_only.reset(marker)
+            assert (response.status_code, _unmasked(response.content)) == (reference.status_code, _unmasked(reference.content)), (
+                f"the planner and the reference executor differ on\n{query}\n{variables}\n"
+                f"planner:   {response.content!r}\nreference: {reference.content!r}"
+            )
         return response.json()
 
     async def data(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
@@ -224,6 +262,8 @@ async def interleaved_writers(database_url: str, conversation_id: str, writers: 
 class QueryCounter(logging.Handler):
     """Counts the SQL statements Tortoise sends while installed."""
 
+    installed = 0  # while any is, Api does not run queries a second time (by the reference executor)
+
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.statements: list[str] = []
@@ -238,12 +278,14 @@ class QueryCounter(logging.Handler):
         self._level = logger.level
         logger.setLevel(logging.DEBUG)
         logger.addHandler(self)
+        QueryCounter.installed += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         logger = logging.getLogger("tortoise.db_client")
         logger.removeHandler(self)
         logger.setLevel(self._level)
+        QueryCounter.installed -= 1
 
     @property
     def count(self) -> int:

@@ -317,3 +317,28 @@ async def test_show_more_pages_through_a_long_section(open_inbox, team, server: 
     await expect(inbox.page.locator("#conversation-list li")).to_have_count(51)
     await expect(inbox.row("Customer 00")).to_be_visible()
     await expect(inbox.button("Show more conversations")).to_be_hidden()
+
+
+async def test_a_demoted_user_stays_signed_in_and_live_and_a_revoked_token_signs_out(open_inbox, team) -> None:
+    from models import ApiToken, Role, User
+    from resolvers.ids import pk_of
+    from resolvers.viewer import digest
+
+    # given Ana's and Bob's inboxes live
+    ana, bob, app = team
+    ana_inbox: Inbox = await open_inbox(ana)
+    bob_inbox: Inbox = await open_inbox(bob)
+    for inbox in (ana_inbox, bob_inbox):
+        await expect(inbox.page.locator("#live-status")).to_have_attribute("data-status", "live")
+
+    # when Ana's role changes and Bob's token is revoked (the server closes both sockets with 4403)
+    await User.filter(id=pk_of("User", ana.id)).update(role=Role.MEMBER)
+    await ApiToken.filter(digest=digest(bob.token)).delete()
+
+    # then Ana is still signed in, live again, and sees the next message arrive
+    await expect(bob_inbox.page.locator("#signin")).to_be_visible(timeout=10_000)
+    await expect(bob_inbox.page.locator("#signin-error")).to_contain_text("Your session ended")
+    await expect(ana_inbox.page.locator("#viewer-name")).to_have_text("Ana Admin")
+    await expect(ana_inbox.page.locator("#live-status")).to_have_attribute("data-status", "live", timeout=10_000)
+    await app.receive("cust-9", "Still there?", name="Dora Cliente")
+    await expect(ana_inbox.row("Dora Cliente")).to_contain_text("Still there?")

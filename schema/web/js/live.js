@@ -5,9 +5,12 @@
 const PROTOCOL = "graphql-transport-ws";
 
 export class LiveClient {
-  constructor({ token, onAuthFailed = () => {}, onStatus = () => {}, onReconnected = () => {} }) {
+  // stillSignedIn(): asked when the server closes the socket with 4403 (a revoked token, or rights
+  // that changed, e.g. a demoted admin): true reconnects with the rights the token has now.
+  constructor({ token, onAuthFailed = () => {}, stillSignedIn = async () => false, onStatus = () => {}, onReconnected = () => {} }) {
     this.token = token;
     this.onAuthFailed = onAuthFailed;
+    this.stillSignedIn = stillSignedIn;
     this.onStatus = onStatus;
     this.onReconnected = onReconnected;
     this.subscriptions = new Map();
@@ -121,12 +124,21 @@ export class LiveClient {
     this.acked = false;
     if (this.stopped) return;
     if (event.code === 4403 || event.code === 4401) {
-      this.stopped = true;
-      this.onStatus("offline");
-      this.onAuthFailed();
+      this.onStatus("reconnecting");
+      this.stillSignedIn().then((signedIn) => {
+        if (this.stopped) return;
+        if (signedIn) return this.retry();
+        this.stopped = true;
+        this.onStatus("offline");
+        this.onAuthFailed();
+      });
       return;
     }
     this.onStatus("reconnecting");
+    this.retry();
+  }
+
+  retry() {
     if (this.paused) return;
     const delay = Math.min(8000, 250 * 2 ** this.attempt) * (0.75 + Math.random() / 2);
     this.attempt += 1;

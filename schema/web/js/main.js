@@ -80,6 +80,19 @@ async function isAccepted(token) {
   }
 }
 
+// The socket was closed for changed rights: a token still accepted reconnects, and a changed role
+// reloads the page so that what it offers matches what the user may now do.
+async function rightsNow(token) {
+  let who;
+  try {
+    who = await new Api(token).request(VIEWER);
+  } catch (error) {
+    return !(error instanceof ApiError && error.code === "UNAUTHENTICATED");
+  }
+  if (who.viewer.role !== state.viewer.role) location.reload();
+  return true;
+}
+
 // A link with another user's token, opened while signed in: whoever sent it would get what is typed
 // next into their account. Shows who it signs in as; switching starts over, staying changes nothing.
 async function offerSwitch(linked) {
@@ -193,6 +206,7 @@ function startLive(token) {
   state.live = new LiveClient({
     token,
     onAuthFailed: () => signOut("Your session ended. Sign in again."),
+    stillSignedIn: () => rightsNow(token),
     onStatus: (status) => setLiveStatus(status),
     onReconnected: () => bell && bell.load().catch(() => {}),
   });

@@ -1,0 +1,303 @@
+"""Running a plan: level by level, each list level's resolvers called for every row before anything
+is awaited (so the request's loaders batch a whole level into one query), values written straight
+into the result as JSON-ready Python values, errors located and null propagated as graphql-core does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, is_object_type, located_error
+from graphql.execution.executor import Executor, default_type_resolver
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined, inspect, is_iterable
+from strawberry.types.arguments import convert_arguments
+
+from schema.planner.compile import (
+    ABSTRACT,
+    ATTRIBUTE,
+    GRAPHQL,
+    LEAF,
+    LIST,
+    OBJECT,
+    TYPENAME,
+    FieldPlan,
+    ObjectPlan,
+    OperationPlan,
+    Output,
+)
+
+# Where a composite value sits: (holder of its container, container, key, whether null may stand there).
+Holder = tuple[Any, Any, Any, bool] | None
+Row = tuple[Any, dict[str, Any], Holder]
+
+
+class _NulledRoot(Exception):  # noqa: N818
+    pass
+
+
+class Run:
+    """One execution of a plan for one request."""
+
+    def __init__(self, plan: OperationPlan, executor: Executor, strawberry_schema: Any) -> None:
+        self.plan = plan
+        self.executor = executor
+        self.strawberry_schema = strawberry_schema
+        self.is_awaitable = executor.is_awaitable
+        self.errors: list[GraphQLError] = []
+        self.nulled: set[tuple[Any, ...]] = set()
+        self.data_nulled = False
+        self._arguments: dict[int, Any] = {}
+        self._raw_infos: dict[int, GraphQLResolveInfo] = {}
+        self._infos: dict[int, Any] = {}
+
+    async def execute(self) -> ExecutionResult:
+        root = self.plan.root
+        data = dict.fromkeys(root.keys)
+        rows: list[Row] = [(self.executor.root_value, data, None)]
+        if self.plan.serial:
+            for field in root.fields:  # mutations one after another, each with its whole payload
+                await self._level([field], rows)
+        else:
+            await self._level(root.fields, rows)
+        return ExecutionResult(None if self.data_nulled else data, self.errors or None)
+
+    # ---------------------------------------------------------------- levels
+
+    async def _level(self, fields: list[FieldPlan], rows: list[Row]) -> None:
+        pending: list[Any] = []
+        waiting: list[tuple[FieldPlan, dict[str, Any], Holder]] = []
+        children: dict[int, tuple[ObjectPlan, list[Row]]] = {}
+        is_awaitable = self.is_awaitable
+        complete = self._complete
+        for source, out, holder in rows:
+            for field in fields:
+                mode = field.mode
+                try:
+                    if mode is ATTRIBUTE:
+                        value = getattr(source, field.attribute)
+                    elif mode is TYPENAME:
+                        out[field.key] = field.typename
+                        continue
+                    else:
+                        value = self._resolve(field, source)
+                        if is_awaitable(value):
+                            pending.append(value)
+                            waiting.append((field, out, holder))
+                            continue
+                except Exception as error:  # noqa: BLE001 (a field error, as graphql-core reports it)
+                    self._error(error, field, out, field.key, holder, field.output.nullable)  # type: ignore[union-attr]
+                    continue
+                complete(field.output, value, out, field.key, holder, field, children)  # type: ignore[arg-type]
+        if pending:
+            if len(pending) == 1:
+                try:
+                    values = [await pending[0]]
+                except Exception as error:  # noqa: BLE001
+                    values = [error]
+            else:
+                values = await asyncio.gather(*pending, return_exceptions=True)
+            for (field, out, holder), value in zip(waiting, values, strict=True):
+                if isinstance(value, BaseException):
+                    if not isinstance(value, Exception):
+                        raise value
+                    self._error(value, field, out, field.key, holder, field.output.nullable)  # type: ignore[union-attr]
+                else:
+                    complete(field.output, value, out, field.key, holder, field, children)  # type: ignore[arg-type]
+        if not children:
+            return
+        if len(children) == 1:
+            (plan, next_rows), = children.values()
+            await self._level(plan.fields, next_rows)
+        else:
+            await asyncio.gather(*(self._level(plan.fields, next_rows) for plan, next_rows in children.values()))
+
+    # ---------------------------------------------------------------- values
+
+    def _complete(
+        self,
+        output: Output,
+        value: Any,
+        container: Any,
+        key: Any,
+        holder: Holder,
+        field: FieldPlan,
+        children: dict[int, tuple[ObjectPlan, list[Row]]],
+    ) -> None:
+        if value is None or value is Undefined:
+            if not output.nullable:
+                message = f"Cannot return null for non-nullable field {field.parent_type.name}.{field.name}."
+                self._error(TypeError(message), field, container, key, holder, False)
+            return
+        kind = output.kind
+        if kind is LEAF:
+            fast = output.fast
+            if fast is not None and fast(value):
+                container[key] = value
+                return
+            try:
+                coerced = output.coerce(value)  # type: ignore[misc]
+                if coerced is None or coerced is Undefined:
+                    raise TypeError(
+                        f"Expected `{inspect(output.type)}.coerce_output_value({inspect(value)})` to return"
+                        f" non-nullable value, returned: {inspect(coerced)}"
+                    )
+            except Exception as error:  # noqa: BLE001
+                self._error(error, field, container, key, holder, output.nullable)
+                return
+            container[key] = coerced
+        elif kind is OBJECT:
+            plan = output.object
+            child = dict.fromkeys(plan.keys)  # type: ignore[union-attr]
+            container[key] = child
+            entry = children.get(id(plan))
+            if entry is None:
+                entry = children[id(plan)] = (plan, [])  # type: ignore[assignment]
+            entry[1].append((value, child, (holder, container, key, output.nullable)))
+        elif kind is LIST:
+            if not is_iterable(value):
+                message = f"Expected Iterable, but did not find one for field '{field.parent_type.name}.{field.name}'."
+                self._error(GraphQLError(message), field, container, key, holder, output.nullable)
+                return
+            items = list(value)
+            completed: list[Any] = [None] * len(items)
+            container[key] = completed
+            inner = (holder, container, key, output.nullable)
+            item = output.item
+            for index, element in enumerate(items):
+                self._complete(item, element, completed, index, inner, field, children)  # type: ignore[arg-type]
+        elif kind is ABSTRACT:
+            try:
+                plan = self._runtime_plan(output, value, field)
+            except Exception as error:  # noqa: BLE001
+                self._error(error, field, container, key, holder, output.nullable)
+                return
+            child = dict.fromkeys(plan.keys)
+            container[key] = child
+            entry = children.get(id(plan))
+            if entry is None:
+                entry = children[id(plan)] = (plan, [])
+            entry[1].append((value, child, (holder, container, key, output.nullable)))
+
+    def _runtime_plan(self, output: Output, value: Any, field: FieldPlan) -> ObjectPlan:
+        abstract = output.type
+        resolve_type = abstract.resolve_type or default_type_resolver  # type: ignore[attr-defined]
+        name = resolve_type(value, self._raw_info(field), abstract)
+        if self.is_awaitable(name):
+            name.close() if hasattr(name, "close") else None
+            raise GraphQLError(f"Abstract type '{abstract}' resolved its runtime type asynchronously.", field.field_nodes)
+        schema = self.executor.schema
+        runtime = schema.get_type(name) if isinstance(name, str) else None
+        if runtime is None or not is_object_type(runtime) or not schema.is_sub_type(abstract, runtime):  # type: ignore[arg-type]
+            raise GraphQLError(
+                f"Abstract type '{abstract}' must resolve to an Object type at runtime for field"
+                f" '{field.parent_type.name}.{field.name}', received '{inspect(name)}'.",
+                field.field_nodes,
+            )
+        return output.abstract.plan_for(runtime)  # type: ignore[union-attr,arg-type]
+
+    # ---------------------------------------------------------------- resolvers
+
+    def _resolve(self, field: FieldPlan, source: Any) -> Any:
+        if field.mode is GRAPHQL:
+            arguments = self._graphql_arguments(field) if field.has_args else {}
+            return field.call(source, self._raw_info(field), **arguments)  # type: ignore[misc]
+        kwargs = dict(self._arguments_of(field)) if field.has_args else {}
+        if field.info_name is not None:
+            kwargs[field.info_name] = self._info(field)
+        for name in field.source_names:
+            kwargs[name] = source
+        return field.call(source, **kwargs) if field.wants_self else field.call(**kwargs)  # type: ignore[misc]
+
+    def _graphql_arguments(self, field: FieldPlan) -> dict[str, Any]:
+        cached = self._arguments.get(field.index)
+        if cached is None:
+            try:
+                cached = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)  # type: ignore[arg-type]
+            except Exception as error:  # noqa: BLE001 (raised again for every row, as graphql-core does)
+                cached = error
+            self._arguments[field.index] = cached
+        if isinstance(cached, Exception):
+            raise cached
+        return cached
+
+    def _arguments_of(self, field: FieldPlan) -> dict[str, Any]:
+        """The resolver's keyword arguments, coerced and converted once per request."""
+        cached = self._arguments.get(field.index)
+        if cached is None:
+            try:
+                raw = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)  # type: ignore[arg-type]
+                strawberry_field = field.strawberry_field
+                converter = self.strawberry_schema.schema_converter
+                cached = convert_arguments(
+                    raw,
+                    strawberry_field.arguments,  # type: ignore[union-attr]
+                    scalar_registry=converter.scalar_registry,
+                    config=self.strawberry_schema.config,
+                    info=self._info(field),
+                )
+                for extension in strawberry_field.extensions:  # type: ignore[union-attr]
+                    cached = extension.map_arguments(cached)
+            except Exception as error:  # noqa: BLE001
+                cached = error
+            self._arguments[field.index] = cached
+        if isinstance(cached, Exception):
+            raise cached
+        return cached
+
+    def _raw_info(self, field: FieldPlan) -> GraphQLResolveInfo:
+        """graphql-core's info for the field, made once per request (its path leaves list positions out)."""
+        info = self._raw_infos.get(field.index)
+        if info is None:
+            path = None
+            for key in field.path:
+                path = Path(path, key, None)
+            info = self._raw_infos[field.index] = self.executor.build_resolve_info(
+                field.field_def, field.field_nodes, field.parent_type, path  # type: ignore[arg-type]
+            )
+        return info
+
+    def _info(self, field: FieldPlan) -> Any:
+        info = self._infos.get(field.index)
+        if info is None:
+            info = self._infos[field.index] = self.strawberry_schema.config.info_class(
+                _raw_info=self._raw_info(field), _field=field.strawberry_field
+            )
+        return info
+
+    # ---------------------------------------------------------------- errors
+
+    def _error(self, raw: Exception, field: FieldPlan, container: Any, key: Any, holder: Holder, nullable: bool) -> None:
+        """A field error at container[key]: recorded with its path (unless an ancestor was already
+        nulled), and null written at the nearest position that may hold it."""
+        path = _path(holder) + [key]
+        error = located_error(raw, field.field_nodes, path)
+        if not self._under_nulled(path):
+            self.errors.append(error)
+        if nullable:
+            container[key] = None
+            self.nulled.add(tuple(path))
+            return
+        while holder is not None and not holder[3]:
+            holder = holder[0]
+        if holder is None:
+            self.data_nulled = True
+            self.nulled.add(())
+            return
+        holder[1][holder[2]] = None
+        self.nulled.add(tuple(_path(holder[0]) + [holder[2]]))
+
+    def _under_nulled(self, path: list[Any]) -> bool:
+        if not self.nulled:
+            return False
+        return any(tuple(path[:end]) in self.nulled for end in range(len(path) + 1))
+
+
+def _path(holder: Holder) -> list[Any]:
+    keys: list[Any] = []
+    while holder is not None:
+        keys.append(holder[2])
+        holder = holder[0]
+    keys.reverse()
+    return keys
