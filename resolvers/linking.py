@@ -70,7 +70,7 @@ async def unlink_conversation(viewer: Viewer, conversation_id: str, kind: LinkKi
     async with change() as c:
         conversation = await require_conversation(viewer, conversation_id, for_update=True)
         if await ConversationLink.filter(conversation_id=conversation.id, kind=kind).delete():
-            c.record(InboxEventType.CONVERSATION_LINKED, conversation, actor_id=viewer.id)
+            c.record(InboxEventType.CONVERSATION_UNLINKED, conversation, actor_id=viewer.id)
     return conversation
 
 

@@ -106,7 +106,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
         await set_last_message(conversation, message)
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
         if not created:  # nobody can have linked a conversation this transaction creates
-            await notes.record_message(conversation, message)
+            await notes.add_to_notes(conversation, message)
         await notify_inbound_message(c, conversation, message)
     return Received(message, duplicate=False)
 

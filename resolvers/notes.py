@@ -53,7 +53,7 @@ def link_is_live(link: ConversationLink, conversation: Conversation) -> bool:
     return link.linked_at >= conversation.created_at
 
 
-async def record_message(conversation: Conversation, message: Message) -> None:
+async def add_to_notes(conversation: Conversation, message: Message) -> None:
     """Call in the transaction that stores `message` (inbound or outbound), holding the conversation's
     row lock as both paths do: re-renders or starts the note of every link of the conversation.
     An unlinked conversation costs one query; a link being made meanwhile waits for the lock, and

@@ -84,7 +84,7 @@ async def record_outbound(
     )
     await set_last_message(conversation, message)
     c.record(InboxEventType.MESSAGE_SENT, conversation, message_id=message.id, actor_id=sent_by_id)
-    await notes.record_message(conversation, message)
+    await notes.add_to_notes(conversation, message)
     return message
 
 

@@ -13,21 +13,22 @@ from resolvers.errors import NotFound
 from resolvers.ids import to_api_id
 from resolvers.nodes import find_node
 from schema.context import viewer_of
-from schema.crm import Deal, Lead, Note, Person
-from schema.notifications import Notification
 from schema.types import (
     Account,
     After,
     Contact,
     Conversation,
     ConversationConnection,
-    ConversationEdge,
     ConversationId,
+    Deal,
     First,
+    Lead,
     Message,
     MessagingApp,
     Node,
-    PageInfo,
+    Note,
+    Notification,
+    Person,
     Section,
     SectionCounts,
     User,
@@ -90,14 +91,9 @@ class InboxQuery:
     ) -> ConversationConnection:
         viewer = viewer_of(info)
         page = await sections.conversations_page(viewer, section, app_id=app_id, first=first, after=after)
-        edges = [ConversationEdge(cursor=sections.conversation_cursor(row), node=Conversation.of(row)) for row in page.rows]
         wants_total = _selects(info.selected_fields[0].selections, "totalCount")
         total = await sections.section_total(viewer, section, app_id=app_id) if wants_total else 0
-        return ConversationConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, has_next=page.has_next, has_previous=page.has_previous),
-            total_count=total,
-        )
+        return ConversationConnection.of(page, sections.conversation_cursor, Conversation.of, total_count=total)
 
     @strawberry.field(
         description="One conversation; null when there is none, it was deleted, or its app is not shared with the viewer."

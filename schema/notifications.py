@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -11,38 +10,9 @@ from strawberry.types import Info
 
 import models
 from resolvers import notifications
-from resolvers.access import live_message, visible_conversation
-from schema.context import loaders_of, viewer_of
-from schema.loaders import related
+from schema.context import viewer_of
 from schema.realtime import live_notification_ids
-from schema.types import After, Conversation, First, Message, Node, PageInfo, User, described_enum
-from resolvers.ids import to_api_id
-
-NotificationKind = described_enum(
-    models.NotificationKind,
-    "NotificationKind",
-    "Why a user is told something (R-NOTIFY); nobody is told of what they did themselves.",
-    {
-        "NEW_MESSAGE_ASSIGNED_TO_ME": "A contact wrote in a conversation assigned to you (default: desktop and email on).",
-        "NEW_MESSAGE_ASSIGNED_TO_OTHERS": "A contact wrote in a conversation assigned to someone else (default: off).",
-        "NEW_MESSAGE_UNASSIGNED": "A contact wrote in an unassigned conversation, a new one too (default: desktop on).",
-        "CONVERSATION_ASSIGNED_TO_ME": "Someone else assigned a conversation to you (default: desktop and email on).",
-    },
-)
-
-
-@strawberry.type(description="How the viewer is told of one kind (R-NOTIFY).")
-class NotificationSetting:
-    kind: NotificationKind = strawberry.field(description="Which kind.")
-    desktop: bool = strawberry.field(description="In the `notifications` list and subscription.")
-    email: bool = strawberry.field(
-        description="By email: at most one per conversation per EMAIL_COALESCE_SECONDS (default 300), with every "
-        "message of that period."
-    )
-
-    @classmethod
-    def of(cls, choice: notifications.Choice) -> NotificationSetting:
-        return cls(kind=choice.kind, desktop=choice.desktop, email=choice.email)
+from schema.types import After, First, Notification, NotificationConnection, NotificationKind, NotificationSetting
 
 
 @strawberry.input(description="The viewer's new choice for one kind.")
@@ -50,69 +20,6 @@ class NotificationSettingInput:
     kind: NotificationKind = strawberry.field(description="Which kind.")
     desktop: bool = strawberry.field(description="In the `notifications` list and subscription.")
     email: bool = strawberry.field(description="By email.")
-
-
-async def _conversation(info: Info, notification: models.Notification) -> models.Conversation | None:
-    row = await loaders_of(info).conversation.load(notification.conversation_id)
-    return await visible_conversation(viewer_of(info), row)
-
-
-@strawberry.type(
-    description="Something the viewer was told (R-NOTIFY). Stored only for the kinds they have desktop on for."
-)
-class Notification(Node):
-    row: strawberry.Private[models.Notification]
-
-    @classmethod
-    def of(cls, row: models.Notification) -> Notification:
-        return cls(id=strawberry.ID(to_api_id("Notification", row.id)), row=row)
-
-    @strawberry.field(description="What happened.")
-    def kind(self) -> NotificationKind:
-        return self.row.kind
-
-    @strawberry.field(
-        description="The conversation it is about; null once it is deleted or its app is no longer shared with the viewer."
-    )
-    async def conversation(self, info: Info) -> Conversation | None:
-        row = await _conversation(info, self.row)
-        return Conversation.of(row) if row else None
-
-    @strawberry.field(
-        description="The message that caused it (the NEW_MESSAGE kinds); null otherwise, or when its conversation is not shown."
-    )
-    async def message(self, info: Info) -> Message | None:
-        if self.row.message_id is None:
-            return None
-        row = live_message(await loaders_of(info).message.load(self.row.message_id))
-        return Message.of(row) if row and await _conversation(info, self.row) else None
-
-    @strawberry.field(description="Who caused it (e.g. the user who assigned), if a user did.")
-    def actor(self, info: Info) -> User | None:
-        return related(self.row, "actor", loaders_of(info).user, User.of)  # type: ignore[return-value]
-
-    @strawberry.field(description="When it was marked read; null while unread.")
-    def read_at(self) -> datetime | None:
-        return self.row.read_at
-
-    @strawberry.field(description="When it happened.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-
-@strawberry.type(description="A notification and its place in the list.")
-class NotificationEdge:
-    cursor: str = strawberry.field(description="Pass it as `after` to continue after this notification.")
-    node: Notification = strawberry.field(description="The notification.")
-
-
-@strawberry.type(description="A page of the viewer's notifications, newest first.")
-class NotificationConnection:
-    edges: list[NotificationEdge] = strawberry.field(description="This page's notifications, newest first.")
-    page_info: PageInfo = strawberry.field(description="Cursors, and whether more follow.")
-    unread_count: int = strawberry.field(
-        description="How many of all the viewer's notifications are unread, not only on this page."
-    )
 
 
 @strawberry.type
@@ -132,11 +39,8 @@ class NotificationsQuery:
         page = await notifications.notifications_page(
             viewer_of(info), unread_only=bool(unread_only), first=first, after=after
         )
-        edges = [NotificationEdge(cursor=notifications.notification_cursor(row), node=Notification.of(row)) for row in page.rows]
-        return NotificationConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, has_next=page.has_next, has_previous=page.has_previous),
-            unread_count=page.unread_count,
+        return NotificationConnection.of(
+            page, notifications.notification_cursor, Notification.of, unread_count=page.unread_count
         )
 
 

@@ -9,6 +9,7 @@ from tests.resolvers.crm_support import (
     CREATE_LEAD,
     CREATE_PERSON,
     LINK,
+    UNLINK,
     carla_linked,
     link,
     new_person,
@@ -149,6 +150,25 @@ async def test_r_link_to_existing_entities_and_the_event(api: Api) -> None:
     assert shown == {"linkedPerson": {"name": "Carla Costa"}, "linkedLead": None, "linkedDeal": {"title": "Blue sofa"}}
     events = await InboxEvent.filter(type=InboxEventType.CONVERSATION_LINKED).values_list("conversation_id", "actor_id")
     assert events == [(pk_of("Conversation", conversation), pk_of("User", team.bob.id))] * 2
+
+
+async def test_unlinking_emits_conversation_unlinked(api: Api) -> None:
+    # given a conversation Bob linked to a person
+    team, conversation, _ = await carla_linked(api)
+
+    # when Carol ends that link, then asks again with nothing left to end
+    await api.data(UNLINK, {"id": conversation, "k": "PERSON"}, token=team.carol.token)
+    await api.data(UNLINK, {"id": conversation, "k": "PERSON"}, token=team.carol.token)
+
+    # then one CONVERSATION_UNLINKED, by Carol, follows Bob's CONVERSATION_LINKED
+    events = await InboxEvent.filter(
+        conversation_id=pk_of("Conversation", conversation),
+        type__in=[InboxEventType.CONVERSATION_LINKED, InboxEventType.CONVERSATION_UNLINKED],
+    ).order_by("id").values_list("type", "actor_id")
+    assert events == [
+        (InboxEventType.CONVERSATION_LINKED, pk_of("User", team.bob.id)),
+        (InboxEventType.CONVERSATION_UNLINKED, pk_of("User", team.carol.id)),
+    ]
 
 
 async def test_r_link_relinking_a_kind_replaces_it(api: Api, clock: ManualClock) -> None:

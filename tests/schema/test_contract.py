@@ -81,7 +81,6 @@ OWED: dict[str, int] = {
     "Direction.INTERNAL": 16,
     "Message.mentions": 16,
     "NotificationKind.MENTIONED": 16,
-    "InboxEventType.CONVERSATION_UNLINKED": 16,
     "InboxEventType.CONVERSATION_LABELED": 16,
     "InboxEventType.COMMENT_ADDED": 16,
     "Query.searchConversations": 16,

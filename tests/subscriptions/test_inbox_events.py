@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from resolvers.realtime import event_cursor, event_id_of
 from tests.realtime_support import Server, Socket
+from tests.resolvers.crm_support import UNLINK, link
 from tests.support import Api, ApiApp, Person
 
 CONVERSATION_ID = """query($s: Section!) { conversations(section: $s) { edges { node { id } } } }"""
@@ -68,6 +69,27 @@ async def test_subscriber_receives_every_change_with_the_conversation_as_it_is_a
     assert deleted["conversationId"] == conversation_id
     cursors = [event["cursor"] for event in (created, received, assigned, closed, reopened, deleted)]
     assert len(set(cursors)) == 6
+
+
+async def test_subscriber_sees_unlinking_as_conversation_unlinked(api: Api, server: Server) -> None:
+    # given Bea subscribed, and a conversation of hers
+    admin = await api.create_account()
+    bea = await api.create_user(admin, "Bea Member")
+    app = await api.install_api_app(admin, share_with=[bea])
+    await app.receive("cust-1", "Hi there", name="Carla")
+    conversation_id = await conversation_of(api, admin)
+    async with Socket.opened(server, bea.token) as socket:
+        op = await socket.subscribe()
+        # when she links it to a new person, then ends that link
+        await link(api, bea, conversation_id, {"newPerson": {}})
+        linked = await socket.event(op)
+        await api.data(UNLINK, {"id": conversation_id, "k": "PERSON"}, token=bea.token)
+        unlinked = await socket.event(op)
+
+    # then the two events say which
+    assert (linked["type"], linked["actor"]) == ("CONVERSATION_LINKED", {"name": "Bea Member"})
+    assert (unlinked["type"], unlinked["actor"]) == ("CONVERSATION_UNLINKED", {"name": "Bea Member"})
+    assert unlinked["conversationId"] == conversation_id
 
 
 async def test_viewer_without_access_to_the_app_receives_nothing_of_it(api: Api, server: Server) -> None:

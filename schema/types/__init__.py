@@ -1,0 +1,78 @@
+"""The GraphQL object types, by concern: thin wrappers over rows; every rule is asked of resolvers/.
+
+The roots are apart: each concern's Query, Mutation and Subscription fields, with its inputs, are in
+schema/<concern>.py and take their types from here."""
+
+from schema.types.apps import MessagingApp, Provider
+from schema.types.common import (
+    After,
+    Connection,
+    ConversationId,
+    Edge,
+    First,
+    Node,
+    PageInfo,
+    connection,
+    described_enum,
+)
+from schema.types.crm import Deal, DealConnection, Lead, LeadConnection, LinkKind, Note, Person, PersonConnection
+from schema.types.inbox import (
+    Attachment,
+    Contact,
+    Conversation,
+    ConversationConnection,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageConnection,
+    Section,
+    SectionCounts,
+)
+from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
+from schema.types.realtime import InboxEvent, InboxEventType
+from schema.types.team import Account, CreatedUser, Role, User, UserStatus
+
+__all__ = [
+    "Account",
+    "After",
+    "Attachment",
+    "Connection",
+    "Contact",
+    "Conversation",
+    "ConversationConnection",
+    "ConversationId",
+    "ConversationStatus",
+    "CreatedUser",
+    "Deal",
+    "DealConnection",
+    "DeliveryStatus",
+    "Direction",
+    "Edge",
+    "First",
+    "InboxEvent",
+    "InboxEventType",
+    "Lead",
+    "LeadConnection",
+    "LinkKind",
+    "Message",
+    "MessageConnection",
+    "MessagingApp",
+    "Node",
+    "Note",
+    "Notification",
+    "NotificationConnection",
+    "NotificationKind",
+    "NotificationSetting",
+    "PageInfo",
+    "Person",
+    "PersonConnection",
+    "Provider",
+    "Role",
+    "Section",
+    "SectionCounts",
+    "User",
+    "UserStatus",
+    "connection",
+    "described_enum",
+]

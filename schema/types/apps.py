@@ -1,0 +1,68 @@
+"""Messaging apps: the channels installed in the account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from resolvers.apps import shared_with, webhook_url
+from schema.context import loaders_of
+from schema.types.common import Node, described_enum, wrap
+from schema.types.team import User
+
+Provider = described_enum(
+    models.Provider,
+    "Provider",
+    "The channel a messaging app talks through.",
+    {
+        "TWILIO_WHATSAPP": "WhatsApp through Twilio. Contacts are E.164 phone numbers; free-form replies only within "
+        "24 hours of the contact's last message (R-REPLY).",
+        "MESSENGER": "Facebook Messenger. Contacts are page-scoped ids (PSID); free-form replies only within 24 hours "
+        "of the contact's last message (R-REPLY).",
+        "API": "Generic channel: any system posts signed JSON to the app's webhookUrl and receives the replies at its "
+        "deliveryUrl. No reply window.",
+    },
+)
+
+
+@strawberry.type(
+    description="An installed channel: a WhatsApp number, a Messenger page or an API integration. Its conversations "
+    "are visible only to the users it is shared with, admins included (R-SETTINGS)."
+)
+class MessagingApp(Node):
+    row: strawberry.Private[models.MessagingApp]
+
+    @classmethod
+    def of(cls, row: models.MessagingApp) -> MessagingApp:
+        return wrap(cls, "MessagingApp", row)
+
+    @strawberry.field(description="The channel it talks through.")
+    def provider(self) -> Provider:
+        return self.row.provider
+
+    @strawberry.field(description="The name the admin gave it.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(
+        description="The user who installed the app: the only one who may delete its conversations (R-DELETE)."
+    )
+    async def installed_by(self, info: Info) -> User:
+        return User.of(await loaders_of(info).user.load(self.row.installed_by_id))
+
+    @strawberry.field(description="Users with shared access to this app's conversations; the installer always has it.")
+    async def shared_with(self) -> list[User]:
+        return [User.of(user) for user in await shared_with(self.row)]
+
+    @strawberry.field(
+        description="Where the provider must deliver webhooks for this app: PUBLIC_BASE_URL + /webhooks/<provider>/<app id>."
+    )
+    def webhook_url(self) -> str:
+        return webhook_url(self.row)
+
+    @strawberry.field(description="When it was installed.")
+    def created_at(self) -> datetime:
+        return self.row.created_at

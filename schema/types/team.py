@@ -1,0 +1,67 @@
+"""The team: users, their roles and status, the account."""
+
+from __future__ import annotations
+
+import strawberry
+
+import models
+from resolvers.ids import to_api_id
+from schema.types.common import Node, described_enum, wrap
+
+Role = described_enum(
+    models.Role,
+    "Role",
+    "What a user may do in the account (R-SETTINGS).",
+    {
+        "ADMIN": "Account settings access: installs, shares and uninstalls messaging apps and creates users (R-SETTINGS).",
+        "MEMBER": "Works the inbox of the apps shared with them; changes no messaging settings.",
+    },
+)
+UserStatus = described_enum(
+    models.UserStatus,
+    "UserStatus",
+    "Whether a user can sign in and work the inbox (R-ADMIN).",
+    {
+        "ACTIVE": "Signs in, is assignable and is told of new messages as their settings say.",
+        "DEACTIVATED": "Cannot sign in: every token authenticates nothing and open WebSockets are closed (4403); not "
+        "assignable, told nothing (R-ADMIN).",
+    },
+)
+
+
+@strawberry.type(
+    description="A member of the team. They see only their account (R-TENANT) and the conversations of the apps "
+    "shared with them."
+)
+class User(Node):
+    row: strawberry.Private[models.User]
+    name: str = strawberry.field(description="Display name; their replies carry it as `senderName`.")
+    email: str = strawberry.field(description="Where their notification emails go; unique in the account.")
+    role: Role = strawberry.field(description="ADMIN may change messaging settings, MEMBER may not (R-SETTINGS).")
+    available: bool = strawberry.field(
+        description="Green dot: anyone may assign new conversations to this user (R-AVAIL). New users are available."
+    )
+    status: UserStatus = strawberry.field(
+        description="A DEACTIVATED user's tokens authenticate nothing, and their open WebSockets are closed (R-ADMIN)."
+    )
+
+    @classmethod
+    def of(cls, row: models.User) -> User:
+        return wrap(cls, "User", row, ("name", "email", "role", "available", "status"))
+
+
+@strawberry.type(
+    description="The company using Switchboard. Every row belongs to one account; nothing crosses accounts (R-TENANT)."
+)
+class Account(Node):
+    name: str = strawberry.field(description="The account's name.")
+
+    @classmethod
+    def of(cls, row: models.Account) -> Account:
+        return cls(id=strawberry.ID(to_api_id("Account", row.id)), name=row.name)
+
+
+@strawberry.type(description="A new user and their first API token.")
+class CreatedUser:
+    user: User = strawberry.field(description="The new user, available, with the role asked for.")
+    token: str = strawberry.field(description="Shown once; store it. Sent as `Authorization: Bearer <token>`.")
