@@ -23,7 +23,7 @@ def test_the_code_keeps_its_layers() -> None:
     checked = _lint_imports(ROOT)
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "2 kept, 0 broken" in checked.stdout
+    assert ", 0 broken" in checked.stdout
 
 
 def test_a_model_importing_a_resolver_breaks_the_layers(tmp_path: Path) -> None:
