@@ -52,7 +52,9 @@ class RequestLimits:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            log.warning("request %s to %s: declared body of %r bytes refused", scope["request_id"], scope["path"], declared[:20])
+            log.warning(
+                "request %s to %s: declared body of %r bytes refused", scope["request_id"], scope["path"], declared[:20]
+            )
             await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -65,7 +67,9 @@ class RequestLimits:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
-                    log.warning("request %s to %s: body over %d bytes refused", scope["request_id"], scope["path"], seen)
+                    log.warning(
+                        "request %s to %s: body over %d bytes refused", scope["request_id"], scope["path"], seen
+                    )
                     raise HTTPException(413, "Request body too large")
             return message
 
@@ -122,7 +126,11 @@ async def readyz(request: Request) -> Response:
 
 async def client_disconnected(request: Request, exc: Exception) -> Response:
     """A client gone before its body was read: one line, not a traceback per request (nobody reads the answer)."""
-    log.warning("request %s to %s: client disconnected before its body was read", request.scope.get("request_id", "-"), request.url.path)
+    log.warning(
+        "request %s to %s: client disconnected before its body was read",
+        request.scope.get("request_id", "-"),
+        request.url.path,
+    )
     return Response(status_code=400)
 
 
@@ -153,7 +161,9 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None, manage_database: bool = True) -> ASGIApp:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, manage_database: bool = True
+) -> ASGIApp:
     settings = settings or get_settings()
     use_settings(settings)
     if clock is not None:
@@ -201,7 +211,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={**dict.fromkeys((*DATABASE_DOWN, *REFUSED_VALUE), database_error), ClientDisconnect: client_disconnected},
+        exception_handlers={
+            **dict.fromkeys((*DATABASE_DOWN, *REFUSED_VALUE), database_error),
+            ClientDisconnect: client_disconnected,
+        },
     )
     return SecurityHeaders(RequestLimits(app, settings.max_body_bytes))
 
@@ -211,8 +224,12 @@ class NoQueryStrings(logging.Filter):
     a Messenger verification carries `hub.verify_token`, a GraphQL GET its variables."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(arg, str) and arg.startswith("/") and "?" in arg for arg in record.args):
-            record.args = tuple(arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args)
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and arg.startswith("/") and "?" in arg for arg in record.args
+        ):
+            record.args = tuple(
+                arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args
+            )
         return True
 
 
@@ -236,6 +253,9 @@ def server_options(settings: Settings) -> ServerOptions:
         "log_config": {
             **LOGGING_CONFIG,
             "filters": {"no_query_strings": {"()": NoQueryStrings}},
-            "handlers": {name: {**handler, "filters": ["no_query_strings"]} for name, handler in LOGGING_CONFIG["handlers"].items()},
+            "handlers": {
+                name: {**handler, "filters": ["no_query_strings"]}
+                for name, handler in LOGGING_CONFIG["handlers"].items()
+            },
         },
     }

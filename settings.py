@@ -78,7 +78,9 @@ class Settings:
             plan_cache_size=int(env.get("PLAN_CACHE_SIZE") or defaults.plan_cache_size),
             persisted_queries_size=int(env.get("PERSISTED_QUERIES_SIZE") or defaults.persisted_queries_size),
             max_query_nodes=int(env.get("MAX_QUERY_NODES") or defaults.max_query_nodes),
-            subscription_render_budget_ms=int(env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms),
+            subscription_render_budget_ms=int(
+                env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms
+            ),
         )
 
 

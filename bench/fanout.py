@@ -77,7 +77,10 @@ async def prepare(database_url: str, subscribers: int) -> tuple[str, str, list[s
         users = await User.filter(account_id=team.account_id, email__startswith="m").order_by("id")
         tokens = [TOKEN_PREFIX + secrets.token_urlsafe(24) for _ in users]
         await ApiToken.bulk_create(
-            [ApiToken(user_id=user.id, digest=digest(token), created_at=created) for user, token in zip(users, tokens, strict=True)],
+            [
+                ApiToken(user_id=user.id, digest=digest(token), created_at=created)
+                for user, token in zip(users, tokens, strict=True)
+            ],
             batch_size=1000,
         )
         await AppAccess.bulk_create([AppAccess(app_id=team.app.id, user_id=user.id) for user in users], batch_size=1000)
@@ -142,7 +145,11 @@ class LeanClient(asyncio.Protocol):
 
     def send_frame(self, opcode: int, data: bytes) -> None:
         mask, size = os.urandom(4), len(data)
-        header = bytes([0x80 | opcode, 0x80 | size]) if size < 126 else bytes([0x80 | opcode, 0x80 | 126]) + size.to_bytes(2, "big")
+        header = (
+            bytes([0x80 | opcode, 0x80 | size])
+            if size < 126
+            else bytes([0x80 | opcode, 0x80 | 126]) + size.to_bytes(2, "big")
+        )
         assert self.transport is not None
         self.transport.write(header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(data)))
 
@@ -222,9 +229,13 @@ async def subscribe(port: int, token: str, opening: asyncio.Semaphore, stats: Su
 async def open_conversation(client: httpx.AsyncClient, app_id: str, admin_token: str) -> str:
     from providers.api_channel import sign
 
-    body = json.dumps({"messageId": "bench-1", "sender": {"id": "bench-contact", "name": "Carla"}, "text": "hello"}).encode()
+    body = json.dumps(
+        {"messageId": "bench-1", "sender": {"id": "bench-contact", "name": "Carla"}, "text": "hello"}
+    ).encode()
     response = await client.post(
-        f"/webhooks/api/{app_id}", content=body, headers={"Content-Type": "application/json", "X-Switchboard-Signature": sign(API_CHANNEL_SECRET, body)}
+        f"/webhooks/api/{app_id}",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Switchboard-Signature": sign(API_CHANNEL_SECRET, body)},
     )
     response.raise_for_status()
     page = await graphql(client, admin_token, "{ conversations(section: UNASSIGNED) { edges { node { id } } } }")
@@ -232,7 +243,9 @@ async def open_conversation(client: httpx.AsyncClient, app_id: str, admin_token:
 
 
 async def graphql(client: httpx.AsyncClient, token: str, query: str, variables: dict[str, str] | None = None) -> dict:
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"})
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"}
+    )
     body = response.json()
     if body.get("errors"):
         raise SystemExit(f"GraphQL error: {body['errors']}")
@@ -254,7 +267,9 @@ async def at_rate(rate: float, count: int, action: Callable[[int], Awaitable[obj
         await action(n)
 
 
-async def steady(client: httpx.AsyncClient, token: str, conversation_id: str, rate: float, seconds: float, first: int) -> int:
+async def steady(
+    client: httpx.AsyncClient, token: str, conversation_id: str, rate: float, seconds: float, first: int
+) -> int:
     count = int(rate * seconds)
     await at_rate(rate, count, lambda n: toggle(client, token, conversation_id, first + n))  # close, reopen, ...
     return count
@@ -326,7 +341,9 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str, logs: P
         try:
             for number in range(processes):
                 port = free_port()
-                servers.append(Server(f"{database.name}-{number}", switchboard_serve(port), port=port, env=env, logs=logs))
+                servers.append(
+                    Server(f"{database.name}-{number}", switchboard_serve(port), port=port, env=env, logs=logs)
+                )
             for server in servers:
                 server.wait_ready()
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0].port}", timeout=30) as client:
@@ -336,7 +353,10 @@ async def run(spec: str, seconds: float, admin_url: str, redis_url: str, logs: P
                 arrivals = Arrivals()
                 stats = [Subscriber(arrivals) for _ in tokens]
                 clients = await asyncio.gather(
-                    *(subscribe(servers[index % processes].port, token, opening, stats[index]) for index, token in enumerate(tokens))
+                    *(
+                        subscribe(servers[index % processes].port, token, opening, stats[index])
+                        for index, token in enumerate(tokens)
+                    )
                 )
                 connected = sum(client is not None for client in clients)
                 if connected < len(tokens):
@@ -384,7 +404,9 @@ async def main() -> None:
     parser.add_argument("--runs", default="100x10,1000x10,10000x1x2")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--database-url", default=postgres_url())
-    parser.add_argument("--redis-url", default=os.environ.get("SWITCHBOARD_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("SWITCHBOARD_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    )
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

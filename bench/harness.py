@@ -158,7 +158,9 @@ def serve_app(app: Any, port: int) -> None:
     """Serves a baseline app the way `switchboard serve` serves ours: one uvicorn worker, uvloop, httptools."""
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False)
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False
+    )
 
 
 class Server:
@@ -169,7 +171,9 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.log = logs / f"{name}.log"
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until the server answers HTTP at all (uvicorn listens once the app's startup is done)."""
@@ -230,8 +234,21 @@ def wrk_load(url: str, body: str, token: str, duration: float, connections: int,
         f'wrk.headers["Authorization"] = "Bearer {token}"\n'
     )
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--timeout", "30s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{int(duration)}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if "Non-2xx" in out or (errors and any(int(n) for n in errors.groups())):
@@ -258,7 +275,9 @@ async def httpx_load(url: str, body: str, token: str, duration: float, connectio
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(connections)))
         elapsed = time.perf_counter() - began
-    return Load(len(latencies) / elapsed, percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000, "httpx")
+    return Load(
+        len(latencies) / elapsed, percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000, "httpx"
+    )
 
 
 def load(url: str, body: str, token: str, duration: float, connections: int, workdir: Path) -> Load:

@@ -72,7 +72,9 @@ def serve_bare(port: int, url: str) -> None:
             return JSONResponse({"error": "bad signature"}, status_code=403)
         await state["pool"].execute(
             "INSERT INTO bare_message (sid, sender, body, created_at) VALUES ($1, $2, $3, now()) ON CONFLICT (sid) DO NOTHING",
-            form["MessageSid"], form["From"], form["Body"],
+            form["MessageSid"],
+            form["From"],
+            form["Body"],
         )
         return Response(EMPTY_TWIML, media_type="text/xml")
 
@@ -115,9 +117,19 @@ class WebhookLoad:
         sid = "SM" + secrets.token_hex(16)
         sender = f"+4915{random.randrange(CONTACTS):09d}"
         form = {
-            "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received", "Body": f"Hallo {sid[-6:]} 👋",
-            "To": f"whatsapp:{FROM_NUMBER}", "NumSegments": "1", "MessageSid": sid, "AccountSid": ACCOUNT_SID,
-            "From": f"whatsapp:{sender}", "ApiVersion": "2010-04-01", "WaId": sender[1:], "ProfileName": "Kunde",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "Body": f"Hallo {sid[-6:]} 👋",
+            "To": f"whatsapp:{FROM_NUMBER}",
+            "NumSegments": "1",
+            "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": f"whatsapp:{sender}",
+            "ApiVersion": "2010-04-01",
+            "WaId": sender[1:],
+            "ProfileName": "Kunde",
             "MessageType": "text",
         }
         return urlencode(form).encode(), self.validator.compute_signature(self.url, form), sid
@@ -222,11 +234,28 @@ async def bench_switchboard(server_url: str, seconds: float, senders: int, logs:
 
     async with scratch_database(server_url, "sb_bench_ingest") as database:
         async with opened(database.url):
-            team = await create_team(Provider.TWILIO_WHATSAPP, {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER})
+            team = await create_team(
+                Provider.TWILIO_WHATSAPP,
+                {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER},
+            )
         port = free_port()
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "app:create_app", "--host", "127.0.0.1", "--port", str(port),
-            "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
         ]
         env = server_env(database.url + POOL, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
         server = Server("switchboard", command, port=port, env=env, logs=logs)

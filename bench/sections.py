@@ -80,9 +80,13 @@ async def seed(url: str, conversations: int, messages: int) -> Seeded:
 
     async with connect(url) as connection:
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        contacts = [(i, account_id, app.id, f"cust-{i}", f"Customer {i}", None, start) for i in range(1, conversations + 1)]
+        contacts = [
+            (i, account_id, app.id, f"cust-{i}", f"Customer {i}", None, start) for i in range(1, conversations + 1)
+        ]
         await connection.copy_records_to_table(
-            "contact", records=contacts, columns=["id", "account_id", "app_id", "external_id", "name", "avatar_url", "created_at"]
+            "contact",
+            records=contacts,
+            columns=["id", "account_id", "app_id", "external_id", "name", "avatar_url", "created_at"],
         )
         rows, message_rows, message_id = [], [], 0
         for i in range(1, conversations + 1):
@@ -96,36 +100,82 @@ async def seed(url: str, conversations: int, messages: int) -> Seeded:
                 inbound = m % 2 == 0
                 message_rows.append(
                     (
-                        message_id, account_id, app.id, i, "INBOUND" if inbound else "OUTBOUND", f"Message {m} of conversation {i}",
-                        "[]", f"Customer {i}" if inbound else "Ana Admin", None if inbound else admin.user.id,
-                        "RECEIVED" if inbound else "DELIVERED", f"bench-{message_id}", last_at, last_at,
+                        message_id,
+                        account_id,
+                        app.id,
+                        i,
+                        "INBOUND" if inbound else "OUTBOUND",
+                        f"Message {m} of conversation {i}",
+                        "[]",
+                        f"Customer {i}" if inbound else "Ana Admin",
+                        None if inbound else admin.user.id,
+                        "RECEIVED" if inbound else "DELIVERED",
+                        f"bench-{message_id}",
+                        last_at,
+                        last_at,
                     )
                 )
             rows.append(
                 (
-                    i, account_id, app.id, i, status, assignee, 0, message_id if messages else None, last_at,
-                    f"Message {messages - 1} of conversation {i}" if messages else None, "INBOUND" if messages else None,
-                    last_at, None, start,
+                    i,
+                    account_id,
+                    app.id,
+                    i,
+                    status,
+                    assignee,
+                    0,
+                    message_id if messages else None,
+                    last_at,
+                    f"Message {messages - 1} of conversation {i}" if messages else None,
+                    "INBOUND" if messages else None,
+                    last_at,
+                    None,
+                    start,
                 )
             )
         await connection.copy_records_to_table(
             "conversation",
             records=rows,
             columns=[
-                "id", "account_id", "app_id", "contact_id", "status", "assignee_id", "version", "last_message_id",
-                "last_message_at", "last_message_text", "last_message_direction", "last_inbound_at", "deleted_at", "created_at",
+                "id",
+                "account_id",
+                "app_id",
+                "contact_id",
+                "status",
+                "assignee_id",
+                "version",
+                "last_message_id",
+                "last_message_at",
+                "last_message_text",
+                "last_message_direction",
+                "last_inbound_at",
+                "deleted_at",
+                "created_at",
             ],
         )
         await connection.copy_records_to_table(
             "message",
             records=message_rows,
             columns=[
-                "id", "account_id", "app_id", "conversation_id", "direction", "text", "attachments", "sender_name",
-                "sent_by_id", "status", "provider_message_id", "created_at", "updated_at",
+                "id",
+                "account_id",
+                "app_id",
+                "conversation_id",
+                "direction",
+                "text",
+                "attachments",
+                "sender_name",
+                "sent_by_id",
+                "status",
+                "provider_message_id",
+                "created_at",
+                "updated_at",
             ],
         )
         for table in ("contact", "conversation", "message"):
-            await connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         await connection.execute("ANALYZE")
     return Seeded(url, admin.token)
 
@@ -175,7 +225,10 @@ def bare_app(url: str) -> Any:
             app_ids = [row["app_id"] for row in await db.fetch(ACCESS_SQL, user["id"])]
             rows = await db.fetch(PAGE_SQL, user["account_id"], app_ids, first + 1)
             shown = rows[:first]
-            messages = {m["id"]: m for m in await db.fetch(MESSAGES_SQL, [r["last_message_id"] for r in shown if r["last_message_id"]])}
+            messages = {
+                m["id"]: m
+                for m in await db.fetch(MESSAGES_SQL, [r["last_message_id"] for r in shown if r["last_message_id"]])
+            }
         edges = []
         for row in shown:
             moment = row["last_message_at"] or row["created_at"]
@@ -187,8 +240,14 @@ def bare_app(url: str) -> Any:
                         "id": to_api_id("Conversation", row["id"]),
                         "status": row["status"],
                         "lastMessageAt": row["last_message_at"].isoformat() if row["last_message_at"] else None,
-                        "contact": {"id": to_api_id("Contact", row["contact_id"]), "externalId": row["external_id"], "name": row["contact_name"]},
-                        "assignee": {"id": to_api_id("User", row["assignee_id"]), "name": row["assignee_name"]} if row["assignee_id"] else None,
+                        "contact": {
+                            "id": to_api_id("Contact", row["contact_id"]),
+                            "externalId": row["external_id"],
+                            "name": row["contact_name"],
+                        },
+                        "assignee": {"id": to_api_id("User", row["assignee_id"]), "name": row["assignee_name"]}
+                        if row["assignee_id"]
+                        else None,
                         "lastMessage": {
                             "id": to_api_id("Message", message["id"]),
                             "text": message["text"],
@@ -228,7 +287,9 @@ async def profile(seeded: Seeded, requests: int, executor: str) -> None:
     body = json.dumps({"query": QUERY, "variables": {"first": PAGE}})
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {seeded.token}"}
     async with opened(seeded.url):
-        app = create_app(Settings(database_url=seeded.url, secret_key=SECRET_KEY, executor=executor), manage_database=False)
+        app = create_app(
+            Settings(database_url=seeded.url, secret_key=SECRET_KEY, executor=executor), manage_database=False
+        )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
             for _ in range(20):
                 (await http.post("/graphql", content=body, headers=headers)).raise_for_status()
@@ -239,9 +300,13 @@ async def profile(seeded: Seeded, requests: int, executor: str) -> None:
                 await http.post("/graphql", content=body, headers=headers)
             profiler.disable()
             elapsed = time.perf_counter() - began
-    print(f"{requests} in-process requests ({executor} executor), {elapsed / requests * 1000:.2f} ms each under the profiler")
+    print(
+        f"{requests} in-process requests ({executor} executor), {elapsed / requests * 1000:.2f} ms each under the profiler"
+    )
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(re.escape(str(ROOT)) + "/(schema|resolvers|models|app)", 25)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+        re.escape(str(ROOT)) + "/(schema|resolvers|models|app)", 25
+    )
 
 
 # ---------------------------------------------------------------- main
@@ -261,7 +326,9 @@ def main() -> None:
         help="which SWITCHBOARD_EXECUTOR to serve (both: one server each, same run; --profile: planner unless given)",
     )
     parser.add_argument(
-        "--also", metavar="CHECKOUT", help="also load the GraphQL app of another checkout (e.g. a `git worktree` of an older commit)"
+        "--also",
+        metavar="CHECKOUT",
+        help="also load the GraphQL app of another checkout (e.g. a `git worktree` of an older commit)",
     )
     parser.add_argument("--bare-server", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -277,7 +344,9 @@ def main() -> None:
     try:
         began = time.perf_counter()
         seeded = asyncio.run(seed(url, args.conversations, args.messages))
-        print(f"seeded {args.conversations:,} conversations, {args.conversations * args.messages:,} messages in {time.perf_counter() - began:.1f} s")
+        print(
+            f"seeded {args.conversations:,} conversations, {args.conversations * args.messages:,} messages in {time.perf_counter() - began:.1f} s"
+        )
         if args.profile:
             asyncio.run(profile(seeded, 300, "reference" if args.executor == "reference" else "planner"))
             return
@@ -285,11 +354,25 @@ def main() -> None:
         env = server_env(url)
         logs = Path(tempfile.mkdtemp(prefix="sb-bench-"))
         bare_port = free_port()
-        bare = Server("bare", [sys.executable, __file__, "--bare-server", url, "--port", str(bare_port)], port=bare_port, env=env, logs=logs)
+        bare = Server(
+            "bare",
+            [sys.executable, __file__, "--bare-server", url, "--port", str(bare_port)],
+            port=bare_port,
+            env=env,
+            logs=logs,
+        )
         executors = ("planner", "reference") if args.executor == "both" else (args.executor,)
         for executor in executors:
             port = free_port()
-            served.append(Server(executor, switchboard_serve(port), port=port, env={**env, "SWITCHBOARD_EXECUTOR": executor}, logs=logs))
+            served.append(
+                Server(
+                    executor,
+                    switchboard_serve(port),
+                    port=port,
+                    env={**env, "SWITCHBOARD_EXECUTOR": executor},
+                    logs=logs,
+                )
+            )
         served.append(bare)
         if args.also:
             also_port = free_port()
@@ -307,14 +390,20 @@ def main() -> None:
 
         results: dict[str, Load] = {}
         for target in (bare, *(s for s in served if s is not bare)):
-            load(target.url + "/graphql", body, seeded.token, min(2.0, args.duration), args.connections, logs)  # warm-up
+            load(
+                target.url + "/graphql", body, seeded.token, min(2.0, args.duration), args.connections, logs
+            )  # warm-up
             cpu = target.cpu_seconds()
-            results[target.name] = measured = load(target.url + "/graphql", body, seeded.token, args.duration, args.connections, logs)
+            results[target.name] = measured = load(
+                target.url + "/graphql", body, seeded.token, args.duration, args.connections, logs
+            )
             requests = measured.requests_per_second * args.duration
             measured.cpu_ms_per_request = (target.cpu_seconds() - cpu) * 1000 / requests
 
-        print(f"\nsection page: UNASSIGNED, {PAGE} rows with contact, assignee, last message; PostgreSQL; "
-              f"{args.connections} connections, {args.duration:.0f} s each, load by {results['bare'].tool}; one uvicorn worker (uvloop, httptools)")
+        print(
+            f"\nsection page: UNASSIGNED, {PAGE} rows with contact, assignee, last message; PostgreSQL; "
+            f"{args.connections} connections, {args.duration:.0f} s each, load by {results['bare'].tool}; one uvicorn worker (uvloop, httptools)"
+        )
         print(f"{'endpoint':<14}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'server CPU ms/req':>19}")
         for name, result in results.items():
             print(
@@ -331,6 +420,7 @@ def main() -> None:
         for process in served:
             process.stop()
         asyncio.run(drop_database(database))
+
 
 if __name__ == "__main__":
     main()

@@ -36,7 +36,9 @@ class User(Model):
     role = fields.CharEnumField(Role, max_length=10, default=Role.MEMBER)
     available = fields.BooleanField(default=True)
     # db_default: the rows that exist when the column is added are ACTIVE
-    status = fields.CharEnumField(UserStatus, max_length=12, default=UserStatus.ACTIVE, db_default=UserStatus.ACTIVE.value)
+    status = fields.CharEnumField(
+        UserStatus, max_length=12, default=UserStatus.ACTIVE, db_default=UserStatus.ACTIVE.value
+    )
     created_at = fields.DatetimeField()
 
     class Meta:

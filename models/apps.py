@@ -18,11 +18,15 @@ class Provider(StrEnum):
 
 class MessagingApp(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="apps", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="apps", on_delete=fields.CASCADE
+    )
     account_id: int
     provider = fields.CharEnumField(Provider, max_length=20)
     name = fields.CharField(max_length=200)
-    installed_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="installed_apps", on_delete=fields.RESTRICT)
+    installed_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="installed_apps", on_delete=fields.RESTRICT
+    )
     installed_by_id: int
     "Provider credentials as Fernet ciphertext (SECRET_KEY); never returned by the API."
     credentials_encrypted = fields.TextField()
@@ -36,9 +40,13 @@ class AppAccess(Model):
     """Shared access: the users who see an app's conversations (the installer always has a row)."""
 
     id = fields.IntField(primary_key=True)
-    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="access", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField(
+        "models.MessagingApp", related_name="access", on_delete=fields.CASCADE
+    )
     app_id: int
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="app_access", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="app_access", on_delete=fields.CASCADE
+    )
     user_id: int
 
     class Meta:

@@ -19,7 +19,9 @@ class LinkKind(StrEnum):
 
 class Person(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="persons", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="persons", on_delete=fields.CASCADE
+    )
     account_id: int
     name = fields.CharField(max_length=200)
     phone = fields.CharField(max_length=64, null=True)
@@ -33,10 +35,14 @@ class Person(Model):
 
 class Lead(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="leads", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="leads", on_delete=fields.CASCADE
+    )
     account_id: int
     title = fields.CharField(max_length=200)
-    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField("models.Person", related_name="leads", null=True, on_delete=fields.SET_NULL)
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="leads", null=True, on_delete=fields.SET_NULL
+    )
     person_id: int | None
     created_at = fields.DatetimeField()
 
@@ -47,12 +53,16 @@ class Lead(Model):
 
 class Deal(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="deals", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="deals", on_delete=fields.CASCADE
+    )
     account_id: int
     title = fields.CharField(max_length=200)
     value = fields.FloatField(null=True)
     currency = fields.CharField(max_length=3, null=True)
-    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField("models.Person", related_name="deals", null=True, on_delete=fields.SET_NULL)
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="deals", null=True, on_delete=fields.SET_NULL
+    )
     person_id: int | None
     created_at = fields.DatetimeField()
 
@@ -70,13 +80,21 @@ class Note(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="notes", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="notes", on_delete=fields.CASCADE
+    )
     account_id: int
-    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField("models.Person", related_name="notes", null=True, on_delete=fields.CASCADE)
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
     person_id: int | None
-    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField("models.Lead", related_name="notes", null=True, on_delete=fields.CASCADE)
+    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
     lead_id: int | None
-    deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField("models.Deal", related_name="notes", null=True, on_delete=fields.CASCADE)
+    deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField(
+        "models.Deal", related_name="notes", null=True, on_delete=fields.CASCADE
+    )
     deal_id: int | None
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="notes", null=True, on_delete=fields.SET_NULL
@@ -102,20 +120,34 @@ class ConversationLink(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="conversation_links", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="conversation_links", on_delete=fields.CASCADE
+    )
     account_id: int
-    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField("models.Conversation", related_name="links", on_delete=fields.CASCADE)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="links", on_delete=fields.CASCADE
+    )
     conversation_id: int
     kind = fields.CharEnumField(LinkKind, max_length=10)
-    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField("models.Person", related_name="links", null=True, on_delete=fields.CASCADE)
+    person: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="links", null=True, on_delete=fields.CASCADE
+    )
     person_id: int | None
-    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField("models.Lead", related_name="links", null=True, on_delete=fields.CASCADE)
+    lead: fields.ForeignKeyNullableRelation[Lead] = fields.ForeignKeyField(
+        "models.Lead", related_name="links", null=True, on_delete=fields.CASCADE
+    )
     lead_id: int | None
-    deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField("models.Deal", related_name="links", null=True, on_delete=fields.CASCADE)
+    deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField(
+        "models.Deal", related_name="links", null=True, on_delete=fields.CASCADE
+    )
     deal_id: int | None
-    note: fields.ForeignKeyNullableRelation[Note] = fields.ForeignKeyField("models.Note", related_name="links", null=True, on_delete=fields.SET_NULL)
+    note: fields.ForeignKeyNullableRelation[Note] = fields.ForeignKeyField(
+        "models.Note", related_name="links", null=True, on_delete=fields.SET_NULL
+    )
     note_id: int | None
-    linked_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="made_links", null=True, on_delete=fields.SET_NULL)
+    linked_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="made_links", null=True, on_delete=fields.SET_NULL
+    )
     linked_by_id: int | None
     linked_at = fields.DatetimeField()
 

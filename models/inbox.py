@@ -41,9 +41,13 @@ class Attachment(TypedDict):
 
 class Contact(Model):
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="contacts", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="contacts", on_delete=fields.CASCADE
+    )
     account_id: int
-    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField(
+        "models.MessagingApp", related_name="contacts", on_delete=fields.CASCADE
+    )
     app_id: int
     external_id = fields.CharField(max_length=255)
     name = fields.CharField(max_length=255, null=True)
@@ -64,11 +68,17 @@ class Conversation(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="conversations", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="conversations", on_delete=fields.CASCADE
+    )
     account_id: int
-    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField(
+        "models.MessagingApp", related_name="conversations", on_delete=fields.CASCADE
+    )
     app_id: int
-    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField("models.Contact", related_name="conversations", on_delete=fields.CASCADE)
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="conversations", on_delete=fields.CASCADE
+    )
     contact_id: int
     status = fields.CharEnumField(ConversationStatus, max_length=10, default=ConversationStatus.OPEN)
     assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
@@ -95,9 +105,13 @@ class Message(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="messages", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="messages", on_delete=fields.CASCADE
+    )
     account_id: int
-    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField("models.MessagingApp", related_name="messages", on_delete=fields.CASCADE)
+    app: fields.ForeignKeyRelation[MessagingApp] = fields.ForeignKeyField(
+        "models.MessagingApp", related_name="messages", on_delete=fields.CASCADE
+    )
     app_id: int
     conversation: fields.ForeignKeyNullableRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="messages", null=True, on_delete=fields.CASCADE
@@ -107,7 +121,9 @@ class Message(Model):
     text = nullable_text()
     attachments: fields.JSONField[list[Attachment]] = fields.JSONField(default=list)
     sender_name = fields.CharField(max_length=255, null=True)
-    sent_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL)
+    sent_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sent_messages", null=True, on_delete=fields.SET_NULL
+    )
     sent_by_id: int | None
     status = fields.CharEnumField(DeliveryStatus, max_length=10)
     error_code = fields.CharField(max_length=64, null=True)

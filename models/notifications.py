@@ -32,7 +32,9 @@ class NotificationSetting(Model):
     """A user's choice for one kind. No row: the R-NOTIFY default."""
 
     id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="notification_settings", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="notification_settings", on_delete=fields.CASCADE
+    )
     user_id: int
     kind = fields.CharEnumField(NotificationKind, max_length=40)
     desktop = fields.BooleanField()
@@ -47,9 +49,13 @@ class Notification(Model):
     """A desktop notification: written in the transaction of the change that causes it."""
 
     id = fields.BigIntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="notifications", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="notifications", on_delete=fields.CASCADE
+    )
     account_id: int
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="notifications", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="notifications", on_delete=fields.CASCADE
+    )
     user_id: int
     app_id = fields.IntField()
     kind = fields.CharEnumField(NotificationKind, max_length=40)
@@ -57,9 +63,13 @@ class Notification(Model):
         "models.Conversation", related_name="notifications", on_delete=fields.CASCADE
     )
     conversation_id: int
-    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField("models.Message", related_name="notifications", null=True, on_delete=fields.SET_NULL)
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
+        "models.Message", related_name="notifications", null=True, on_delete=fields.SET_NULL
+    )
     message_id: int | None
-    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL
+    )
     actor_id: int | None
     read_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
@@ -78,9 +88,13 @@ class OutboxEmail(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField("models.Account", related_name="outbox_emails", on_delete=fields.CASCADE)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="outbox_emails", on_delete=fields.CASCADE
+    )
     account_id: int
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="outbox_emails", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="outbox_emails", on_delete=fields.CASCADE
+    )
     user_id: int
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "models.Conversation", related_name="outbox_emails", on_delete=fields.CASCADE
@@ -105,12 +119,18 @@ class EmailItem(Model):
     """One thing an email tells: a message that arrived, or an assignment."""
 
     id = fields.BigIntField(primary_key=True)
-    email: fields.ForeignKeyRelation[OutboxEmail] = fields.ForeignKeyField("models.OutboxEmail", related_name="items", on_delete=fields.CASCADE)
+    email: fields.ForeignKeyRelation[OutboxEmail] = fields.ForeignKeyField(
+        "models.OutboxEmail", related_name="items", on_delete=fields.CASCADE
+    )
     email_id: int
     kind = fields.CharEnumField(NotificationKind, max_length=40)
-    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField("models.Message", related_name="email_items", null=True, on_delete=fields.SET_NULL)
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
+        "models.Message", related_name="email_items", null=True, on_delete=fields.SET_NULL
+    )
     message_id: int | None
-    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("models.User", related_name="email_items", null=True, on_delete=fields.SET_NULL)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="email_items", null=True, on_delete=fields.SET_NULL
+    )
     actor_id: int | None
     created_at = fields.DatetimeField()
 

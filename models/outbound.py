@@ -18,7 +18,9 @@ class OutboundSend(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    message: fields.OneToOneRelation[Message] = fields.OneToOneField("models.Message", related_name="outbound_send", on_delete=fields.CASCADE)
+    message: fields.OneToOneRelation[Message] = fields.OneToOneField(
+        "models.Message", related_name="outbound_send", on_delete=fields.CASCADE
+    )
     message_id: int
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)

@@ -100,7 +100,10 @@ def parse_status(app_id: int, payload: Any) -> StatusUpdate:
     if code is not None and not isinstance(code, str | int):
         raise ValidationFailed("errorCode must be a string.", field="errorCode")
     return StatusUpdate(
-        app_id, STATUSES[status], provider_message_id=message_id, message_pk=local_message_pk(message_id),
+        app_id,
+        STATUSES[status],
+        provider_message_id=message_id,
+        message_pk=local_message_pk(message_id),
         error_code=str(code) if code is not None else None,
     )
 
@@ -142,7 +145,10 @@ class ApiChannel:
                 "text": outbound.message.text,
             }
         ).encode()
-        headers = {"Content-Type": "application/json", "X-Switchboard-Signature": sign(outbound.credentials["secret"], body)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Switchboard-Signature": sign(outbound.credentials["secret"], body),
+        }
         try:
             response = await self.http.post(outbound.credentials["deliveryUrl"], content=body, headers=headers)
         except httpx.HTTPError as error:

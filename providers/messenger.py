@@ -71,7 +71,9 @@ def _content(message: dict[str, Any]) -> tuple[str | None, list[Attachment]]:
     return text, attachments
 
 
-async def _message_event(request: Request, app: MessagingApp, credentials: dict[str, str], event: dict[str, Any]) -> None:
+async def _message_event(
+    request: Request, app: MessagingApp, credentials: dict[str, str], event: dict[str, Any]
+) -> None:
     message = event["message"]
     mid = message.get("mid")
     if not isinstance(mid, str) or not mid:
@@ -81,14 +83,20 @@ async def _message_event(request: Request, app: MessagingApp, credentials: dict[
     if message.get("is_echo"):
         metadata = message.get("metadata")
         stored = await receive_echo(
-            app.id, _id(event.get("recipient"), "recipient"), mid, text=text, attachments=attachments,
+            app.id,
+            _id(event.get("recipient"), "recipient"),
+            mid,
+            text=text,
+            attachments=attachments,
             local_id=metadata if isinstance(metadata, str) else None,
         )
         if not stored:
             log.info("messenger app %s: echo %s for a contact without conversation skipped", app.id, mid)
         return
     psid = _id(event.get("sender"), "sender")
-    received = await receive_message(InboundMessage(app.id, mid, psid, text=text, attachments=attachments, account_id=app.account_id))
+    received = await receive_message(
+        InboundMessage(app.id, mid, psid, text=text, attachments=attachments, account_id=app.account_id)
+    )
     if not received.duplicate and not received.message.sender_name:
         _fetch_profile_later(request, app, credentials, psid)
 
@@ -98,7 +106,9 @@ async def _postback_event(app: MessagingApp, event: dict[str, Any]) -> None:
     psid = _id(event.get("sender"), "sender")
     mid = postback.get("mid") or f"postback:{psid}:{event.get('timestamp')}"
     text = postback.get("title") or postback.get("payload")
-    await receive_message(InboundMessage(app.id, str(mid), psid, text=text if isinstance(text, str) else None, account_id=app.account_id))
+    await receive_message(
+        InboundMessage(app.id, str(mid), psid, text=text if isinstance(text, str) else None, account_id=app.account_id)
+    )
 
 
 async def _status_event(app: MessagingApp, event: dict[str, Any], kind: str) -> None:
@@ -128,7 +138,9 @@ async def verify(request: Request) -> Response:
     app, credentials = await load_app(request, Provider.MESSENGER)
     params = request.query_params
     token = params.get("hub.verify_token", "")
-    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(token.encode(), credentials["verifyToken"].encode()):
+    if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
+        token.encode(), credentials["verifyToken"].encode()
+    ):
         return PlainTextResponse(params.get("hub.challenge", ""))
     log.warning("messenger app %s: verification refused", app.id)
     return PlainTextResponse("verification refused", status_code=403)
@@ -232,7 +244,9 @@ class MessengerChannel:
             log.info("messenger profile of %s unavailable: HTTP %s", psid, response.status_code)
             return None, None
         found = _json(response)
-        name = " ".join(str(found[k]) for k in ("first_name", "last_name") if isinstance(found.get(k), str) and found[k])
+        name = " ".join(
+            str(found[k]) for k in ("first_name", "last_name") if isinstance(found.get(k), str) and found[k]
+        )
         picture = found.get("profile_pic")
         return name or None, picture if isinstance(picture, str) else None
 

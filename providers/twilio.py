@@ -181,7 +181,9 @@ async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | No
     if update is None:
         log.info("twilio app %s: status %r of %s ignored", app.id, form.get("MessageStatus"), form.get("MessageSid"))
     elif not await apply_status(update):
-        log.warning("twilio app %s: status %s for unknown message %s", app.id, update.status, update.provider_message_id)
+        log.warning(
+            "twilio app %s: status %s for unknown message %s", app.id, update.status, update.provider_message_id
+        )
     return twiml()
 
 
@@ -223,7 +225,9 @@ routes = [
 class TwilioHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no type hints: its classes are Any
     """The twilio package's async client interface on httpx, aimed at TWILIO_API_BASE_URL."""
 
-    def __init__(self, base_url: str, *, timeout: httpx.Timeout | float = 15.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: httpx.Timeout | float = 15.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(logger=log, is_async=True, timeout=None)
         self.base = httpx.URL(base_url)
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport)
@@ -241,7 +245,10 @@ class TwilioHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships n
     ) -> TwilioResponse:
         target = httpx.URL(url)
         target = target.copy_with(
-            scheme=self.base.scheme, host=self.base.host, port=self.base.port, path=self.base.path.rstrip("/") + target.path
+            scheme=self.base.scheme,
+            host=self.base.host,
+            port=self.base.port,
+            path=self.base.path.rstrip("/") + target.path,
         )
         response = await self.client.request(
             method,
@@ -286,7 +293,9 @@ class TwilioChannel:
             code = str(error.code or error.status)
             detail = getattr(error, "msg", None) or getattr(error, "detail", None) or getattr(error, "title", "")
             return SendResult(
-                error_code=clean(code), error_message=ERRORS.get(code) or clean(str(detail)), retry=error.status >= 500 or error.status == 429
+                error_code=clean(code),
+                error_message=ERRORS.get(code) or clean(str(detail)),
+                retry=error.status >= 500 or error.status == 429,
             )
         except TwilioException as error:
             return SendResult(error_code="TWILIO", error_message=clean(str(error)))

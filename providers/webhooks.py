@@ -34,7 +34,6 @@ async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, 
     return app, decrypt_credentials(app.credentials_encrypted)
 
 
-
 def sign(secret: str, body: bytes) -> str:
     """`sha256=<hex HMAC-SHA256(secret, body)>`: the API channel's and Messenger's signature."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -68,5 +67,7 @@ def web_attachments(app: MessagingApp, attachments: list[Attachment]) -> list[At
     if len(kept) < len(attachments):
         schemes = sorted({str(a["url"]).partition(":")[0][:20] for a in attachments if not is_web_url(a["url"])})
         dropped = len(attachments) - len(kept)
-        log.warning("%s app %s: %d attachment(s) dropped, not http(s): %s", app.provider.value, app.id, dropped, schemes)
+        log.warning(
+            "%s app %s: %d attachment(s) dropped, not http(s): %s", app.provider.value, app.id, dropped, schemes
+        )
     return kept

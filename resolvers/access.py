@@ -116,7 +116,10 @@ def visible_conversations(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Co
 def visible_messages(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Message]:
     """A deleted conversation's messages are tombstones without a conversation: they do not exist."""
     return Message.filter(
-        account_id=viewer.account_id, app_id__in=app_ids, conversation_id__isnull=False, conversation__deleted_at__isnull=True
+        account_id=viewer.account_id,
+        app_id__in=app_ids,
+        conversation_id__isnull=False,
+        conversation__deleted_at__isnull=True,
     )
 
 

@@ -97,4 +97,3 @@ async def uninstall_messaging_app(viewer: Viewer, app_id: str) -> int:
 
 async def shared_with(app: MessagingApp) -> list[User]:
     return await User.filter(app_access__app_id=app.id).order_by("id")
-

@@ -42,4 +42,3 @@ async def unassign_conversation(viewer: Viewer, conversation_id: str) -> Convers
         if await compare_and_set(conversation, assignee_id=None):
             c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
     return conversation
-

@@ -60,7 +60,9 @@ def validate_credentials(provider: Provider, credentials: Any) -> dict[str, str]
     for key, (check, shape) in SHAPES[provider].items():
         value = credentials.get(key)
         if not isinstance(value, str) or not check(value.strip()):
-            raise ValidationFailed(f"credentials.{key} is missing or malformed: it must be {shape}.", field=f"credentials.{key}")
+            raise ValidationFailed(
+                f"credentials.{key} is missing or malformed: it must be {shape}.", field=f"credentials.{key}"
+            )
         clean[key] = value.strip()
     return clean
 

@@ -134,7 +134,12 @@ def entity_cursor(row: Person | Lead | Deal) -> str:
 
 
 async def entity_page(
-    model: type[Entity], viewer: Viewer, *, search: str | None = None, first: int | None = None, after: str | None = None
+    model: type[Entity],
+    viewer: Viewer,
+    *,
+    search: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
 ) -> EntityPage[Entity]:
     size = page_size(first)
     order = _ORDER[model]

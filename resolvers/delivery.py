@@ -184,14 +184,19 @@ async def settle(message_id: int, result: SendResult) -> None:
                 return
             await send.delete()
             await _move(
-                c, row, DeliveryStatus.FAILED, error_code=UNREACHABLE,
+                c,
+                row,
+                DeliveryStatus.FAILED,
+                error_code=UNREACHABLE,
                 error_message=f"The provider could not be reached after {send.attempts} attempts: {result.error_message or result.error_code}",
             )
             return
         if send is not None:
             await send.delete()
         if result.error_code is not None:  # refused
-            await _move(c, row, DeliveryStatus.FAILED, error_code=result.error_code[:64], error_message=result.error_message)
+            await _move(
+                c, row, DeliveryStatus.FAILED, error_code=result.error_code[:64], error_message=result.error_message
+            )
         else:
             extra: dict[str, object] = {}
             pmid = result.provider_message_id
@@ -228,7 +233,9 @@ async def deliver(message_id: int) -> SendResult | None:
         log.exception("message %s: sending through %s failed", message_id, app.provider)
         result = SendResult(error_code=UNREACHABLE, error_message=type(error).__name__, retry=True)
     if result.refused:
-        log.warning("message %s refused by %s: %s %s", message_id, app.provider, result.error_code, result.error_message)
+        log.warning(
+            "message %s refused by %s: %s %s", message_id, app.provider, result.error_code, result.error_message
+        )
     elif result.retry:
         log.warning("message %s: %s unreachable: %s", message_id, app.provider, result.error_message)
     await settle(message_id, result)
@@ -259,7 +266,9 @@ async def retry_due_sends(limit: int = 20) -> int:
     for message_id in claimed:
         send = await OutboundSend.get_or_none(message_id=message_id)
         if send is not None and send.attempts > MAX_ATTEMPTS:
-            await settle(message_id, SendResult(error_code=UNREACHABLE, error_message=send.last_error or "no answer", retry=True))
+            await settle(
+                message_id, SendResult(error_code=UNREACHABLE, error_message=send.last_error or "no answer", retry=True)
+            )
             continue
         await deliver(message_id)
     return len(claimed)

@@ -138,7 +138,9 @@ async def deliver_due_emails(sender: EmailSender, now: datetime | None = None, *
 
 
 async def _deliver(sender: EmailSender, pk: int, token: str, now: datetime) -> int:
-    email = await OutboxEmail.get(id=pk).select_related("user", "conversation", "conversation__contact", "conversation__app")
+    email = await OutboxEmail.get(id=pk).select_related(
+        "user", "conversation", "conversation__contact", "conversation__app"
+    )
     mine = OutboxEmail.filter(id=pk, claim_token=token)
     outgoing = await _compose(email)
     if outgoing is None:
@@ -161,7 +163,9 @@ async def _not_sent(email: OutboxEmail, token: str, refusal: EmailNotSent, now: 
     mine = OutboxEmail.filter(id=email.id, claim_token=token)
     attempts = email.attempts
     if refusal.permanent or attempts >= MAX_ATTEMPTS:
-        log.warning("email %s to user %s given up after %d attempt(s): %s", email.id, email.user_id, attempts, refusal.reason)
+        log.warning(
+            "email %s to user %s given up after %d attempt(s): %s", email.id, email.user_id, attempts, refusal.reason
+        )
         await mine.update(status=EmailStatus.FAILED, last_error=refusal.reason, claim_token=None, claimed_until=None)
         return
     delay = min(FIRST_RETRY * 2 ** (attempts - 1), LAST_RETRY)
@@ -185,13 +189,21 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
         for item in items
         if item.message_id is not None and item.message is not None and item.message.conversation_id == conversation.id
     ]
-    assigners = [item.actor.name for item in items if item.kind == NotificationKind.CONVERSATION_ASSIGNED_TO_ME and item.actor]
+    assigners = [
+        item.actor.name for item in items if item.kind == NotificationKind.CONVERSATION_ASSIGNED_TO_ME and item.actor
+    ]
     if not messages and not assigners:
         return None
     contact = conversation.contact.name or conversation.contact.external_id
     app = conversation.app.name
     assignee = await User.get_or_none(id=conversation.assignee_id) if conversation.assignee_id else None
-    state = "Unassigned" if assignee is None else "Assigned to you" if assignee.id == user.id else f"Assigned to {assignee.name}"
+    state = (
+        "Unassigned"
+        if assignee is None
+        else "Assigned to you"
+        if assignee.id == user.id
+        else f"Assigned to {assignee.name}"
+    )
     state += ", open" if conversation.status == ConversationStatus.OPEN else ", closed"
 
     news = []
@@ -212,9 +224,7 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
         sender = message.sender_name or contact
         body = message.text or "(attachment)"
         lines += [f"{sender}, {when}:", body, ""]
-        parts.append(
-            f"<p><b>{html.escape(sender)}</b>, {when}:<br>{html.escape(body).replace(chr(10), '<br>')}</p>"
-        )
+        parts.append(f"<p><b>{html.escape(sender)}</b>, {when}:<br>{html.escape(body).replace(chr(10), '<br>')}</p>")
     lines += [f"Open the conversation: {url}", "", "You get this email because of your notification settings."]
     parts.append(f'<p><a href="{html.escape(url)}">Open the conversation</a></p>')
     parts.append("<p><small>You get this email because of your notification settings.</small></p>")

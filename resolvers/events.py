@@ -51,7 +51,9 @@ class Change:
         for event in self.pending:
             if postgres:
                 fields = [event.account_id, event.app_id, event.conversation_id, event.message_id, event.actor_id]
-                rows = await fetch(INSERT_EVENT_IN_ORDER, *fields, event.type, event.occurred_at, AdvisoryLock.EVENT_ORDER)
+                rows = await fetch(
+                    INSERT_EVENT_IN_ORDER, *fields, event.type, event.occurred_at, AdvisoryLock.EVENT_ORDER
+                )
                 event.id = rows[0]["id"]
             else:
                 await event.save()

@@ -45,4 +45,3 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
 
 
 _CRM: dict[str, type[Model]] = {"Person": Person, "Lead": Lead, "Deal": Deal, "Note": Note}
-

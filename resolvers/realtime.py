@@ -59,4 +59,3 @@ async def events_between(
         if len(page) < REPLAY_PAGE:
             return
         after = page[-1].id
-

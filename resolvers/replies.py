@@ -163,7 +163,9 @@ async def receive_echo(
     a message the page sent from elsewhere is stored as outbound, once. False: no conversation."""
     pk = local_message_pk(local_id)
     if pk is not None and await Message.filter(id=pk, app_id=app_id, direction=Direction.OUTBOUND).exists():
-        await apply_status(StatusUpdate(app_id, DeliveryStatus.SENT, provider_message_id=provider_message_id, message_pk=pk))
+        await apply_status(
+            StatusUpdate(app_id, DeliveryStatus.SENT, provider_message_id=provider_message_id, message_pk=pk)
+        )
         return True
     if await Message.filter(app_id=app_id, provider_message_id=provider_message_id).exists():
         return True
@@ -172,15 +174,22 @@ async def receive_echo(
         return False
     try:
         async with change() as c:
-            conversation = await Conversation.filter(
-                app_id=app_id, contact_id=contact.id, deleted_at__isnull=True
-            ).select_for_update().first()
+            conversation = (
+                await Conversation.filter(app_id=app_id, contact_id=contact.id, deleted_at__isnull=True)
+                .select_for_update()
+                .first()
+            )
             if conversation is None:
                 return False
             app = await MessagingApp.get(id=app_id)
             await record_outbound(
-                c, conversation, text=text, attachments=attachments, status=DeliveryStatus.SENT,
-                sender_name=app.name, provider_message_id=provider_message_id,
+                c,
+                conversation,
+                text=text,
+                attachments=attachments,
+                status=DeliveryStatus.SENT,
+                sender_name=app.name,
+                provider_message_id=provider_message_id,
             )
     except IntegrityError:  # the same echo delivered twice at once: the other one stored it
         pass

@@ -65,7 +65,9 @@ async def conversations_page(
     return ConversationPage(rows[:size], len(rows) > size, after is not None)
 
 
-def section_query(viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None) -> QuerySet[Conversation]:
+def section_query(
+    viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None
+) -> QuerySet[Conversation]:
     """A section's rows, newest first, with contact and assignee: one statement that the section's
     partial index serves in order (migration 0002), starting at the cursor, never with OFFSET."""
     query = visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section))

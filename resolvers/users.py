@@ -39,7 +39,9 @@ async def create_user(viewer: Viewer, name: str, email: str, role: Role = Role.M
     name, email = _check(name, email)
     try:
         async with in_transaction():
-            user = await User.create(account_id=viewer.account_id, name=name, email=email, role=role, created_at=clock.now())
+            user = await User.create(
+                account_id=viewer.account_id, name=name, email=email, role=role, created_at=clock.now()
+            )
             token = await issue_token(user)
     except IntegrityError:
         raise ValidationFailed(f"A user with the email {email} already exists.", field="email") from None

@@ -17,10 +17,10 @@ from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
-from schema.loaders import FreshLoaders
-from schema.planner import EXECUTORS, Planner, reference_only
 from schema.limits import QueryCost, limits_rule
+from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
+from schema.planner import EXECUTORS, Planner, reference_only
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
 from schema.suggestions import HideSuggestions, HideSuggestionsExecutor
@@ -36,7 +36,9 @@ def _described(root: type, description: str) -> type:
 
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
-Mutation = merge_types("Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation))
+Mutation = merge_types(
+    "Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation)
+)
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     _field.extensions.append(FreshLoaders())
 SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription)
@@ -51,7 +53,7 @@ _described(
     "may not see is NOT_FOUND.",
 )
 SUBSCRIPTION_DESCRIPTION = (
-    "Real time, over a WebSocket at /graphql (graphql-transport-ws) with `{\"authorization\": \"Bearer <token>\"}` in "
+    'Real time, over a WebSocket at /graphql (graphql-transport-ws) with `{"authorization": "Bearer <token>"}` in '
     "connection_init; without a valid token the socket is closed with 4403. A subscriber that falls too far behind is "
     "ended with SUBSCRIBER_TOO_SLOW: subscribe again from the last cursor."
 )

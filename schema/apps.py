@@ -40,7 +40,9 @@ class AppsMutation:
         "VALIDATION_FAILED names a bad name or credential key; NOT_FOUND for an unknown user in shareWith."
     )
     async def install_messaging_app(
-        self, info: Info, input: Annotated[InstallMessagingAppInput, strawberry.argument(description="What to install.")]
+        self,
+        info: Info,
+        input: Annotated[InstallMessagingAppInput, strawberry.argument(description="What to install.")],
     ) -> MessagingApp:
         row = await apps.install_messaging_app(
             viewer_of(info), input.provider, input.name, input.credentials, list(input.share_with or [])

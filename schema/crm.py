@@ -78,7 +78,8 @@ class LinkTarget:
     lead_id: strawberry.ID | None = strawberry.field(default=None, description="An existing lead of the account.")
     deal_id: strawberry.ID | None = strawberry.field(default=None, description="An existing deal of the account.")
     new_person: NewPersonInput | None = strawberry.field(
-        default=None, description="A person created on the spot, with the contact's name (and WhatsApp number) by default."
+        default=None,
+        description="A person created on the spot, with the contact's name (and WhatsApp number) by default.",
     )
     new_lead: NewLeadInput | None = strawberry.field(default=None, description="A lead created on the spot.")
     new_deal: NewDealInput | None = strawberry.field(default=None, description="A deal created on the spot.")

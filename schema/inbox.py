@@ -77,14 +77,18 @@ class InboxQuery:
         row = await find_node(viewer_of(info), id)
         return as_node(row) if row is not None else None
 
-    @strawberry.field(description="One section of the viewer's inbox (R-SECTION): newest `lastMessageAt` first, ties by id.")
+    @strawberry.field(
+        description="One section of the viewer's inbox (R-SECTION): newest `lastMessageAt` first, ties by id."
+    )
     async def conversations(
         self,
         info: Info,
         section: Annotated[Section, strawberry.argument(description="Which section, as the viewer sees it.")],
         app_id: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description="Only this app's conversations; NOT_FOUND if it is not shared with the viewer."),
+            strawberry.argument(
+                description="Only this app's conversations; NOT_FOUND if it is not shared with the viewer."
+            ),
         ] = None,
         first: First = 25,
         after: After = None,
@@ -138,7 +142,9 @@ class InboxMutation:
         id: ConversationId,
         user_id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="Who gets it, the viewer included; NOT_FOUND if not a user of the account."),
+            strawberry.argument(
+                description="Who gets it, the viewer included; NOT_FOUND if not a user of the account."
+            ),
         ],
     ) -> Conversation:
         return Conversation.of(await assignment.assign_conversation(viewer_of(info), id, user_id))

@@ -19,7 +19,9 @@ class AnonymousIntrospection(ValidationRule):
         if node.name.value in ("__schema", "__type"):
             self.report_error(
                 GraphQLError(
-                    "Introspection needs a signed-in user in production.", node, extensions={"code": Unauthenticated.code}
+                    "Introspection needs a signed-in user in production.",
+                    node,
+                    extensions={"code": Unauthenticated.code},
                 )
             )
 

@@ -109,7 +109,9 @@ class Measurer:
         self.measured: dict[str, Measure] = {}
         for name in _in_dependency_order(fragments):
             fragment = fragments[name]
-            self.measured[name] = self._selections(fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value))
+            self.measured[name] = self._selections(
+                fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value)
+            )
 
     def operation(self, operation: OperationDefinitionNode) -> Measure:
         return self._selections(operation.selection_set, self.schema.get_root_type(operation.operation))
@@ -121,7 +123,11 @@ class Measurer:
                 self._field(selection, parent, total)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                total.add(self._selections(selection.selection_set, self.schema.get_type(condition.name.value) if condition else parent))
+                total.add(
+                    self._selections(
+                        selection.selection_set, self.schema.get_type(condition.name.value) if condition else parent
+                    )
+                )
             elif isinstance(selection, FragmentSpreadNode):
                 # Unknown or cyclic (both refused by validation): nothing.
                 total.add(self.measured.get(selection.name.value) or Measure())
@@ -160,7 +166,9 @@ class Measurer:
             value: Any = given.get(name, Undefined)
             if isinstance(value, VariableNode):
                 variable = value.name.value
-                value = self.variables[variable] if variable in self.variables else self.defaults.get(variable, Undefined)
+                value = (
+                    self.variables[variable] if variable in self.variables else self.defaults.get(variable, Undefined)
+                )
             if value is Undefined:
                 value = definition.args[name].default_value
             if isinstance(value, IntValueNode):
@@ -226,11 +234,21 @@ def limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
                 measure = measurer.operation(definition)
                 if measure.depth > max_depth:
                     self.report_error(
-                        too_complex(f"The operation nests {measure.depth} levels deep; the limit is {max_depth}.", definition, depth=measure.depth, limit=max_depth)
+                        too_complex(
+                            f"The operation nests {measure.depth} levels deep; the limit is {max_depth}.",
+                            definition,
+                            depth=measure.depth,
+                            limit=max_depth,
+                        )
                     )
                 if measure.aliases > max_aliases:
                     self.report_error(
-                        too_complex(f"The operation has {measure.aliases} aliases; the limit is {max_aliases}.", definition, aliases=measure.aliases, limit=max_aliases)
+                        too_complex(
+                            f"The operation has {measure.aliases} aliases; the limit is {max_aliases}.",
+                            definition,
+                            aliases=measure.aliases,
+                            limit=max_aliases,
+                        )
                     )
             return BREAK
 
@@ -250,7 +268,9 @@ class QueryCost(SchemaExtension):
         if not context.pre_execution_errors and document is not None:  # refused documents are not costed
             operation = get_operation_ast(document, context.operation_name)
             if operation is not None:
-                cost = Measurer(context.schema._schema, document, operation, context.variables).operation(operation).cost()
+                cost = (
+                    Measurer(context.schema._schema, document, operation, context.variables).operation(operation).cost()
+                )
                 if cost > self.max_nodes:
                     context.pre_execution_errors = [
                         too_complex(

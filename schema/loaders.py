@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
+from tortoise.models import Model
 
 import models
-from tortoise.models import Model
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class FreshLoaders(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
-def related(row: Model, name: str, loader: DataLoader, wrap: Callable[[Any], T]) -> T | None | Awaitable[T | None]:
+def related(row: Model, name: str, loader: DataLoader, wrap: Callable[[Any], T]) -> T | Awaitable[T | None] | None:
     """`wrap` of the related row `name`: at once when select_related joined it (no task, no await
     per row on the hot path of a section page), else batched through `loader`."""
     joined = row.__dict__.get(f"_{name}")

@@ -53,10 +53,15 @@ class NotificationsMutation:
     async def update_notification_settings(
         self,
         info: Info,
-        settings: Annotated[list[NotificationSettingInput], strawberry.argument(description="One entry per kind to change.")],
+        settings: Annotated[
+            list[NotificationSettingInput], strawberry.argument(description="One entry per kind to change.")
+        ],
     ) -> list[NotificationSetting]:
         choices = [notifications.Choice(models.NotificationKind(s.kind), s.desktop, s.email) for s in settings]
-        return [NotificationSetting.of(c) for c in await notifications.update_notification_settings(viewer_of(info), choices)]
+        return [
+            NotificationSetting.of(c)
+            for c in await notifications.update_notification_settings(viewer_of(info), choices)
+        ]
 
     @strawberry.mutation(description="No ids: mark all read. Returns how many changed.")
     async def mark_notifications_read(

@@ -19,7 +19,7 @@ class PersistedQueries:
         self.size = max(1, size)
         self.documents: OrderedDict[str, str] = OrderedDict()
 
-    def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None | GraphQLError:
+    def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | GraphQLError | None:
         """The document to run (the request's own when it persists nothing), or the error to answer."""
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:

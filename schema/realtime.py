@@ -152,7 +152,9 @@ class EventRenderer:
 def _group_key(info: Info, operation: Operation[Any, Any], conversation_pk: int | None) -> tuple[Any, ...]:
     """Same document, same variables (but for a variable used only as `after`), same filter."""
     variables = dict(operation.variables or {})
-    after = next((arg.value for arg in raw_info(info).field_nodes[0].arguments or () if arg.name.value == "after"), None)
+    after = next(
+        (arg.value for arg in raw_info(info).field_nodes[0].arguments or () if arg.name.value == "after"), None
+    )
     if isinstance(after, VariableNode) and _variable_uses(info, after.name.value) == 1:
         variables.pop(after.name.value, None)
     return (operation.query, operation.operation_name, json.dumps(variables, sort_keys=True), conversation_pk)
@@ -268,7 +270,9 @@ class RealtimeSubscription:
 
 @strawberry.type
 class RealtimeQuery:
-    @strawberry.field(description="The newest event's cursor: subscribe to inboxEvents(after: it) to miss nothing from now on.")
+    @strawberry.field(
+        description="The newest event's cursor: subscribe to inboxEvents(after: it) to miss nothing from now on."
+    )
     async def inbox_event_cursor(self, info: Info) -> str:
         return await newest_cursor(viewer_of(info))
 

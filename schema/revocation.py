@@ -80,14 +80,18 @@ class Sentry:
                 log.warning("re-checking the rights of open WebSockets failed: %s", error)
 
     async def check(self, sockets: list[Watched]) -> None:
-        rights = await current_rights({socket.accepted.digest for socket in sockets if socket.accepted and socket.accepted.digest})
+        rights = await current_rights(
+            {socket.accepted.digest for socket in sockets if socket.accepted and socket.accepted.digest}
+        )
         for socket in sockets:
             accepted = socket.accepted
             if accepted is None:
                 continue
             user_id, role = rights.get(accepted.digest or "", (None, None))
             if not still_grants(accepted, user_id, role):
-                log.info("closing a WebSocket of user %s with 4403: its token no longer grants what it did", accepted.user.id)
+                log.info(
+                    "closing a WebSocket of user %s with 4403: its token no longer grants what it did", accepted.user.id
+                )
                 # In a task of its own: a client that stopped reading must not hold up the others.
                 closing = asyncio.create_task(socket.revoke(), name="ws-revoke")
                 self._closing.add(closing)

@@ -25,6 +25,9 @@ class SubscriptionsOverWebSocket(SchemaExtension):
     # List this extension first: it then raises before any other `on_execute` hook is entered.
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        if isinstance(getattr(context.context, "request", None), Request) and context.operation_type is OperationType.SUBSCRIPTION:
+        if (
+            isinstance(getattr(context.context, "request", None), Request)
+            and context.operation_type is OperationType.SUBSCRIPTION
+        ):
             raise ValidationFailed(SUBSCRIPTIONS_OVER_WEBSOCKET)
         yield

@@ -7,16 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cross_web import HTTPException
 import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket
-from graphql import GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
-from strawberry.types import ExecutionResult
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.errors import ValidationFailed
@@ -25,7 +25,6 @@ from schema.context import Context
 from schema.persisted import PersistedQueries
 from schema.websocket import RealtimeHandler, authenticate_connection
 from settings import Settings
-
 
 GRAPHIQL_DIR = Path(__file__).parent / "graphiql"
 # Everything from this origin: no CDN, and the browser refuses any other request the page tries
@@ -99,7 +98,9 @@ class GraphQLView(GraphQL):
         viewer = None
         if isinstance(request, Request):
             viewer = await authenticate(bearer_token(request.headers.get("authorization")))
-        return Context(request=request, viewer=viewer, request_id=request.scope.get("request_id", ""), response=response)
+        return Context(
+            request=request, viewer=viewer, request_id=request.scope.get("request_id", ""), response=response
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         await authenticate_connection(context)

@@ -26,8 +26,8 @@ from resolvers.errors import RateLimited, Unauthenticated
 from resolvers.viewer import Viewer, authenticate, authenticate_digest, bearer_token
 from schema.context import Context
 from schema.loaders import Loaders
-from schema.strawberry_internals import OperationStreamClosed, send_result_stream
 from schema.revocation import Sentry, sentry_of, still_grants
+from schema.strawberry_internals import OperationStreamClosed, send_result_stream
 from subscriptions.hub import current_hub
 
 
@@ -125,10 +125,13 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         cap = self.max_subscriptions_per_connection
-        if self.connection_acknowledged and cap is not None and len(self.operations) >= cap and message["id"] not in self.operations:
-            error = GraphQLError(
-                f"At most {cap} subscriptions per connection.", extensions={"code": RateLimited.code}
-            )
+        if (
+            self.connection_acknowledged
+            and cap is not None
+            and len(self.operations) >= cap
+            and message["id"] not in self.operations
+        ):
+            error = GraphQLError(f"At most {cap} subscriptions per connection.", extensions={"code": RateLimited.code})
             await self.send_message({"id": message["id"], "type": "error", "payload": [error.formatted]})
             return
         if not self.connection_acknowledged:
@@ -192,7 +195,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         return viewer
 
 
-class GoLive(BaseException):  # noqa: N818 (control flow, not an error)
+class GoLive(BaseException):
     """Raised by inboxEvents once its replay is sent: it unwinds Strawberry's per-operation stream
     (extensions, execution context, generators: about half an idle subscriber's memory) and the
     operation's task carries on with `serve`, a plain loop from the hub's queue to the socket.
@@ -218,7 +221,10 @@ class _KeepAlive:
         entry = self.rounds.get(interval)
         if entry is None or entry[1].done() or entry[1].get_loop() is not asyncio.get_running_loop():
             handlers: weakref.WeakSet[RealtimeHandler] = weakref.WeakSet()
-            entry = self.rounds[interval] = (handlers, asyncio.create_task(self._run(interval, handlers), name="ws-keep-alive"))
+            entry = self.rounds[interval] = (
+                handlers,
+                asyncio.create_task(self._run(interval, handlers), name="ws-keep-alive"),
+            )
         entry[0].add(handler)
 
     async def _run(self, interval: float, handlers: weakref.WeakSet[RealtimeHandler]) -> None:

@@ -58,8 +58,6 @@ POLL_SECONDS = 5.0
 BATCH = 200
 
 
-
-
 class TooSlow(Exception):
     """The subscriber fell more than its queue size behind and was cut off."""
 
@@ -287,7 +285,11 @@ class Hub:
         if lane is None:
             lane = self.lanes[event.account_id] = Lane()
         if len(lane.backlog) >= self.queue_size:
-            log.warning("account %s: rendering fell %d events behind; its subscribers are cut off", event.account_id, len(lane.backlog))
+            log.warning(
+                "account %s: rendering fell %d events behind; its subscribers are cut off",
+                event.account_id,
+                len(lane.backlog),
+            )
             for _, waiting in lane.backlog:
                 for _, members in waiting:
                     for member in members:
@@ -299,7 +301,9 @@ class Hub:
             return
         lane.backlog.append((event, snapshot))
         if lane.task is None:
-            lane.task = asyncio.create_task(self._render_lane(event.account_id, lane), name=f"hub-account-{event.account_id}")
+            lane.task = asyncio.create_task(
+                self._render_lane(event.account_id, lane), name=f"hub-account-{event.account_id}"
+            )
 
     async def _render_lane(self, account_id: int, lane: Lane) -> None:
         try:
@@ -314,13 +318,18 @@ class Hub:
             if not lane.backlog and self.lanes.get(account_id) is lane:
                 del self.lanes[account_id]
 
-    async def _render_live(self, group: Group, event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]) -> None:
+    async def _render_live(
+        self, group: Group, event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]
+    ) -> None:
         try:
             rendered = await self.render(group, event, members, scratch)
         except OverBudget as error:
             log.warning(
                 "account %s: rendering inbox event %s for a subscription took over %.0f ms; its %d subscribers are ended",
-                group.account_id, event.id, self.render_budget * 1000, len(group.members),
+                group.account_id,
+                event.id,
+                self.render_budget * 1000,
+                len(group.members),
             )
             group.over_budget = True
             for member in {*members, *group.members}:

@@ -56,7 +56,9 @@ def test_settings() -> Settings:
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, test_settings: Settings) -> AsyncIterator[str]:
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, test_settings: Settings
+) -> AsyncIterator[str]:
     """A migrated database for the whole session; yields its URL. Tests get it emptied by `db`."""
     use_settings(test_settings)
     if request.param == "sqlite":

@@ -27,7 +27,9 @@ def free_port() -> int:
 
 
 def command_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REDIS_URL", "SMTP_URL"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REDIS_URL", "SMTP_URL"))
+    }
     env.update(DATABASE_URL=database_url, SECRET_KEY="cli-test-secret-key", SWITCHBOARD_ENV="development", **extra)
     return env
 
@@ -51,7 +53,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"switchboard exited with {self.process.returncode} waiting for {what}:\n{self.output()}")
+                raise AssertionError(
+                    f"switchboard exited with {self.process.returncode} waiting for {what}:\n{self.output()}"
+                )
             if predicate():
                 return
             time.sleep(0.1)
@@ -74,7 +78,12 @@ def switchboard(*args: str, env: dict[str, str], cwd: Path, port: int | None = N
     log = cwd / f"switchboard-{port}.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [SWITCHBOARD, *args, "--port", str(port)], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
+            [SWITCHBOARD, *args, "--port", str(port)],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
     server = Server(process, port, log)

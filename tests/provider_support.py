@@ -35,7 +35,9 @@ async def running(app: Any) -> AsyncIterator[None]:
     """Drives the ASGI lifespan (httpx's ASGITransport does not): the providers' runtime starts."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put))
+    task = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
+    )
     await inbox.put({"type": "lifespan.startup"})
     started = await outbox.get()
     assert started["type"] == "lifespan.startup.complete", started
@@ -99,13 +101,21 @@ class Inbox:
         form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=sender, body=body, **fields)
         return await self.twilio.post_signed(self.whatsapp_url, form, AUTH_TOKEN)
 
-    async def post_twilio(self, form: dict[str, str], *, url: str | None = None, signature: str | None = None,
-                          signed_url: str | None = None) -> httpx.Response:
+    async def post_twilio(
+        self,
+        form: dict[str, str],
+        *,
+        url: str | None = None,
+        signature: str | None = None,
+        signed_url: str | None = None,
+    ) -> httpx.Response:
         url = url or self.whatsapp_url
         if url.startswith("/"):
             url = "https://inbox.example.test" + url
         if signature is not None:
-            return await self.api.http.post(url, data=form, headers={"X-Twilio-Signature": signature} if signature else {})
+            return await self.api.http.post(
+                url, data=form, headers={"X-Twilio-Signature": signature} if signature else {}
+            )
         return await self.twilio.post_signed(url, form, AUTH_TOKEN, signed_url=signed_url)
 
     async def conversation(self, contact: str) -> dict[str, Any]:
@@ -142,17 +152,23 @@ class Inbox:
 
 async def snapshot() -> tuple[list[tuple], list[tuple]]:
     """Every message and event row: what must stay unchanged after a refused webhook."""
-    messages = await Message.all().order_by("id").values_list("id", "status", "error_code", "provider_message_id", "text")
+    messages = (
+        await Message.all().order_by("id").values_list("id", "status", "error_code", "provider_message_id", "text")
+    )
     events = await InboxEvent.all().order_by("id").values_list("id", "type", "message_id")
     return list(messages), list(events)
 
 
 async def event_types(message_pk: int) -> list[str]:
-    return [str(t) for t in await InboxEvent.filter(message_id=message_pk).order_by("id").values_list("type", flat=True)]
+    return [
+        str(t) for t in await InboxEvent.filter(message_id=message_pk).order_by("id").values_list("type", flat=True)
+    ]
 
 
 @pytest.fixture
-async def inbox(db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph) -> AsyncIterator[Inbox]:
+async def inbox(
+    db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph
+) -> AsyncIterator[Inbox]:
     from app import create_app
 
     settings = faked_settings(test_settings, fake_twilio, fake_graph)

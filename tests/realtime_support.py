@@ -176,7 +176,9 @@ class StalledSocket:
 
         data = json.dumps(message).encode()
         mask = os.urandom(4)
-        header = bytes([0x81]) + (bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + len(data).to_bytes(2, "big"))
+        header = bytes([0x81]) + (
+            bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + len(data).to_bytes(2, "big")
+        )
         self.writer.write(header + mask + bytes(byte ^ mask[i % 4] for i, byte in enumerate(data)))
 
     async def read(self) -> dict[str, Any]:

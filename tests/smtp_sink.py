@@ -56,7 +56,9 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), email.message_from_bytes(envelope.content))
+        )
         return "250 Message accepted for delivery"
 
     def start(self) -> SmtpSink:

@@ -16,7 +16,6 @@ import pytest
 
 from providers.api_channel import sign
 
-
 # Every (document, variables) the suite's Api clients sent, in order (tests/schema/test_planner.py reads it).
 SENT: list[tuple[str, dict[str, Any]]] = []
 
@@ -61,7 +60,9 @@ class Api:
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
 
-    async def execute(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    async def execute(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
         """The whole GraphQL response: {"data": …, "errors": […]}. A query is also run by the
         reference executor against the same data, and both answers must be the same bytes."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -77,13 +78,18 @@ class Api:
                 reference = await self.http.post("/graphql", json=body, headers=headers)
             finally:
                 reference_only.reset(marker)
-            assert (response.status_code, _unmasked(response.content)) == (reference.status_code, _unmasked(reference.content)), (
+            assert (response.status_code, _unmasked(response.content)) == (
+                reference.status_code,
+                _unmasked(reference.content),
+            ), (
                 f"the planner and the reference executor differ on\n{query}\n{variables}\n"
                 f"planner:   {response.content!r}\nreference: {reference.content!r}"
             )
         return response.json()
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
         """The data of a query expected to succeed."""
         result = await self.execute(query, variables, token=token)
         if result.get("errors"):
@@ -156,7 +162,15 @@ class Api:
 
     # ---- reading the inbox as a user sees it
 
-    async def section(self, person: Person, section: str, *, app_id: str | None = None, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+    async def section(
+        self,
+        person: Person,
+        section: str,
+        *,
+        app_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> dict[str, Any]:
         """The `conversations` connection of `section` for `person` (SECTION_PAGE's fields)."""
         variables = {"s": section, "app": app_id, "first": first, "after": after}
         return (await self.data(SECTION_PAGE, variables, token=person.token))["conversations"]
@@ -193,7 +207,9 @@ class ApiApp:
         headers = {"Content-Type": "application/json", "X-Switchboard-Signature": sign(self.secret, body)}
         return await self.api.http.post(f"/webhooks/api/{self.id}/status", content=body, headers=headers)
 
-    async def receive(self, contact: str, text: str = "Hello", *, message_id: str | None = None, name: str | None = None) -> httpx.Response:
+    async def receive(
+        self, contact: str, text: str = "Hello", *, message_id: str | None = None, name: str | None = None
+    ) -> httpx.Response:
         """A contact writes in; returns the webhook's answer (asserted 200)."""
         self._counter = getattr(self, "_counter", 0) + 1
         payload = {
@@ -235,7 +251,9 @@ def postgres_only(db: str, database: str) -> str:
     return database
 
 
-async def interleaved_writers(database_url: str, conversation_id: str, writers: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+async def interleaved_writers(
+    database_url: str, conversation_id: str, writers: list[Coroutine[Any, Any, Any]]
+) -> list[Any]:
     """PostgreSQL: runs `writers` while another connection holds the conversation's row lock, and
     releases it only once every writer waits for it, so all of them have read the conversation before
     any writes: the interleaving a lost update needs, forced instead of hoped for. Their results."""
@@ -245,9 +263,13 @@ async def interleaved_writers(database_url: str, conversation_id: str, writers: 
     running: list[asyncio.Future[Any]] = []
     try:
         async with holder.transaction():
-            await holder.execute("SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", pk_of("Conversation", conversation_id))
+            await holder.execute(
+                "SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", pk_of("Conversation", conversation_id)
+            )
             running.extend(asyncio.ensure_future(writer) for writer in writers)
-            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
             async with asyncio.timeout(10):
                 while await holder.fetchval(waiting) < len(running):
                     await asyncio.sleep(0.01)  # polling for the writers to queue, not waiting for time

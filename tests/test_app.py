@@ -24,14 +24,16 @@ async def small_api(db: str, clock: ManualClock, test_settings: Settings) -> Asy
     """The app with a small MAX_BODY_BYTES, so an oversized body stays cheap to send."""
     from app import create_app
 
-    async with Api(create_app(dataclasses.replace(test_settings, max_body_bytes=LIMIT), clock=clock, manage_database=False)) as client:
+    async with Api(
+        create_app(dataclasses.replace(test_settings, max_body_bytes=LIMIT), clock=clock, manage_database=False)
+    ) as client:
         yield client
     create_app(test_settings, clock=clock, manage_database=False)
 
 
 def _oversized_mutation() -> bytes:
     padding = "x" * LIMIT
-    return json.dumps({"query": f'mutation {{ setAvailability(available: false) {{ id }} }} # {padding}'}).encode()
+    return json.dumps({"query": f"mutation {{ setAvailability(available: false) {{ id }} }} # {padding}"}).encode()
 
 
 async def _chunks(body: bytes, size: int = 1_000) -> AsyncIterator[bytes]:
@@ -70,7 +72,9 @@ async def test_a_body_under_the_limit_is_served(small_api: Api) -> None:
     body = json.dumps({"query": "mutation { setAvailability(available: false) { available } }"}).encode()
 
     response = await small_api.http.post(
-        "/graphql", content=_chunks(body, 10), headers={"Content-Type": "application/json", "Authorization": f"Bearer {admin.token}"}
+        "/graphql",
+        content=_chunks(body, 10),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {admin.token}"},
     )
 
     assert response.status_code == 200
@@ -120,7 +124,9 @@ async def test_every_http_response_says_nosniff_and_no_referrer(api: Api) -> Non
     body = json.dumps({"messageId": "m1", "sender": {"id": "c1"}, "text": "hi"}).encode()
     responses = {
         "graphql": await api.http.post("/graphql", json={"query": "{ __typename }"}),
-        "graphql-refusal": await api.http.post("/graphql", content=b"{not json", headers={"Content-Type": "application/json"}),
+        "graphql-refusal": await api.http.post(
+            "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
         "graphiql": await api.http.get("/graphql", headers={"Accept": "text/html"}),
         "healthz": await api.http.get("/healthz"),
         "readyz": await api.http.get("/readyz"),
@@ -145,10 +151,22 @@ async def test_every_http_response_says_nosniff_and_no_referrer(api: Api) -> Non
 
 def _post_scope(path: str) -> dict[str, Any]:
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"inbox.example.test"), (b"content-type", b"application/json"), (b"content-length", b"1000")],
-        "client": ("127.0.0.1", 50000), "server": ("inbox.example.test", 443),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"inbox.example.test"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("inbox.example.test", 443),
     }
 
 
@@ -165,7 +183,9 @@ async def _disconnect_mid_body(app: Any, path: str) -> None:
     await app(_post_scope(path), receive, send)
 
 
-async def test_a_client_disconnecting_mid_body_is_one_warning_line_without_a_traceback(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_client_disconnecting_mid_body_is_one_warning_line_without_a_traceback(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     admin = await api.create_account()
     webhook = await api.install_api_app(admin)
 

@@ -53,6 +53,8 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(page: Path) 
 
 def test_the_readme_stays_a_newcomers_page() -> None:
     lines = README.read_text().splitlines()
-    assert len(lines) <= MAX_README_LINES, f"README.md has {len(lines)} lines; keep it under {MAX_README_LINES}, move the rest to docs/"
+    assert len(lines) <= MAX_README_LINES, (
+        f"README.md has {len(lines)} lines; keep it under {MAX_README_LINES}, move the rest to docs/"
+    )
     text = README.read_text()
     assert "make run" in text and "make test" in text, "README.md must show the two commands"

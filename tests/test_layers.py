@@ -16,7 +16,9 @@ PACKAGES = ("schema", "resolvers", "models", "providers", "subscriptions")
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LINT_IMPORTS, "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_the_code_keeps_its_layers() -> None:
@@ -30,7 +32,12 @@ def test_a_model_importing_a_resolver_breaks_the_layers(tmp_path: Path) -> None:
     # given the project's contracts over a tree where models/ imports resolvers/
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
-    named = {module for contract in contracts for key in ("source_modules", "forbidden_modules") for module in contract.get(key, ())}
+    named = {
+        module
+        for contract in contracts
+        for key in ("source_modules", "forbidden_modules")
+        for module in contract.get(key, ())
+    }
     for module in (*PACKAGES, *named, "resolvers.rules"):
         path = tmp_path.joinpath(*module.split("."))
         if module in PACKAGES or module == "providers.sandbox":

@@ -43,5 +43,7 @@ def test_every_test_folder_mirrors_a_source_folder() -> None:
 
 def test_every_test_folder_is_a_package() -> None:
     """Without __init__.py, two test files of one name in two folders collide on import."""
-    missing = [f"tests/{folder}/__init__.py" for folder in _test_folders() if not (TESTS / folder / "__init__.py").exists()]
+    missing = [
+        f"tests/{folder}/__init__.py" for folder in _test_folders() if not (TESTS / folder / "__init__.py").exists()
+    ]
     assert not missing, f"missing: {', '.join(missing)}"

@@ -35,7 +35,9 @@ def test_only_resolvers_access_asks_which_apps_a_viewer_sees() -> None:
 
 
 def test_only_models_sql_asks_which_database_this_is() -> None:
-    assert _where(r"capabilities\.dialect", *SERVER, "tests", "bench") - {"tests/test_written_once.py"} == {"models/sql.py"}
+    assert _where(r"capabilities\.dialect", *SERVER, "tests", "bench") - {"tests/test_written_once.py"} == {
+        "models/sql.py"
+    }
 
 
 def test_hand_written_sql_and_advisory_locks_live_in_models_sql() -> None:

@@ -48,7 +48,9 @@ class Customer:
 
 
 CUSTOMERS = (
-    Customer("cust-lucia", "Lucía Fernández", ("Hi! Is the blue sofa still in stock?", "Could it be delivered on Saturday?")),
+    Customer(
+        "cust-lucia", "Lucía Fernández", ("Hi! Is the blue sofa still in stock?", "Could it be delivered on Saturday?")
+    ),
     Customer("cust-tom", "Tom Becker", ("My order #4411 has not arrived yet.", "Any news about my order?")),
     Customer("cust-amara", "Amara Okafor", ("Do you offer a discount for 10 licences?", "Thanks, that helps 🙏")),
     Customer("cust-kenji", "Kenji Sato", ("Can I change the invoice address?", "It should be Sato GmbH, Berlin.")),
@@ -67,7 +69,10 @@ class DemoTeam:
 def demo_settings(base: Settings, host: str, port: int) -> Settings:
     public_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return dataclasses.replace(
-        base, database_url=f"sqlite://{DEMO_DATABASE}", public_base_url=f"http://{public_host}:{port}", env="development"
+        base,
+        database_url=f"sqlite://{DEMO_DATABASE}",
+        public_base_url=f"http://{public_host}:{port}",
+        env="development",
     )
 
 
@@ -144,7 +149,10 @@ def _welcome(settings: Settings, team: DemoTeam) -> str:
         f"Open the inbox signed in as {team.admin.user.name}: {settings.public_base_url}/#token={team.admin.token}",
         f"Database: {DEMO_DATABASE.resolve()} (recreated on every start)",
         "Send `Authorization: Bearer <token>`:",
-        *(f"  {role:<6} {created.user.name:<12} {created.user.email:<16} token: {created.token}" for role, created in people),
+        *(
+            f"  {role:<6} {created.user.name:<12} {created.user.email:<16} token: {created.token}"
+            for role, created in people
+        ),
         f"Simulated customers write to the API channel app {team.api_app_id} (signing secret {team.api_secret}),",
         "and on WhatsApp and Messenger through fake Twilio and Graph servers on loopback: replies there",
         "go SENT, then DELIVERED and READ a few seconds later. No account anywhere.",

@@ -63,26 +63,38 @@ class DemoProviders:
 
     def settings(self, base: Settings) -> Settings:
         return dataclasses.replace(
-            base, twilio_api_base_url=self.twilio.url, graph_api_base_url=self.graph.url, graph_api_version=self.graph.version
+            base,
+            twilio_api_base_url=self.twilio.url,
+            graph_api_base_url=self.graph.url,
+            graph_api_version=self.graph.version,
         )
 
     async def install(self, boss: Viewer, share_with: list[str]) -> None:
         """A WhatsApp and a Messenger app, a conversation of each of their customers waiting in UNASSIGNED."""
         whatsapp = await apps.install_messaging_app(
-            boss, Provider.TWILIO_WHATSAPP, "WhatsApp (fake Twilio)",
-            {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}, share_with,
+            boss,
+            Provider.TWILIO_WHATSAPP,
+            "WhatsApp (fake Twilio)",
+            {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER},
+            share_with,
         )
         messenger = await apps.install_messaging_app(
-            boss, Provider.MESSENGER, "Messenger (fake Graph)",
+            boss,
+            Provider.MESSENGER,
+            "Messenger (fake Graph)",
             {"pageId": PAGE_ID, "pageAccessToken": PAGE_TOKEN, "appSecret": APP_SECRET, "verifyToken": "demo-verify"},
             share_with,
         )
         self.whatsapp_url = webhook_url(whatsapp)
         self.graph.add_page(PAGE_ID, PAGE_TOKEN, APP_SECRET, webhook_url(messenger))
         for phone, name, lines in WHATSAPP_CUSTOMERS:
-            await receive_message(InboundMessage(whatsapp.id, "SMseed" + phone[1:], phone, contact_name=name, text=lines[0]))
+            await receive_message(
+                InboundMessage(whatsapp.id, "SMseed" + phone[1:], phone, contact_name=name, text=lines[0])
+            )
         for psid, first, last, lines in MESSENGER_CUSTOMERS:
-            await receive_message(InboundMessage(messenger.id, "m_seed" + psid, psid, contact_name=f"{first} {last}", text=lines[0]))
+            await receive_message(
+                InboundMessage(messenger.id, "m_seed" + psid, psid, contact_name=f"{first} {last}", text=lines[0])
+            )
 
     async def customers(self, interval: float) -> None:
         """A WhatsApp or Messenger customer writes every `interval` seconds, over the real webhooks."""
@@ -91,7 +103,13 @@ class DemoProviders:
             try:
                 if random.random() < 0.5:
                     phone, name, lines = random.choice(WHATSAPP_CUSTOMERS)
-                    form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=phone, body=random.choice(lines), profile_name=name)
+                    form = whatsapp_form(
+                        account_sid=ACCOUNT_SID,
+                        to=FROM_NUMBER,
+                        sender=phone,
+                        body=random.choice(lines),
+                        profile_name=name,
+                    )
                     response = await self.twilio.post_signed(self.whatsapp_url, form, AUTH_TOKEN)
                 else:
                     psid, _, _, lines = random.choice(MESSENGER_CUSTOMERS)

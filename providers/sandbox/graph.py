@@ -42,7 +42,9 @@ class FakeGraph(LoopbackServer):
     """The Send API (`POST /{version}/me/messages?access_token=`) and the profile API
     (`GET /{version}/{psid}`); page webhooks (messages, echoes, delivery, read) are POSTed signed."""
 
-    def __init__(self, webhooks: httpx.AsyncClient | None = None, *, version: str = "v21.0", progress: Progress | None = None) -> None:
+    def __init__(
+        self, webhooks: httpx.AsyncClient | None = None, *, version: str = "v21.0", progress: Progress | None = None
+    ) -> None:
         super().__init__()
         self.webhooks = webhooks or httpx.AsyncClient(timeout=10)
         self.version = version
@@ -60,8 +62,15 @@ class FakeGraph(LoopbackServer):
     def page(self, page_id: str) -> Page:
         return next(page for page in self.pages.values() if page.page_id == page_id)
 
-    def reject_next(self, code: int, *, subcode: int | None = None, status: int = 400, message: str = "Rejected by the fake") -> None:
-        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": secrets.token_hex(6)}
+    def reject_next(
+        self, code: int, *, subcode: int | None = None, status: int = 400, message: str = "Rejected by the fake"
+    ) -> None:
+        error: dict[str, Any] = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": secrets.token_hex(6),
+        }
         if subcode is not None:
             error["error_subcode"] = subcode
         self.rejections.append(Rejection(status, {"error": error}))
@@ -81,7 +90,12 @@ class FakeGraph(LoopbackServer):
 
     @staticmethod
     def _error(code: int, message: str, status: int = 400, subcode: int | None = None) -> JSONResponse:
-        error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": secrets.token_hex(6)}
+        error: dict[str, Any] = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": secrets.token_hex(6),
+        }
         if subcode:
             error["error_subcode"] = subcode
         return JSONResponse({"error": error}, status_code=status)
@@ -100,7 +114,13 @@ class FakeGraph(LoopbackServer):
         except (ValueError, KeyError, TypeError):
             return self._error(100, "(#100) Invalid parameter")
         metadata = body["message"].get("metadata") or body.get("metadata")
-        sent: Sent = {"mid": "m_" + secrets.token_urlsafe(24), "psid": psid, "text": text, "metadata": metadata, "at": int(time.time() * 1000)}
+        sent: Sent = {
+            "mid": "m_" + secrets.token_urlsafe(24),
+            "psid": psid,
+            "text": text,
+            "metadata": metadata,
+            "at": int(time.time() * 1000),
+        }
         page.sent.append(sent)
         self._follow(page, sent)
         return JSONResponse({"recipient_id": psid, "message_id": sent["mid"]})
@@ -132,11 +152,17 @@ class FakeGraph(LoopbackServer):
 
     # ---- page webhooks, as Facebook delivers them
 
-    async def post_events(self, page_id: str, events: list[dict[str, Any]], *, raw: bytes | None = None, signature: str | None = None) -> httpx.Response:
+    async def post_events(
+        self, page_id: str, events: list[dict[str, Any]], *, raw: bytes | None = None, signature: str | None = None
+    ) -> httpx.Response:
         page = self.page(page_id)
-        body = raw if raw is not None else json.dumps(
-            {"object": "page", "entry": [{"id": page_id, "time": int(time.time() * 1000), "messaging": events}]}
-        ).encode()
+        body = (
+            raw
+            if raw is not None
+            else json.dumps(
+                {"object": "page", "entry": [{"id": page_id, "time": int(time.time() * 1000), "messaging": events}]}
+            ).encode()
+        )
         headers = {"Content-Type": "application/json"}
         signature = messenger_sign(page.app_secret, body) if signature is None else signature
         if signature:
@@ -144,8 +170,15 @@ class FakeGraph(LoopbackServer):
         return await self.webhooks.post(page.webhook_url, content=body, headers=headers)
 
     @staticmethod
-    def message_event(page_id: str, psid: str, text: str | None = None, *, mid: str | None = None,
-                      attachments: list[dict[str, Any]] | None = None, at: int | None = None) -> dict[str, Any]:
+    def message_event(
+        page_id: str,
+        psid: str,
+        text: str | None = None,
+        *,
+        mid: str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        at: int | None = None,
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"mid": mid or "m_" + secrets.token_urlsafe(24)}
         if text is not None:
             message["text"] = text
@@ -164,10 +197,17 @@ class FakeGraph(LoopbackServer):
         message = {"mid": mid, "is_echo": True, "app_id": 1517776481860111, "text": sent["text"]}
         if sent["metadata"]:
             message["metadata"] = sent["metadata"]
-        event = {"sender": {"id": page_id}, "recipient": {"id": sent["psid"]}, "timestamp": sent["at"], "message": message}
+        event = {
+            "sender": {"id": page_id},
+            "recipient": {"id": sent["psid"]},
+            "timestamp": sent["at"],
+            "message": message,
+        }
         return await self.post_events(page_id, [event])
 
-    async def delivery(self, page_id: str, psid: str, *, watermark: int, mids: list[str] | None = None) -> httpx.Response:
+    async def delivery(
+        self, page_id: str, psid: str, *, watermark: int, mids: list[str] | None = None
+    ) -> httpx.Response:
         delivery: dict[str, Any] = {"watermark": watermark}
         if mids:
             delivery["mids"] = mids
@@ -175,5 +215,10 @@ class FakeGraph(LoopbackServer):
         return await self.post_events(page_id, [event])
 
     async def read(self, page_id: str, psid: str, *, watermark: int) -> httpx.Response:
-        event = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": watermark, "read": {"watermark": watermark}}
+        event = {
+            "sender": {"id": psid},
+            "recipient": {"id": page_id},
+            "timestamp": watermark,
+            "read": {"watermark": watermark},
+        }
         return await self.post_events(page_id, [event])

@@ -31,7 +31,9 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        config = uvicorn.Config(Starlette(routes=self.routes()), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            Starlette(routes=self.routes()), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
@@ -65,4 +67,3 @@ class Progress:
 
     delivered_after: float | None = None
     read_after: float | None = None
-

@@ -43,7 +43,15 @@ class FakeTwilio(LoopbackServer):
 
     def reject_next(self, code: int, *, status: int = 400, message: str = "Rejected by the fake") -> None:
         self.rejections.append(
-            Rejection(status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+            Rejection(
+                status,
+                {
+                    "code": code,
+                    "message": message,
+                    "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                    "status": status,
+                },
+            )
         )
 
     def reset(self) -> None:
@@ -71,9 +79,15 @@ class FakeTwilio(LoopbackServer):
             return JSONResponse(rejection.body, status_code=rejection.status)
         for key in ("To", "From", "Body"):
             if key not in form:
-                return JSONResponse({"code": 21604 if key == "To" else 21603, "message": f"A '{key}' is required", "status": 400}, status_code=400)
+                return JSONResponse(
+                    {"code": 21604 if key == "To" else 21603, "message": f"A '{key}' is required", "status": 400},
+                    status_code=400,
+                )
         if not str(form["To"]).startswith("whatsapp:+"):
-            return JSONResponse({"code": 21211, "message": f"The 'To' number {form['To']} is not valid.", "status": 400}, status_code=400)
+            return JSONResponse(
+                {"code": 21211, "message": f"The 'To' number {form['To']} is not valid.", "status": 400},
+                status_code=400,
+            )
         sent = {
             "sid": _sid("SM"),
             "account_sid": account_sid,
@@ -86,8 +100,13 @@ class FakeTwilio(LoopbackServer):
         self.sent.append(sent)
         self._follow(sent)
         return JSONResponse(
-            {**{k: v for k, v in sent.items() if k != "status_callback"}, "num_segments": "1", "direction": "outbound-api",
-             "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sent['sid']}.json"},
+            {
+                **{k: v for k, v in sent.items() if k != "status_callback"},
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sent['sid']}.json",
+            },
             status_code=201,
         )
 
@@ -108,7 +127,13 @@ class FakeTwilio(LoopbackServer):
         self.in_background(run())
 
     async def callback(
-        self, sid: str, status: str, *, error_code: str | None = None, error_message: str | None = None, url: str | None = None
+        self,
+        sid: str,
+        status: str,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        url: str | None = None,
     ) -> httpx.Response:
         """Twilio's status callback for a message it accepted (`url` defaults to its StatusCallback)."""
         sent = next(item for item in self.sent if item["sid"] == sid)
@@ -129,14 +154,23 @@ class FakeTwilio(LoopbackServer):
                 form["ErrorMessage"] = error_message
         return await self.post_signed(url or sent["status_callback"], form, self.accounts[sent["account_sid"]])
 
-    async def post_signed(self, url: str, form: dict[str, str], auth_token: str, *, signed_url: str | None = None) -> httpx.Response:
+    async def post_signed(
+        self, url: str, form: dict[str, str], auth_token: str, *, signed_url: str | None = None
+    ) -> httpx.Response:
         signature = RequestValidator(auth_token).compute_signature(signed_url or url, form)
         return await self.webhooks.post(url, data=form, headers={"X-Twilio-Signature": signature})
 
 
 def whatsapp_form(
-    *, account_sid: str, to: str, sender: str, body: str = "", profile_name: str | None = "Customer",
-    media: Sequence[tuple[str, str]] = (), sid: str | None = None, **extra: str,
+    *,
+    account_sid: str,
+    to: str,
+    sender: str,
+    body: str = "",
+    profile_name: str | None = "Customer",
+    media: Sequence[tuple[str, str]] = (),
+    sid: str | None = None,
+    **extra: str,
 ) -> dict[str, str]:
     """The form Twilio POSTs for an inbound WhatsApp message from `sender` (+E.164)."""
     sid = sid or _sid("MM" if media else "SM")
@@ -163,4 +197,3 @@ def whatsapp_form(
         form[f"MediaContentType{index}"] = content_type
     form.update(extra)
     return form
-

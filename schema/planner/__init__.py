@@ -17,7 +17,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import DocumentNode, ExecutionResult, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, execute
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute,
+)
 from graphql.execution.executor import Executor
 
 from schema.planner.compile import Compiler, OperationPlan, Unplannable, directive_variables
@@ -72,23 +79,34 @@ class Planner:
         middleware = kwargs.get("middleware")
         text = document.loc.source.body if document.loc is not None else None
         reason = None
-        if args or kwargs.get("field_resolver") or kwargs.get("type_resolver") or kwargs.get("subscribe_field_resolver"):
+        if (
+            args
+            or kwargs.get("field_resolver")
+            or kwargs.get("type_resolver")
+            or kwargs.get("subscribe_field_resolver")
+        ):
             reason = "a custom graphql-core field or type resolver"
         elif getattr(middleware, "middlewares", None):
             reason = "a schema extension with a resolve hook"
         elif text is None:
             reason = "a document without its source text"
         if reason is not None:
-            return self._fallback(reason, text or "", schema, document, root_value, context_value, variable_values, operation_name, kwargs)
+            return self._fallback(
+                reason, text or "", schema, document, root_value, context_value, variable_values, operation_name, kwargs
+            )
         # Strawberry's executor class builds the resolvers' info (coerced variables, operation extensions).
         build = {name: value for name, value in kwargs.items() if name not in ("executor_class", "middleware")}
         executor_class: type[Executor] = kwargs.get("executor_class") or Executor
-        executor = executor_class.build(schema, document, root_value, context_value, variable_values, operation_name, **build)
+        executor = executor_class.build(
+            schema, document, root_value, context_value, variable_values, operation_name, **build
+        )
         if isinstance(executor, list):
             return ExecutionResult(None, errors=executor)
         plan = self.plan(text, document, executor)
         if isinstance(plan, Unplannable):
-            return self._fallback(str(plan), text, schema, document, root_value, context_value, variable_values, operation_name, kwargs)
+            return self._fallback(
+                str(plan), text, schema, document, root_value, context_value, variable_values, operation_name, kwargs
+            )
         self.stats.executed += 1
         return Run(plan, executor, self.strawberry_schema).execute()
 
@@ -103,13 +121,18 @@ class Planner:
             self.documents.move_to_end(key)
         coerced = executor.variable_values.coerced
         operation: OperationDefinitionNode = executor.operation
-        plan_key = (operation.name.value if operation.name else None, *(coerced.get(name) for name in entry.directive_variables))
+        plan_key = (
+            operation.name.value if operation.name else None,
+            *(coerced.get(name) for name in entry.directive_variables),
+        )
         plan = entry.plans.get(plan_key)
         if plan is None:
             fragments: dict[str, FragmentDefinitionNode] = executor.fragment_definitions
             directive_values = {name: coerced.get(name) for name in entry.directive_variables}
             try:
-                plan = Compiler(executor.schema, self.strawberry_schema, fragments, directive_values).operation(operation)
+                plan = Compiler(executor.schema, self.strawberry_schema, fragments, directive_values).operation(
+                    operation
+                )
                 self.stats.compiled += 1
             except Unplannable as unplannable:
                 plan = unplannable
@@ -138,4 +161,3 @@ class Planner:
                 del self.stats.fallback_documents[next(iter(self.stats.fallback_documents))]
             log.warning("document %s served by the reference executor: %s", digest[:12], reason)
         return execute(schema, document, root_value, context_value, variable_values, operation_name, **kwargs)
-

@@ -52,7 +52,7 @@ LEAF, OBJECT, ABSTRACT, LIST = range(4)
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
-class Unplannable(Exception):  # noqa: N818 (a reason, not a failure)
+class Unplannable(Exception):
     """The planner cannot compile this document; the reference executor serves it."""
 
 
@@ -131,7 +131,9 @@ class AbstractPlan:
 
     __slots__ = ("by_type", "compiler", "field_nodes", "path", "type")
 
-    def __init__(self, compiler: Compiler, type_: GraphQLAbstractType, field_nodes: list[FieldNode], path: tuple[str, ...]) -> None:
+    def __init__(
+        self, compiler: Compiler, type_: GraphQLAbstractType, field_nodes: list[FieldNode], path: tuple[str, ...]
+    ) -> None:
         self.compiler = compiler
         self.type = type_
         self.field_nodes = field_nodes
@@ -141,14 +143,22 @@ class AbstractPlan:
     def plan_for(self, runtime_type: GraphQLObjectType) -> ObjectPlan:
         plan = self.by_type.get(runtime_type.name)
         if plan is None:
-            plan = self.by_type[runtime_type.name] = self.compiler.object_plan(runtime_type, self.field_nodes, self.path)
+            plan = self.by_type[runtime_type.name] = self.compiler.object_plan(
+                runtime_type, self.field_nodes, self.path
+            )
         return plan
 
 
 class OperationPlan:
     __slots__ = ("field_count", "operation_type", "root", "root_type")
 
-    def __init__(self, operation_type: OperationType, root_type: GraphQLObjectType, root: ObjectPlan, field_count: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        operation_type: OperationType,
+        root_type: GraphQLObjectType,
+        root: ObjectPlan,
+        field_count: Callable[[], int],
+    ) -> None:
         self.operation_type = operation_type
         self.root_type = root_type
         self.root = root
@@ -229,7 +239,13 @@ class Compiler:
             return True
         return is_abstract_type(conditional) and self.schema.is_sub_type(conditional, runtime_type)  # type: ignore[arg-type]
 
-    def _collect(self, runtime_type: GraphQLObjectType, selection_set: SelectionSetNode, into: dict[str, list[FieldNode]], visited: set[str]) -> None:
+    def _collect(
+        self,
+        runtime_type: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        into: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
         """graphql-core's CollectFields: response key -> its field nodes, in first-seen order."""
         for selection in selection_set.selections:
             if not self._included(selection):
@@ -253,7 +269,9 @@ class Compiler:
                 if self._applies(fragment.type_condition, runtime_type):
                     self._collect(runtime_type, fragment.selection_set, into, visited)
 
-    def object_plan(self, runtime_type: GraphQLObjectType, parent_nodes: list[Any], path: tuple[str, ...]) -> ObjectPlan:
+    def object_plan(
+        self, runtime_type: GraphQLObjectType, parent_nodes: list[Any], path: tuple[str, ...]
+    ) -> ObjectPlan:
         grouped: dict[str, list[FieldNode]] = {}
         visited: set[str] = set()
         for node in parent_nodes:
@@ -275,7 +293,9 @@ class Compiler:
             return TypeMetaFieldDef
         return parent_type.fields.get(name)
 
-    def _field(self, parent_type: GraphQLObjectType, key: str, nodes: list[FieldNode], path: tuple[str, ...]) -> FieldPlan | None:
+    def _field(
+        self, parent_type: GraphQLObjectType, key: str, nodes: list[FieldNode], path: tuple[str, ...]
+    ) -> FieldPlan | None:
         name = nodes[0].name.value
         plan = FieldPlan(key, name, parent_type, nodes)
         plan.index = self.count
@@ -333,7 +353,9 @@ class Compiler:
 
     # ---------------------------------------------------------------- outputs
 
-    def _output(self, type_: GraphQLOutputType, nodes: list[FieldNode], path: tuple[str, ...], nullable: bool) -> Output:
+    def _output(
+        self, type_: GraphQLOutputType, nodes: list[FieldNode], path: tuple[str, ...], nullable: bool
+    ) -> Output:
         if isinstance(type_, GraphQLNonNull):
             return self._output(type_.of_type, nodes, path, nullable=False)
         if isinstance(type_, GraphQLList):

@@ -33,7 +33,7 @@ Holder = tuple[Any, Any, Any, bool] | None
 Row = tuple[Any, dict[str, Any], Holder]
 
 
-class _NulledRoot(Exception):  # noqa: N818
+class _NulledRoot(Exception):
     pass
 
 
@@ -86,7 +86,7 @@ class Run:
                             pending.append(value)
                             waiting.append((field, out, holder))
                             continue
-                except Exception as error:  # noqa: BLE001 (a field error, as graphql-core reports it)
+                except Exception as error:
                     self._error(error, field, out, field.key, holder, field.output.nullable)  # type: ignore[union-attr]
                     continue
                 complete(field.output, value, out, field.key, holder, field, children)  # type: ignore[arg-type]
@@ -94,7 +94,7 @@ class Run:
             if len(pending) == 1:
                 try:
                     values = [await pending[0]]
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     values = [error]
             else:
                 values = await asyncio.gather(*pending, return_exceptions=True)
@@ -108,7 +108,7 @@ class Run:
         if not children:
             return
         if len(children) == 1:
-            (plan, next_rows), = children.values()
+            ((plan, next_rows),) = children.values()
             await self._level(plan.fields, next_rows)
         else:
             await asyncio.gather(*(self._level(plan.fields, next_rows) for plan, next_rows in children.values()))
@@ -143,7 +143,7 @@ class Run:
                         f"Expected `{inspect(output.type)}.coerce_output_value({inspect(value)})` to return"
                         f" non-nullable value, returned: {inspect(coerced)}"
                     )
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self._error(error, field, container, key, holder, output.nullable)
                 return
             container[key] = coerced
@@ -170,7 +170,7 @@ class Run:
         elif kind is ABSTRACT:
             try:
                 plan = self._runtime_plan(output, value, field)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 self._error(error, field, container, key, holder, output.nullable)
                 return
             child = dict.fromkeys(plan.keys)
@@ -186,7 +186,9 @@ class Run:
         name = resolve_type(value, self._raw_info(field), abstract)
         if self.is_awaitable(name):
             name.close() if hasattr(name, "close") else None
-            raise GraphQLError(f"Abstract type '{abstract}' resolved its runtime type asynchronously.", field.field_nodes)
+            raise GraphQLError(
+                f"Abstract type '{abstract}' resolved its runtime type asynchronously.", field.field_nodes
+            )
         schema = self.executor.schema
         runtime = schema.get_type(name) if isinstance(name, str) else None
         if runtime is None or not is_object_type(runtime) or not schema.is_sub_type(abstract, runtime):  # type: ignore[arg-type]
@@ -215,7 +217,7 @@ class Run:
         if cached is None:
             try:
                 cached = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)  # type: ignore[arg-type]
-            except Exception as error:  # noqa: BLE001 (raised again for every row, as graphql-core does)
+            except Exception as error:
                 cached = error
             self._arguments[field.index] = cached
         if isinstance(cached, Exception):
@@ -239,7 +241,7 @@ class Run:
                 )
                 for extension in strawberry_field.extensions:  # type: ignore[union-attr]
                     cached = extension.map_arguments(cached)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 cached = error
             self._arguments[field.index] = cached
         if isinstance(cached, Exception):
@@ -254,7 +256,10 @@ class Run:
             for key in field.path:
                 path = Path(path, key, None)
             info = self._raw_infos[field.index] = self.executor.build_resolve_info(
-                field.field_def, field.field_nodes, field.parent_type, path  # type: ignore[arg-type]
+                field.field_def,
+                field.field_nodes,
+                field.parent_type,
+                path,  # type: ignore[arg-type]
             )
         return info
 
@@ -268,7 +273,9 @@ class Run:
 
     # ---------------------------------------------------------------- errors
 
-    def _error(self, raw: Exception, field: FieldPlan, container: Any, key: Any, holder: Holder, nullable: bool) -> None:
+    def _error(
+        self, raw: Exception, field: FieldPlan, container: Any, key: Any, holder: Holder, nullable: bool
+    ) -> None:
         """A field error at container[key]: recorded with its path (unless an ancestor was already
         nulled), and null written at the nearest position that may hold it."""
         path = _path(holder) + [key]

@@ -43,7 +43,17 @@ def test_migrate_creates_the_tables_and_is_safe_to_run_again(tmp_path: Path, env
 
 
 def test_create_account_migrates_and_prints_one_json_line_of_api_ids(tmp_path: Path, env: dict[str, str]) -> None:
-    result = run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path)
+    result = run(
+        "create-account",
+        "--name",
+        "Acme",
+        "--admin-name",
+        "Ana Admin",
+        "--admin-email",
+        "ana@acme.test",
+        env=env,
+        cwd=tmp_path,
+    )
 
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
@@ -56,17 +66,23 @@ def test_create_account_migrates_and_prints_one_json_line_of_api_ids(tmp_path: P
 
 @pytest.mark.parametrize("email", ["not-an-email", "a b@acme.test"])
 def test_create_account_with_a_bad_email_fails_clearly(tmp_path: Path, env: dict[str, str], email: str) -> None:
-    result = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", email, env=env, cwd=tmp_path)
+    result = run(
+        "create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", email, env=env, cwd=tmp_path
+    )
 
     assert result.returncode != 0
     assert result.stdout == ""
     assert "email" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_create_account_refuses_an_address_that_would_break_email_and_stores_nothing(tmp_path: Path, env: dict[str, str]) -> None:
+def test_create_account_refuses_an_address_that_would_break_email_and_stores_nothing(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     probe = "user.<img/src=x/onerror=alert(1)>@probe.test"
 
-    result = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", probe, env=env, cwd=tmp_path)
+    result = run(
+        "create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", probe, env=env, cwd=tmp_path
+    )
 
     assert result.returncode != 0 and result.stdout == ""
     assert "email" in result.stderr and "Traceback" not in result.stderr
@@ -91,9 +107,21 @@ def _chunks():  # type: ignore[no-untyped-def]
     yield b'"}'
 
 
-def test_serve_answers_probes_the_created_accounts_token_and_refuses_big_bodies(tmp_path: Path, env: dict[str, str]) -> None:
+def test_serve_answers_probes_the_created_accounts_token_and_refuses_big_bodies(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     created = json.loads(
-        run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path).stdout
+        run(
+            "create-account",
+            "--name",
+            "Acme",
+            "--admin-name",
+            "Ana Admin",
+            "--admin-email",
+            "ana@acme.test",
+            env=env,
+            cwd=tmp_path,
+        ).stdout
     )
 
     with switchboard("serve", env={**env, "MAX_BODY_BYTES": "10000"}, cwd=tmp_path) as server:
@@ -126,25 +154,56 @@ VERIFY_TOKEN = "verify-SECRET-4f2a9c"
 
 def test_serve_never_prints_a_query_string_in_its_log(tmp_path: Path, env: dict[str, str]) -> None:
     created = json.loads(
-        run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path).stdout
+        run(
+            "create-account",
+            "--name",
+            "Acme",
+            "--admin-name",
+            "Ana Admin",
+            "--admin-email",
+            "ana@acme.test",
+            env=env,
+            cwd=tmp_path,
+        ).stdout
     )
-    credentials = {"pageId": "1045", "pageAccessToken": "page-token", "appSecret": "app-secret", "verifyToken": VERIFY_TOKEN}
+    credentials = {
+        "pageId": "1045",
+        "pageAccessToken": "page-token",
+        "appSecret": "app-secret",
+        "verifyToken": VERIFY_TOKEN,
+    }
 
     with switchboard("serve", env=env, cwd=tmp_path) as server:
         installed = httpx.post(
             server.url + "/graphql",
-            json={"query": INSTALL_MESSENGER, "variables": {"i": {"provider": "MESSENGER", "name": "Page", "credentials": credentials}}},
+            json={
+                "query": INSTALL_MESSENGER,
+                "variables": {"i": {"provider": "MESSENGER", "name": "Page", "credentials": credentials}},
+            },
             headers={"Authorization": f"Bearer {created['token']}"},
         ).json()["data"]["installMessagingApp"]
         path = httpx.URL(installed["webhookUrl"]).path
-        verified = httpx.get(server.url + path, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158"})
-        refused = httpx.get(server.url + path, params={"hub.mode": "subscribe", "hub.verify_token": "guess-SECRET-b71e", "hub.challenge": "1"})
-        read = httpx.get(server.url + "/graphql", params={"query": "query($v: String) { __typename }", "variables": '{"v": "variable-SECRET-88d1"}'})
-        with ws_connect(server.url.replace("http", "ws") + "/graphql?token=socket-SECRET-03aa", subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+        verified = httpx.get(
+            server.url + path,
+            params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158"},
+        )
+        refused = httpx.get(
+            server.url + path,
+            params={"hub.mode": "subscribe", "hub.verify_token": "guess-SECRET-b71e", "hub.challenge": "1"},
+        )
+        read = httpx.get(
+            server.url + "/graphql",
+            params={"query": "query($v: String) { __typename }", "variables": '{"v": "variable-SECRET-88d1"}'},
+        )
+        with ws_connect(
+            server.url.replace("http", "ws") + "/graphql?token=socket-SECRET-03aa", subprotocols=[PROTOCOL]
+        ) as socket:  # type: ignore[list-item]
             socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nobody"}}))
             with pytest.raises(ConnectionClosed):
                 socket.recv(timeout=10)
-        server.wait_for(lambda: f'"GET {path} HTTP/1.1" 403' in server.output(), "the access line of the refused verification")
+        server.wait_for(
+            lambda: f'"GET {path} HTTP/1.1" 403' in server.output(), "the access line of the refused verification"
+        )
 
     assert (verified.status_code, verified.text, refused.status_code, read.status_code) == (200, "1158", 403, 200)
     output = server.output()
@@ -153,9 +212,21 @@ def test_serve_never_prints_a_query_string_in_its_log(tmp_path: Path, env: dict[
     assert "SECRET" not in output and "hub." not in output
 
 
-def test_serve_closes_a_websocket_whose_message_is_over_max_body_bytes_with_1009(tmp_path: Path, env: dict[str, str]) -> None:
+def test_serve_closes_a_websocket_whose_message_is_over_max_body_bytes_with_1009(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     created = json.loads(
-        run("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path).stdout
+        run(
+            "create-account",
+            "--name",
+            "Acme",
+            "--admin-name",
+            "Ana Admin",
+            "--admin-email",
+            "ana@acme.test",
+            env=env,
+            cwd=tmp_path,
+        ).stdout
     )
     init = {"type": "connection_init", "payload": {"authorization": f"Bearer {created['token']}"}}
 
@@ -164,7 +235,9 @@ def test_serve_closes_a_websocket_whose_message_is_over_max_body_bytes_with_1009
         with ws_connect(url, subprotocols=[PROTOCOL], max_size=None) as socket:  # type: ignore[list-item]
             socket.send(json.dumps({**init, "padding": "x" * 3_000}))
             acknowledged = json.loads(socket.recv(timeout=10))
-            socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }" + " " * 5_000}}))
+            socket.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }" + " " * 5_000}})
+            )
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
                     socket.recv(timeout=10)
@@ -190,7 +263,11 @@ asyncio.run(main())
 def test_migrate_makes_the_users_who_existed_before_user_status_active(tmp_path: Path, env: dict[str, str]) -> None:
     before = subprocess.run(
         [sys.executable, "-c", MIGRATE_TO, env["DATABASE_URL"], "models.0002_section_indexes"],
-        env=env, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert before.returncode == 0, before.stderr
     with sqlite3.connect(tmp_path / "cli.db") as connection:

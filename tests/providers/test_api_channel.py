@@ -68,7 +68,9 @@ async def test_a_wrong_or_empty_signature_is_403(app: ApiApp, caplog: pytest.Log
     before = await snapshot()
     with caplog.at_level(logging.WARNING):
         response = await app.api.http.post(
-            f"/webhooks/api/{app.id}", content=raw, headers={"Content-Type": "application/json", "X-Switchboard-Signature": signature}
+            f"/webhooks/api/{app.id}",
+            content=raw,
+            headers={"Content-Type": "application/json", "X-Switchboard-Signature": signature},
         )
     assert response.status_code == 403
     assert await snapshot() == before
@@ -78,7 +80,9 @@ async def test_a_wrong_or_empty_signature_is_403(app: ApiApp, caplog: pytest.Log
 async def test_a_missing_signature_is_403(app: ApiApp, caplog: pytest.LogCaptureFixture) -> None:
     before = await snapshot()
     with caplog.at_level(logging.WARNING):
-        response = await app.api.http.post(f"/webhooks/api/{app.id}", content=body(), headers={"Content-Type": "application/json"})
+        response = await app.api.http.post(
+            f"/webhooks/api/{app.id}", content=body(), headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == 403
     assert await snapshot() == before
     assert any("signature" in record.getMessage() for record in caplog.records)
@@ -120,14 +124,21 @@ async def test_an_unknown_app_id_is_404(app: ApiApp, caplog: pytest.LogCaptureFi
     assert any("unknown app" in record.getMessage() for record in caplog.records)
 
 
-async def test_the_id_of_an_app_of_another_provider_is_404(api: Api, app: ApiApp, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_id_of_an_app_of_another_provider_is_404(
+    api: Api, app: ApiApp, caplog: pytest.LogCaptureFixture
+) -> None:
     data = await api.data(
         """mutation($input: InstallMessagingAppInput!) { installMessagingApp(input: $input) { id } }""",
         {
             "input": {
                 "provider": "MESSENGER",
                 "name": "Facebook page",
-                "credentials": {"pageId": "1234567890", "pageAccessToken": "EAAB-token", "appSecret": app.secret, "verifyToken": "v"},
+                "credentials": {
+                    "pageId": "1234567890",
+                    "pageAccessToken": "EAAB-token",
+                    "appSecret": app.secret,
+                    "verifyToken": "v",
+                },
             }
         },
         token=app.admin.token,  # type: ignore[attr-defined]
@@ -136,7 +147,9 @@ async def test_the_id_of_an_app_of_another_provider_is_404(api: Api, app: ApiApp
     before = await snapshot()
     with caplog.at_level(logging.WARNING):
         response = await api.http.post(
-            f"/webhooks/api/{data['installMessagingApp']['id']}", content=raw, headers={"X-Switchboard-Signature": sign(app.secret, raw)}
+            f"/webhooks/api/{data['installMessagingApp']['id']}",
+            content=raw,
+            headers={"X-Switchboard-Signature": sign(app.secret, raw)},
         )
     assert response.status_code == 404
     assert await snapshot() == before
@@ -196,10 +209,28 @@ async def test_malformed_json_is_400(app: ApiApp, caplog: pytest.LogCaptureFixtu
         body(attachments=[{"url": f"http://x/{i}"} for i in range(21)]),
     ],
     ids=[
-        "array", "string", "null", "number", "no-messageId", "empty-messageId", "numeric-messageId", "long-messageId",
-        "no-sender", "sender-not-object", "no-sender-id", "empty-sender-id", "numeric-sender-id", "long-sender-id",
-        "long-sender-name", "sender-name-not-string", "no-text-no-attachment", "text-not-string", "empty-text",
-        "attachments-not-list", "attachment-without-url", "too-many-attachments",
+        "array",
+        "string",
+        "null",
+        "number",
+        "no-messageId",
+        "empty-messageId",
+        "numeric-messageId",
+        "long-messageId",
+        "no-sender",
+        "sender-not-object",
+        "no-sender-id",
+        "empty-sender-id",
+        "numeric-sender-id",
+        "long-sender-id",
+        "long-sender-name",
+        "sender-name-not-string",
+        "no-text-no-attachment",
+        "text-not-string",
+        "empty-text",
+        "attachments-not-list",
+        "attachment-without-url",
+        "too-many-attachments",
     ],
 )
 async def test_json_that_is_not_a_message_is_400(app: ApiApp, caplog: pytest.LogCaptureFixture, raw: bytes) -> None:
@@ -258,13 +289,17 @@ async def test_a_text_over_the_limit_is_refused_clearly(app: ApiApp, caplog: pyt
     assert str(MAX_TEXT) in response.json()["error"]
 
 
-async def test_a_body_over_the_size_limit_is_413(app: ApiApp, caplog: pytest.LogCaptureFixture, test_settings: Any) -> None:
+async def test_a_body_over_the_size_limit_is_413(
+    app: ApiApp, caplog: pytest.LogCaptureFixture, test_settings: Any
+) -> None:
     raw = body(text="x" * test_settings.max_body_bytes)
     line = await refused(app, caplog, 413, raw)
     assert "refused" in line
 
 
-async def test_a_chunked_body_over_the_size_limit_is_413(app: ApiApp, caplog: pytest.LogCaptureFixture, test_settings: Any) -> None:
+async def test_a_chunked_body_over_the_size_limit_is_413(
+    app: ApiApp, caplog: pytest.LogCaptureFixture, test_settings: Any
+) -> None:
     raw = body(text="x" * test_settings.max_body_bytes)
 
     async def chunks() -> Any:
@@ -334,7 +369,17 @@ async def test_a_message_arriving_while_the_database_is_down_is_503_and_its_retr
     await database.create()
     try:
         env = command_env(database.url)
-        created = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", "ana@acme.test", env=env, cwd=tmp_path)
+        created = run(
+            "create-account",
+            "--name",
+            "Acme",
+            "--admin-name",
+            "Ana",
+            "--admin-email",
+            "ana@acme.test",
+            env=env,
+            cwd=tmp_path,
+        )
         token = json.loads(created.stdout)["token"]
         with switchboard("serve", env=env, cwd=tmp_path) as server:
             async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
@@ -342,7 +387,11 @@ async def test_a_message_arriving_while_the_database_is_down_is_503_and_its_retr
                 app_id = installed.json()["data"]["installMessagingApp"]["id"]
 
                 async def deliver(raw: bytes) -> httpx.Response:
-                    return await http.post(f"/webhooks/api/{app_id}", content=raw, headers={"X-Switchboard-Signature": sign("a-secret-of-16-chars", raw)})
+                    return await http.post(
+                        f"/webhooks/api/{app_id}",
+                        content=raw,
+                        headers={"X-Switchboard-Signature": sign("a-secret-of-16-chars", raw)},
+                    )
 
                 assert (await deliver(body(messageId="m-1", text="first"))).status_code == 200
                 await database.go_down()
@@ -365,5 +414,9 @@ async def test_a_message_arriving_while_the_database_is_down_is_503_and_its_retr
         await database.drop()
 
 
-CHAT_APP = {"provider": "API", "name": "Chat", "credentials": {"secret": "a-secret-of-16-chars", "deliveryUrl": "http://127.0.0.1:9/x"}}
+CHAT_APP = {
+    "provider": "API",
+    "name": "Chat",
+    "credentials": {"secret": "a-secret-of-16-chars", "deliveryUrl": "http://127.0.0.1:9/x"},
+}
 INSTALL = """mutation($input: InstallMessagingAppInput!) { installMessagingApp(input: $input) { id } }"""

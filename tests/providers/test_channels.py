@@ -89,7 +89,9 @@ async def test_api_channel_reply_is_posted_signed_and_statuses_come_back(inbox: 
     try:
         app = await inbox.install("API", {"secret": secret, "deliveryUrl": receiver.delivery_url}, "Website chat")
         body = json.dumps({"messageId": "in-1", "sender": {"id": "visitor-7", "name": "Vi"}, "text": "hello"}).encode()
-        await inbox.api.http.post(f"/webhooks/api/{app['id']}", content=body, headers={"X-Switchboard-Signature": sign(secret, body)})
+        await inbox.api.http.post(
+            f"/webhooks/api/{app['id']}", content=body, headers={"X-Switchboard-Signature": sign(secret, body)}
+        )
         conversation = await inbox.conversation("visitor-7")
         inbox.clock.advance(days=10)
         assert (await inbox.conversation("visitor-7"))["canReply"] is True  # no window on the API channel

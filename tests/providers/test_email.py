@@ -180,7 +180,9 @@ HELLO = OutgoingEmail(to="bob@team.test", subject="Hi", text="Hello", html="<p>H
 async def test_smtp_url_upgrades_with_starttls_when_the_server_offers_it(tmp_path: Path) -> None:
     server_tls, client_tls = tls_contexts(tmp_path)
     sink = Encrypted()
-    sink.controller = Controller(sink, hostname="127.0.0.1", port=sink.port, tls_context=server_tls, require_starttls=True)
+    sink.controller = Controller(
+        sink, hostname="127.0.0.1", port=sink.port, tls_context=server_tls, require_starttls=True
+    )
     sink.controller.start()
     try:
         await SmtpSender(f"smtp://127.0.0.1:{sink.port}", SENDER, tls_context=client_tls).send(HELLO)

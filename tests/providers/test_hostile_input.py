@@ -25,11 +25,19 @@ PSID = "6543210987654321"
 
 async def stored(app_id: str) -> list[tuple[Any, ...]]:
     """Each message of the app with its contact, as the database holds them."""
-    rows = await Message.filter(app_id=pk_of("MessagingApp", app_id)).order_by("id").select_related("conversation__contact")
+    rows = (
+        await Message.filter(app_id=pk_of("MessagingApp", app_id))
+        .order_by("id")
+        .select_related("conversation__contact")
+    )
     return [
         (
-            row.provider_message_id, row.text, row.attachments,
-            row.conversation.contact.external_id, row.conversation.contact.name, row.conversation.contact.avatar_url,
+            row.provider_message_id,
+            row.text,
+            row.attachments,
+            row.conversation.contact.external_id,
+            row.conversation.contact.name,
+            row.conversation.contact.avatar_url,
         )
         for row in rows
     ]
@@ -45,8 +53,13 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 def api_message(field: str, mark: str) -> dict[str, Any]:
     """An API channel message with `mark` inside `field` (dotted: sender.id, attachments.url)."""
     values = {
-        "messageId": "m-1", "sender.id": "cust-1", "sender.name": "Carla", "sender.avatarUrl": "https://cdn.example/carla.png",
-        "text": "Hello", "attachments.url": "https://cdn.example/a.pdf", "attachments.contentType": "application/pdf",
+        "messageId": "m-1",
+        "sender.id": "cust-1",
+        "sender.name": "Carla",
+        "sender.avatarUrl": "https://cdn.example/carla.png",
+        "text": "Hello",
+        "attachments.url": "https://cdn.example/a.pdf",
+        "attachments.contentType": "application/pdf",
     }
     values[field] += mark + "x"
     return {
@@ -59,12 +72,20 @@ def api_message(field: str, mark: str) -> dict[str, Any]:
 
 def api_row(payload: dict[str, Any]) -> tuple[Any, ...]:
     sender = payload["sender"]
-    return (payload["messageId"], payload["text"], payload["attachments"], sender["id"], sender["name"], sender["avatarUrl"])
+    return (
+        payload["messageId"],
+        payload["text"],
+        payload["attachments"],
+        sender["id"],
+        sender["name"],
+        sender["avatarUrl"],
+    )
 
 
 @pytest.mark.parametrize("poison", POISONS.values(), ids=POISONS.keys())
 @pytest.mark.parametrize(
-    "field", ["messageId", "sender.id", "sender.name", "sender.avatarUrl", "text", "attachments.url", "attachments.contentType"]
+    "field",
+    ["messageId", "sender.id", "sender.name", "sender.avatarUrl", "text", "attachments.url", "attachments.contentType"],
 )
 async def test_api_channel_stores_nul_and_lone_surrogates_cleaned_once(api: Api, field: str, poison: str) -> None:
     # given an API channel app
@@ -83,13 +104,21 @@ async def test_api_channel_stores_nul_and_lone_surrogates_cleaned_once(api: Api,
 
 def twilio_form(field: str, mark: str) -> dict[str, str]:
     values = {
-        "MessageSid": "SM" + "0" * 32, "ProfileName": "Carla", "Body": "Hello",
-        "MediaUrl0": "https://api.twilio.com/media/ME1", "MediaContentType0": "image/jpeg",
+        "MessageSid": "SM" + "0" * 32,
+        "ProfileName": "Carla",
+        "Body": "Hello",
+        "MediaUrl0": "https://api.twilio.com/media/ME1",
+        "MediaContentType0": "image/jpeg",
     }
     values[field] += mark + "x"
     return whatsapp_form(
-        account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender="+5511988887777", body=values["Body"], profile_name=values["ProfileName"],
-        media=[(values["MediaUrl0"], values["MediaContentType0"])], sid=values["MessageSid"],
+        account_sid=ACCOUNT_SID,
+        to=FROM_NUMBER,
+        sender="+5511988887777",
+        body=values["Body"],
+        profile_name=values["ProfileName"],
+        media=[(values["MediaUrl0"], values["MediaContentType0"])],
+        sid=values["MessageSid"],
     )
 
 
@@ -117,7 +146,9 @@ def messenger_event(field: str, mark: str) -> dict[str, Any]:
     values = {"sender.id": PSID, "mid": "m_abc", "text": "Hello", "attachments.url": "https://cdn.fbsbx.example/a.jpg"}
     values[field] += mark + "x"
     attachments = [{"type": "image", "payload": {"url": values["attachments.url"]}}]
-    return FakeGraph.message_event(PAGE_ID, values["sender.id"], values["text"], mid=values["mid"], attachments=attachments)
+    return FakeGraph.message_event(
+        PAGE_ID, values["sender.id"], values["text"], mid=values["mid"], attachments=attachments
+    )
 
 
 def messenger_row(event: dict[str, Any]) -> tuple[Any, ...]:
@@ -153,7 +184,9 @@ async def test_a_value_the_database_refuses_is_400_not_503(api: Api, db: str, ca
 
     # when the webhook brings it
     with caplog.at_level(logging.WARNING):
-        response = await api.http.post(f"/webhooks/api/{app.id}", content=raw, headers={"X-Switchboard-Signature": sign(app.secret, raw)})
+        response = await api.http.post(
+            f"/webhooks/api/{app.id}", content=raw, headers={"X-Switchboard-Signature": sign(app.secret, raw)}
+        )
 
     # then the provider is told its request is wrong (it would retry a 503 forever), nothing changes
     assert response.status_code == 400, response.text
@@ -161,12 +194,19 @@ async def test_a_value_the_database_refuses_is_400_not_503(api: Api, db: str, ca
     assert warnings(caplog) and not any("database unavailable" in line for line in warnings(caplog))
 
 
-async def test_messenger_skips_an_event_the_database_refuses_and_stores_the_others(inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
+async def test_messenger_skips_an_event_the_database_refuses_and_stores_the_others(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
     # given a customer's conversation
     assert (await inbox.graph.customer_writes(PAGE_ID, PSID, "Hi", mid="m_first")).status_code == 200
 
     # when a batch brings an echo whose id is longer than any id column, then another message
-    echo = {"sender": {"id": PAGE_ID}, "recipient": {"id": PSID}, "timestamp": 1, "message": {"mid": "m_" + "e" * 300, "is_echo": True, "text": "From the page"}}
+    echo = {
+        "sender": {"id": PAGE_ID},
+        "recipient": {"id": PSID},
+        "timestamp": 1,
+        "message": {"mid": "m_" + "e" * 300, "is_echo": True, "text": "From the page"},
+    }
     later = FakeGraph.message_event(PAGE_ID, PSID, "Still there?", mid="m_later")
     with caplog.at_level(logging.WARNING):
         response = await inbox.graph.post_events(PAGE_ID, [echo, later])
@@ -187,20 +227,26 @@ async def test_api_channel_non_ascii_signature_is_403(api: Api, caplog: pytest.L
     admin = await api.create_account()
     app = await api.install_api_app(admin)
     raw = json.dumps(api_message("text", "")).encode()
-    response = await api.http.post(f"/webhooks/api/{app.id}", content=raw, headers={"X-Switchboard-Signature": NOT_ASCII})
+    response = await api.http.post(
+        f"/webhooks/api/{app.id}", content=raw, headers={"X-Switchboard-Signature": NOT_ASCII}
+    )
     assert response.status_code == 403, response.text
     assert await Message.all().count() == 0
 
 
 async def test_messenger_non_ascii_signature_is_403(inbox: Inbox) -> None:
-    raw = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "messaging": [messenger_event("text", "")]}]}).encode()
+    raw = json.dumps(
+        {"object": "page", "entry": [{"id": PAGE_ID, "messaging": [messenger_event("text", "")]}]}
+    ).encode()
     response = await inbox.api.http.post(inbox.messenger_url, content=raw, headers={"X-Hub-Signature-256": NOT_ASCII})
     assert response.status_code == 403, response.text
     assert await Message.all().count() == 0
 
 
 async def test_twilio_non_ascii_signature_is_403(inbox: Inbox) -> None:
-    response = await inbox.api.http.post(inbox.whatsapp_url, data=twilio_form("Body", ""), headers={"X-Twilio-Signature": "ünïcødé=".encode()})
+    response = await inbox.api.http.post(
+        inbox.whatsapp_url, data=twilio_form("Body", ""), headers={"X-Twilio-Signature": "ünïcødé=".encode()}
+    )
     assert response.status_code == 403, response.text
     assert await Message.all().count() == 0
 
@@ -208,14 +254,26 @@ async def test_twilio_non_ascii_signature_is_403(inbox: Inbox) -> None:
 # ---- attachments: only http(s) links are kept
 
 
-NOT_WEB = ["javascript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD4=", "file:///etc/passwd", " https://lead.space/x"]
+NOT_WEB = [
+    "javascript:alert(document.cookie)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "file:///etc/passwd",
+    " https://lead.space/x",
+]
 WEB = "https://cdn.example/photo.jpg"
 
 
-async def test_api_channel_drops_attachments_that_are_not_http_with_a_log_line(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+async def test_api_channel_drops_attachments_that_are_not_http_with_a_log_line(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     admin = await api.create_account()
     app: ApiApp = await api.install_api_app(admin)
-    payload = {"messageId": "m-1", "sender": {"id": "cust-1"}, "text": "See", "attachments": [{"url": url} for url in [*NOT_WEB, WEB]]}
+    payload = {
+        "messageId": "m-1",
+        "sender": {"id": "cust-1"},
+        "text": "See",
+        "attachments": [{"url": url} for url in [*NOT_WEB, WEB]],
+    }
     with caplog.at_level(logging.WARNING):
         response = await app.post(json.dumps(payload).encode())
     assert response.status_code == 200, response.text
@@ -232,7 +290,9 @@ async def test_api_channel_message_of_only_unsafe_attachments_is_refused(api: Ap
     assert await Message.all().count() == 0 and await Contact.all().count() == 0
 
 
-async def test_twilio_drops_media_that_is_not_http_with_a_log_line(inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
+async def test_twilio_drops_media_that_is_not_http_with_a_log_line(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
     media = [(url, "image/jpeg") for url in [*NOT_WEB, WEB]]
     form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender="+5511988887777", body="See", media=media)
     with caplog.at_level(logging.WARNING):
@@ -242,7 +302,9 @@ async def test_twilio_drops_media_that_is_not_http_with_a_log_line(inbox: Inbox,
     assert any("not http(s)" in line for line in warnings(caplog))
 
 
-async def test_messenger_drops_attachments_that_are_not_http_with_a_log_line(inbox: Inbox, caplog: pytest.LogCaptureFixture) -> None:
+async def test_messenger_drops_attachments_that_are_not_http_with_a_log_line(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
     attachments = [{"type": "file", "payload": {"url": url}} for url in [*NOT_WEB, WEB]]
     with caplog.at_level(logging.WARNING):
         response = await inbox.graph.customer_writes(PAGE_ID, PSID, "See", attachments=attachments)

@@ -23,8 +23,12 @@ async def test_get_verification_echoes_the_challenge_only_for_the_right_token(in
     params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
     answer = await inbox.api.http.get(inbox.messenger_url, params=params)
     assert (answer.status_code, answer.text) == (200, "1158201444")
-    assert (await inbox.api.http.get(inbox.messenger_url, params={**params, "hub.verify_token": "guess"})).status_code == 403
-    assert (await inbox.api.http.get(inbox.messenger_url, params={**params, "hub.mode": "unsubscribe"})).status_code == 403
+    assert (
+        await inbox.api.http.get(inbox.messenger_url, params={**params, "hub.verify_token": "guess"})
+    ).status_code == 403
+    assert (
+        await inbox.api.http.get(inbox.messenger_url, params={**params, "hub.mode": "unsubscribe"})
+    ).status_code == 403
     assert (await inbox.api.http.get(inbox.messenger_url)).status_code == 403
 
 
@@ -46,18 +50,29 @@ async def test_messenger_round_trip_inbound_profile_reply_echo_delivery_read(inb
     assert message["status"] == "SENT"
     page = inbox.graph.page(PAGE_ID)
     (graph_message,) = page.sent
-    assert (graph_message["psid"], graph_message["text"], graph_message["metadata"]) == (PSID, "Yes, two left.", message["id"])
+    assert (graph_message["psid"], graph_message["text"], graph_message["metadata"]) == (
+        PSID,
+        "Yes, two left.",
+        message["id"],
+    )
 
     # then its echo, delivery and read move it on, and the echo is not stored a second time
     assert (await inbox.graph.echo(PAGE_ID, graph_message["mid"])).status_code == 200
-    assert (await inbox.graph.delivery(PAGE_ID, PSID, watermark=ms(inbox), mids=[graph_message["mid"]])).status_code == 200
+    assert (
+        await inbox.graph.delivery(PAGE_ID, PSID, watermark=ms(inbox), mids=[graph_message["mid"]])
+    ).status_code == 200
     assert (await inbox.message(message["id"]))["status"] == "DELIVERED"
     assert (await inbox.graph.read(PAGE_ID, PSID, watermark=ms(inbox))).status_code == 200
     assert (await inbox.message(message["id"]))["status"] == "READ"
     assert len((await inbox.conversation(PSID))["messages"]) == 2
     stored = await Message.get(id=pk_of("Message", message["id"]))
     assert stored.provider_message_id == graph_message["mid"]
-    assert await event_types(stored.id) == ["MESSAGE_SENT", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED"]
+    assert await event_types(stored.id) == [
+        "MESSAGE_SENT",
+        "MESSAGE_STATUS_CHANGED",
+        "MESSAGE_STATUS_CHANGED",
+        "MESSAGE_STATUS_CHANGED",
+    ]
 
 
 async def test_profile_api_failing_never_fails_the_webhook_and_is_asked_once(inbox: Inbox) -> None:
@@ -73,12 +88,20 @@ async def test_profile_api_failing_never_fails_the_webhook_and_is_asked_once(inb
 
 async def test_attachments_postbacks_and_several_events_in_one_batch(inbox: Inbox) -> None:
     events = [
-        inbox.graph.message_event(PAGE_ID, PSID, attachments=[
-            {"type": "image", "payload": {"url": "https://scontent.example/p.jpg"}},
-            {"type": "location", "payload": {"coordinates": {"lat": 52.52, "long": 13.4}}},
-        ]),
-        {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": ms(inbox),
-         "postback": {"title": "Talk to a human", "payload": "HUMAN", "mid": "m_postback_1"}},
+        inbox.graph.message_event(
+            PAGE_ID,
+            PSID,
+            attachments=[
+                {"type": "image", "payload": {"url": "https://scontent.example/p.jpg"}},
+                {"type": "location", "payload": {"coordinates": {"lat": 52.52, "long": 13.4}}},
+            ],
+        ),
+        {
+            "sender": {"id": PSID},
+            "recipient": {"id": PAGE_ID},
+            "timestamp": ms(inbox),
+            "postback": {"title": "Talk to a human", "payload": "HUMAN", "mid": "m_postback_1"},
+        },
         inbox.graph.message_event(PAGE_ID, PSID, "🙂 thanks"),
     ]
     assert (await inbox.graph.post_events(PAGE_ID, events)).status_code == 200
@@ -102,13 +125,23 @@ async def test_a_bad_event_inside_a_batch_is_skipped_and_the_others_stored(inbox
 
 async def test_echo_from_the_page_inbox_is_stored_as_outbound_once(inbox: Inbox) -> None:
     await inbox.graph.customer_writes(PAGE_ID, PSID, "hi")
-    echo = {"sender": {"id": PAGE_ID}, "recipient": {"id": PSID}, "timestamp": ms(inbox),
-            "message": {"mid": "m_from_page_inbox", "is_echo": True, "app_id": 263902037430900, "text": "Hi from the page!"}}
+    echo = {
+        "sender": {"id": PAGE_ID},
+        "recipient": {"id": PSID},
+        "timestamp": ms(inbox),
+        "message": {
+            "mid": "m_from_page_inbox",
+            "is_echo": True,
+            "app_id": 263902037430900,
+            "text": "Hi from the page!",
+        },
+    }
     for _ in range(2):
         assert (await inbox.graph.post_events(PAGE_ID, [echo])).status_code == 200
     messages = (await inbox.conversation(PSID))["messages"]
     assert [(m["direction"], m["text"], m["status"]) for m in messages] == [
-        ("INBOUND", "hi", "RECEIVED"), ("OUTBOUND", "Hi from the page!", "SENT")
+        ("INBOUND", "hi", "RECEIVED"),
+        ("OUTBOUND", "Hi from the page!", "SENT"),
     ]
 
 
@@ -133,7 +166,9 @@ async def test_same_mid_delivered_twice_concurrently_is_stored_once(inbox: Inbox
         (b'{"object":"page","entry":[{"id":"\xff\xfe"}]}', None, 400),
     ],
 )
-async def test_bad_posts_get_their_status_and_change_nothing(inbox: Inbox, body: bytes, signature: str | None, status: int) -> None:
+async def test_bad_posts_get_their_status_and_change_nothing(
+    inbox: Inbox, body: bytes, signature: str | None, status: int
+) -> None:
     before = await snapshot()
     assert (await inbox.graph.post_events(PAGE_ID, [], raw=body, signature=signature)).status_code == status
     assert await snapshot() == before
@@ -143,25 +178,38 @@ async def test_signature_over_other_bytes_is_refused(inbox: Inbox) -> None:
     from providers.webhooks import sign
 
     signed = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "messaging": []}]}).encode()
-    sent = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "messaging": [
-        inbox.graph.message_event(PAGE_ID, PSID, "injected")]}]}).encode()
+    sent = json.dumps(
+        {
+            "object": "page",
+            "entry": [{"id": PAGE_ID, "messaging": [inbox.graph.message_event(PAGE_ID, PSID, "injected")]}],
+        }
+    ).encode()
     before = await snapshot()
-    assert (await inbox.graph.post_events(PAGE_ID, [], raw=sent, signature=sign("0f1e2d3c4b5a69788796a5b4c3d2e1f0", signed))).status_code == 403
+    assert (
+        await inbox.graph.post_events(PAGE_ID, [], raw=sent, signature=sign("0f1e2d3c4b5a69788796a5b4c3d2e1f0", signed))
+    ).status_code == 403
     assert await snapshot() == before
 
 
 async def test_entries_without_messaging_or_of_another_page_are_skipped(inbox: Inbox) -> None:
-    body = json.dumps({"object": "page", "entry": [
-        {"id": PAGE_ID, "time": 1, "changes": [{"field": "feed"}]},
-        {"id": "999", "time": 1, "messaging": [inbox.graph.message_event("999", PSID, "other page")]},
-    ]}).encode()
+    body = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {"id": PAGE_ID, "time": 1, "changes": [{"field": "feed"}]},
+                {"id": "999", "time": 1, "messaging": [inbox.graph.message_event("999", PSID, "other page")]},
+            ],
+        }
+    ).encode()
     before = await snapshot()
     assert (await inbox.graph.post_events(PAGE_ID, [], raw=body)).status_code == 200
     assert await snapshot() == before
 
 
 async def test_unknown_app_is_404(inbox: Inbox) -> None:
-    assert (await inbox.api.http.get(f"/webhooks/messenger/{inbox.whatsapp_id}", params={"hub.mode": "subscribe"})).status_code == 404
+    assert (
+        await inbox.api.http.get(f"/webhooks/messenger/{inbox.whatsapp_id}", params={"hub.mode": "subscribe"})
+    ).status_code == 404
     assert (await inbox.api.http.post("/webhooks/messenger/TWVzc2FnaW5nQXBwOjk5OTk", content=b"{}")).status_code == 404
 
 

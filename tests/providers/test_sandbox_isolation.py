@@ -23,7 +23,12 @@ print(json.dumps(sorted(sys.modules)))
 
 def loaded_after_importing(*names: str) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-c", LOADED, json.dumps(names)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", LOADED, json.dumps(names)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

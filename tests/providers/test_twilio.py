@@ -16,7 +16,13 @@ CUSTOMER = "+5511988887777"
 
 
 def test_request_validator_matches_the_twilio_test_vector() -> None:
-    params = {"CallSid": "CA1234567890ABCDE", "Digits": "1234", "From": "+14158675309", "To": "+18005551212", "Caller": "+14158675309"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+        "Caller": "+14158675309",
+    }
     validator = RequestValidator("12345")
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert validator.compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
@@ -47,7 +53,9 @@ async def test_whatsapp_round_trip_inbound_section_reply_and_callbacks_to_read(i
     assert twilio_message["to"] == f"whatsapp:{CUSTOMER}"
     assert twilio_message["from"] == f"whatsapp:{FROM_NUMBER}"
     assert twilio_message["body"] == "Yes, in 3 days."
-    assert twilio_message["status_callback"].startswith(f"https://inbox.example.test/webhooks/twilio/{inbox.whatsapp_id}/status?")
+    assert twilio_message["status_callback"].startswith(
+        f"https://inbox.example.test/webhooks/twilio/{inbox.whatsapp_id}/status?"
+    )
 
     # and the phone's callbacks move it to DELIVERED then READ
     for status in ("sent", "delivered", "read"):
@@ -56,24 +64,35 @@ async def test_whatsapp_round_trip_inbound_section_reply_and_callbacks_to_read(i
     stored = await Message.get(id=pk_of("Message", message["id"]))
     assert stored.provider_message_id == twilio_message["sid"]
     assert await event_types(stored.id) == [
-        "MESSAGE_SENT", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED"
+        "MESSAGE_SENT",
+        "MESSAGE_STATUS_CHANGED",
+        "MESSAGE_STATUS_CHANGED",
+        "MESSAGE_STATUS_CHANGED",
     ]
 
 
 async def test_media_location_and_button_messages_are_stored_whole(inbox: Inbox) -> None:
-    media = [("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME1", "image/jpeg"),
-             ("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME2", "application/pdf")]
+    media = [
+        ("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME1", "image/jpeg"),
+        ("https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME2", "application/pdf"),
+    ]
     assert (await inbox.whatsapp(CUSTOMER, "", media=media)).status_code == 200
-    assert (await inbox.whatsapp(CUSTOMER, "", MessageType="location", Latitude="-8.05", Longitude="-34.9",
-                                 Label="Loja", Address="Rua A, 1")).status_code == 200
-    assert (await inbox.whatsapp(CUSTOMER, "", MessageType="button", ButtonText="Track my order",
-                                 ButtonPayload="TRACK")).status_code == 200
+    assert (
+        await inbox.whatsapp(
+            CUSTOMER, "", MessageType="location", Latitude="-8.05", Longitude="-34.9", Label="Loja", Address="Rua A, 1"
+        )
+    ).status_code == 200
+    assert (
+        await inbox.whatsapp(CUSTOMER, "", MessageType="button", ButtonText="Track my order", ButtonPayload="TRACK")
+    ).status_code == 200
     long_text = "🚀 olá " * 2000 + "\u0000end"
     assert (await inbox.whatsapp(CUSTOMER, long_text)).status_code == 200
 
     messages = (await inbox.conversation(CUSTOMER))["messages"]
-    assert messages[0]["attachments"] == [{"url": media[0][0], "contentType": "image/jpeg"},
-                                          {"url": media[1][0], "contentType": "application/pdf"}]
+    assert messages[0]["attachments"] == [
+        {"url": media[0][0], "contentType": "image/jpeg"},
+        {"url": media[1][0], "contentType": "application/pdf"},
+    ]
     assert messages[0]["text"] is None
     assert messages[1]["text"] == "Location: Loja, Rua A, 1 (-8.05, -34.9)"
     assert messages[2]["text"] == "Track my order"
@@ -82,8 +101,13 @@ async def test_media_location_and_button_messages_are_stored_whole(inbox: Inbox)
 
 @pytest.mark.parametrize("num_media", ["3", None, "many"])
 async def test_num_media_missing_wrong_or_too_large_keeps_the_media_given(inbox: Inbox, num_media: str | None) -> None:
-    form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=CUSTOMER, body="see photo",
-                         media=[("https://media.example/1.jpg", "image/jpeg")])
+    form = whatsapp_form(
+        account_sid=ACCOUNT_SID,
+        to=FROM_NUMBER,
+        sender=CUSTOMER,
+        body="see photo",
+        media=[("https://media.example/1.jpg", "image/jpeg")],
+    )
     if num_media is None:
         del form["NumMedia"]
     else:
@@ -147,7 +171,9 @@ async def test_malformed_messages_are_400_and_change_nothing(inbox: Inbox, chang
 async def test_a_body_that_is_no_form_is_400(inbox: Inbox) -> None:
     before = await snapshot()
     response = await inbox.api.http.post(
-        inbox.whatsapp_url, content=b"\xff\xfe{not a form", headers={"X-Twilio-Signature": "abc", "Content-Type": "application/x-www-form-urlencoded"}
+        inbox.whatsapp_url,
+        content=b"\xff\xfe{not a form",
+        headers={"X-Twilio-Signature": "abc", "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 400
     assert await snapshot() == before
@@ -166,7 +192,9 @@ async def test_unknown_app_is_404_and_an_oversized_body_413(inbox: Inbox) -> Non
 
 
 async def test_same_message_sid_delivered_twice_concurrently_is_stored_once(inbox: Inbox) -> None:
-    form = whatsapp_form(account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=CUSTOMER, body="only once", sid="SM" + "a" * 32)
+    form = whatsapp_form(
+        account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=CUSTOMER, body="only once", sid="SM" + "a" * 32
+    )
     answers = await asyncio.gather(*(inbox.post_twilio(dict(form)) for _ in range(6)))
     assert [a.status_code for a in answers] == [200] * 6
     assert await Message.filter(provider_message_id="SM" + "a" * 32).count() == 1

@@ -35,7 +35,9 @@ async def test_an_admin_sees_conversations_only_of_apps_shared_with_them(api: Ap
 
     assert await api.contacts_in(other_admin, "UNASSIGNED") == []
     query = "query($id: ID!) { conversation(id: $id) { id } }"
-    assert (await api.data(query, {"id": await team.app.conversation_id("cust")}, token=other_admin.token))["conversation"] is None
+    assert (await api.data(query, {"id": await team.app.conversation_id("cust")}, token=other_admin.token))[
+        "conversation"
+    ] is None
 
 
 async def test_share_sets_the_whole_list_and_the_installer_keeps_access(api: Api) -> None:
@@ -56,7 +58,7 @@ async def test_share_sets_the_whole_list_and_the_installer_keeps_access(api: Api
 async def test_r_settings_members_may_not_install_share_uninstall_or_create_users(api: Api) -> None:
     team = await api.create_team()
     install = {"input": {"provider": "API", "name": "Mine", "credentials": API_CREDENTIALS}}
-    create = "mutation { createUser(name: \"Eve\", email: \"eve@team.test\") { token } }"
+    create = 'mutation { createUser(name: "Eve", email: "eve@team.test") { token } }'
 
     assert await api.error_code(INSTALL, install, token=team.bob.token) == "FORBIDDEN"
     assert await api.error_code(SHARE, {"id": team.app.id, "u": [team.bob.id]}, token=team.bob.token) == "FORBIDDEN"
@@ -89,14 +91,19 @@ async def test_r_settings_uninstall_removes_the_app_and_its_conversations(api: A
     assert removed == team.app.id
     assert await _app_names(api, team.admin.token) == []
     assert await api.contacts_in(team.bob, "UNASSIGNED") == []
-    assert (await api.data("query($id: ID!) { conversation(id: $id) { id } }", {"id": conversation}, token=team.bob.token))["conversation"] is None
+    assert (
+        await api.data("query($id: ID!) { conversation(id: $id) { id } }", {"id": conversation}, token=team.bob.token)
+    )["conversation"] is None
     assert (await team.app.post(b'{"messageId": "x", "sender": {"id": "cust"}, "text": "hi"}')).status_code == 404
 
 
 async def test_share_with_unknown_users_or_unknown_app_is_not_found_and_changes_nothing(api: Api) -> None:
     team = await api.create_team()
 
-    assert await api.error_code(SHARE, {"id": team.app.id, "u": [team.bob.id, "nonsense"]}, token=team.admin.token) == "NOT_FOUND"
+    assert (
+        await api.error_code(SHARE, {"id": team.app.id, "u": [team.bob.id, "nonsense"]}, token=team.admin.token)
+        == "NOT_FOUND"
+    )
     assert await api.error_code(SHARE, {"id": "nonsense", "u": [team.bob.id]}, token=team.admin.token) == "NOT_FOUND"
     assert await api.error_code(UNINSTALL, {"id": team.bob.id}, token=team.admin.token) == "NOT_FOUND"
 
@@ -108,8 +115,13 @@ async def test_whatsapp_new_installs_off_refuses_new_twilio_apps_and_keeps_exist
     use_settings(replace(get_settings(), whatsapp_new_installs=False))
     result = await inbox.api.execute(
         "mutation($i: InstallMessagingAppInput!) { installMessagingApp(input: $i) { id } }",
-        {"i": {"provider": "TWILIO_WHATSAPP", "name": "Second number",
-               "credentials": {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER}}},
+        {
+            "i": {
+                "provider": "TWILIO_WHATSAPP",
+                "name": "Second number",
+                "credentials": {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER},
+            }
+        },
         token=inbox.admin.token,
     )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -14,7 +14,9 @@ USERS = "query($only: Boolean) { users(availableOnly: $only) { name available } 
 async def test_r_assign_member_assigns_to_a_colleague_with_access(api: Api) -> None:
     team, conversation = await api.create_team_with_conversation()
 
-    assigned = (await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token))["assignConversation"]
+    assigned = (await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token))[
+        "assignConversation"
+    ]
 
     assert assigned["assignee"] == {"id": team.carol.id}
     assert assigned["section"] == "ASSIGNED_TO_OTHERS"
@@ -27,7 +29,9 @@ async def test_r_assign_reassign_and_unassign_move_the_conversation(api: Api) ->
     team, conversation = await api.create_team_with_conversation()
 
     await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.bob.token)
-    reassigned = (await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token))["assignConversation"]
+    reassigned = (await api.data(ASSIGN, {"id": conversation, "u": team.carol.id}, token=team.bob.token))[
+        "assignConversation"
+    ]
     assert reassigned["assignee"] == {"id": team.carol.id}
     assert await api.contacts_in(team.bob, "ASSIGNED_TO_ME") == []
     assert await api.contacts_in(team.carol, "ASSIGNED_TO_ME") == ["cust"]
@@ -68,7 +72,11 @@ async def test_r_avail_each_user_sets_only_their_own_availability(api: Api) -> N
     await api.data(SET_AVAILABILITY, {"a": False}, token=team.bob.token)
 
     users = (await api.data(USERS, token=team.carol.token))["users"]
-    assert {user["name"]: user["available"] for user in users} == {"Ana Admin": True, "Bob Member": False, "Carol Member": True}
+    assert {user["name"]: user["available"] for user in users} == {
+        "Ana Admin": True,
+        "Bob Member": False,
+        "Carol Member": True,
+    }
     available = (await api.data(USERS, {"only": True}, token=team.carol.token))["users"]
     assert [user["name"] for user in available] == ["Ana Admin", "Carol Member"]
     await api.data(SET_AVAILABILITY, {"a": True}, token=team.bob.token)
@@ -139,15 +147,24 @@ async def test_r_assign_concurrent_assignments_never_lose_an_update(api: Api) ->
         conversation = await team.app.conversation_id(contact)
 
         results = await asyncio.gather(
-            *(api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token) for person in (team.bob, team.carol))
+            *(
+                api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token)
+                for person in (team.bob, team.carol)
+            )
         )
 
-        succeeded = [person for person, result in zip((team.bob, team.carol), results, strict=True) if not result.get("errors")]
+        succeeded = [
+            person for person, result in zip((team.bob, team.carol), results, strict=True) if not result.get("errors")
+        ]
         refused = [result["errors"][0]["extensions"]["code"] for result in results if result.get("errors")]
         assert succeeded and refused in ([], ["CONFLICT"])
-        final = (await api.data("query($id: ID!) { conversation(id: $id) { assignee { id } } }", {"id": conversation}, token=team.bob.token))[
-            "conversation"
-        ]["assignee"]["id"]
+        final = (
+            await api.data(
+                "query($id: ID!) { conversation(id: $id) { assignee { id } } }",
+                {"id": conversation},
+                token=team.bob.token,
+            )
+        )["conversation"]["assignee"]["id"]
         events = await _assignment_events(conversation)
         assert sorted(event.actor_id for event in events) == sorted(pk_of("User", person.id) for person in succeeded)
         assert events[-1].actor_id == pk_of("User", final)  # each assigned themselves
@@ -155,12 +172,17 @@ async def test_r_assign_concurrent_assignments_never_lose_an_update(api: Api) ->
         assert contact in await api.contacts_in(winner, "ASSIGNED_TO_ME")
 
 
-async def test_r_assign_compare_and_set_refuses_the_second_of_two_interleaved_writers(api: Api, db: str, database: str) -> None:
+async def test_r_assign_compare_and_set_refuses_the_second_of_two_interleaved_writers(
+    api: Api, db: str, database: str
+) -> None:
     """Both writers have read the conversation before either writes: exactly one may win."""
     url = postgres_only(db, database)
     team, conversation = await api.create_team_with_conversation()
 
-    writers = [api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token) for person in (team.bob, team.carol)]
+    writers = [
+        api.execute(ASSIGN, {"id": conversation, "u": person.id}, token=person.token)
+        for person in (team.bob, team.carol)
+    ]
     results = await interleaved_writers(url, conversation, writers)
 
     codes = sorted(result["errors"][0]["extensions"]["code"] if result.get("errors") else "OK" for result in results)

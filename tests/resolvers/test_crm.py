@@ -25,7 +25,9 @@ LEADS = """query($s: String, $first: Int, $after: String) { leads(search: $s, fi
 DEALS = """query($s: String, $first: Int, $after: String) { deals(search: $s, first: $first, after: $after) {
   pageInfo { hasNextPage endCursor } edges { node { title value currency } } } }"""
 PERSONS_WITH_NOTES = "{ persons(first: 100) { edges { node { name notes { content conversation { id } } } } } }"
-CONVERSATION = "query($id: ID!) { conversation(id: $id) { linkedPerson { name } linkedLead { title } linkedDeal { title } } }"
+CONVERSATION = (
+    "query($id: ID!) { conversation(id: $id) { linkedPerson { name } linkedLead { title } linkedDeal { title } } }"
+)
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 
@@ -36,7 +38,12 @@ async def _names(api: Api, token: str, query: str, key: str, field: str, **varia
 
 async def test_persons_search_and_keyset_pages(api: Api) -> None:
     admin = await api.create_account()
-    for name, email in [("Dora Diaz", None), ("Carla Costa", "carla@shop.test"), ("Ben Brown", None), ("Alma Alves", "alma@costa.test")]:
+    for name, email in [
+        ("Dora Diaz", None),
+        ("Carla Costa", "carla@shop.test"),
+        ("Ben Brown", None),
+        ("Alma Alves", "alma@costa.test"),
+    ]:
         await new_person(api, admin, name, **({"email": email} if email else {}))
     await new_person(api, admin, "Eli Egan", phone="+4915112345678")
 
@@ -61,7 +68,12 @@ async def test_leads_and_deals_search_and_keyset_pages(api: Api) -> None:
 
     leads, info = await _names(api, admin.token, LEADS, "leads", "title", first=2)
     more, info2 = await _names(api, admin.token, LEADS, "leads", "title", first=2, after=info["endCursor"])
-    assert (leads, more, info["hasNextPage"], info2["hasNextPage"]) == (["Kitchen refit", "Sofa delivery"], ["Sofa quote"], True, False)
+    assert (leads, more, info["hasNextPage"], info2["hasNextPage"]) == (
+        ["Kitchen refit", "Sofa delivery"],
+        ["Sofa quote"],
+        True,
+        False,
+    )
     page = (await api.data(LEADS, {"s": "sofa"}, token=admin.token))["leads"]
     assert [edge["node"] for edge in page["edges"]] == [
         {"title": "Sofa delivery", "person": {"name": "Carla Costa"}},
@@ -75,10 +87,16 @@ async def test_crm_bad_input_is_refused_and_nothing_is_created(api: Api) -> None
     admin = await api.create_account()
 
     assert await api.error_code(CREATE_PERSON, {"i": {"name": " "}}, token=admin.token) == "VALIDATION_FAILED"
-    assert await api.error_code(CREATE_PERSON, {"i": {"name": "Carla", "email": "no-at"}}, token=admin.token) == "VALIDATION_FAILED"
+    assert (
+        await api.error_code(CREATE_PERSON, {"i": {"name": "Carla", "email": "no-at"}}, token=admin.token)
+        == "VALIDATION_FAILED"
+    )
     probe = {"i": {"name": "Carla", "email": "user.<img/src=x/onerror=alert(1)>@probe.test"}}
     assert await api.error_code(CREATE_PERSON, probe, token=admin.token) == "VALIDATION_FAILED"
-    assert await api.error_code(CREATE_DEAL, {"i": {"title": "Sofa", "currency": "euro"}}, token=admin.token) == "VALIDATION_FAILED"
+    assert (
+        await api.error_code(CREATE_DEAL, {"i": {"title": "Sofa", "currency": "euro"}}, token=admin.token)
+        == "VALIDATION_FAILED"
+    )
     assert await api.error_code(CREATE_LEAD, {"i": {"title": ""}}, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(PERSONS, {"first": 0}, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(PERSONS, {"after": "garbage"}, token=admin.token) == "VALIDATION_FAILED"
@@ -95,11 +113,18 @@ async def test_crm_entities_of_another_account_are_not_found(api: Api) -> None:
     conversation = await app.conversation_id("cust")
 
     assert (await api.data(NODE, {"id": theirs}, token=stranger.token))["node"] is None
-    assert await api.error_code(CREATE_LEAD, {"i": {"title": "Mine", "personId": theirs}}, token=stranger.token) == "NOT_FOUND"
-    assert await api.error_code(LINK, {"id": conversation, "t": {"personId": theirs}}, token=stranger.token) == "NOT_FOUND"
+    assert (
+        await api.error_code(CREATE_LEAD, {"i": {"title": "Mine", "personId": theirs}}, token=stranger.token)
+        == "NOT_FOUND"
+    )
+    assert (
+        await api.error_code(LINK, {"id": conversation, "t": {"personId": theirs}}, token=stranger.token) == "NOT_FOUND"
+    )
     assert await api.error_code(LINK, {"id": conversation, "t": {"leadId": lead}}, token=stranger.token) == "NOT_FOUND"
     assert (await _names(api, stranger.token, PERSONS, "persons", "name"))[0] == []
-    assert (await api.data(CONVERSATION, {"id": conversation}, token=stranger.token))["conversation"]["linkedPerson"] is None
+    assert (await api.data(CONVERSATION, {"id": conversation}, token=stranger.token))["conversation"][
+        "linkedPerson"
+    ] is None
 
 
 async def test_r_link_needs_access_to_the_conversations_app(api: Api) -> None:
@@ -112,7 +137,9 @@ async def test_r_link_needs_access_to_the_conversations_app(api: Api) -> None:
     code = await api.error_code(LINK, {"id": conversation, "t": {"personId": person}}, token=outsider.token)
 
     assert code == "NOT_FOUND"
-    assert (await api.data(CONVERSATION, {"id": conversation}, token=team.bob.token))["conversation"]["linkedPerson"] is None
+    assert (await api.data(CONVERSATION, {"id": conversation}, token=team.bob.token))["conversation"][
+        "linkedPerson"
+    ] is None
     assert await notes_of(api, outsider, person) == []
 
     await link(api, team.bob, conversation, {"personId": person})
@@ -129,7 +156,9 @@ async def test_r_link_target_needs_exactly_one_field(api: Api) -> None:
     person = await new_person(api, team.bob, "Carla")
 
     none = await api.error_code(LINK, {"id": conversation, "t": {}}, token=team.bob.token)
-    two = await api.error_code(LINK, {"id": conversation, "t": {"personId": person, "newLead": {"title": "x"}}}, token=team.bob.token)
+    two = await api.error_code(
+        LINK, {"id": conversation, "t": {"personId": person, "newLead": {"title": "x"}}}, token=team.bob.token
+    )
 
     assert (none, two) == ("VALIDATION_FAILED", "VALIDATION_FAILED")
     assert (await _names(api, team.bob.token, LEADS, "leads", "title"))[0] == []
@@ -141,7 +170,9 @@ async def test_r_link_to_existing_entities_and_the_event(api: Api) -> None:
     await team.app.receive("cust", "Hello")
     conversation = await team.app.conversation_id("cust")
     person = await new_person(api, team.bob, "Carla Costa")
-    deal = (await api.data(CREATE_DEAL, {"i": {"title": "Blue sofa", "personId": person}}, token=team.bob.token))["createDeal"]["id"]
+    deal = (await api.data(CREATE_DEAL, {"i": {"title": "Blue sofa", "personId": person}}, token=team.bob.token))[
+        "createDeal"
+    ]["id"]
 
     await link(api, team.bob, conversation, {"personId": person})
     await link(api, team.bob, conversation, {"dealId": deal})
@@ -161,10 +192,14 @@ async def test_unlinking_emits_conversation_unlinked(api: Api) -> None:
     await api.data(UNLINK, {"id": conversation, "k": "PERSON"}, token=team.carol.token)
 
     # then one CONVERSATION_UNLINKED, by Carol, follows Bob's CONVERSATION_LINKED
-    events = await InboxEvent.filter(
-        conversation_id=pk_of("Conversation", conversation),
-        type__in=[InboxEventType.CONVERSATION_LINKED, InboxEventType.CONVERSATION_UNLINKED],
-    ).order_by("id").values_list("type", "actor_id")
+    events = (
+        await InboxEvent.filter(
+            conversation_id=pk_of("Conversation", conversation),
+            type__in=[InboxEventType.CONVERSATION_LINKED, InboxEventType.CONVERSATION_UNLINKED],
+        )
+        .order_by("id")
+        .values_list("type", "actor_id")
+    )
     assert events == [
         (InboxEventType.CONVERSATION_LINKED, pk_of("User", team.bob.id)),
         (InboxEventType.CONVERSATION_UNLINKED, pk_of("User", team.carol.id)),
@@ -209,15 +244,25 @@ async def test_r_link_new_person_is_prefilled_from_the_contact(api: Api) -> None
 
     person = (await link(api, team.bob, conversation, {"newPerson": {"email": "carla@shop.test"}}))["linkedPerson"]
 
-    assert {key: person[key] for key in ("name", "phone", "email")} == {"name": "Carla Costa", "phone": None, "email": "carla@shop.test"}
+    assert {key: person[key] for key in ("name", "phone", "email")} == {
+        "name": "Carla Costa",
+        "phone": None,
+        "email": "carla@shop.test",
+    }
 
 
 async def test_r_link_new_person_from_a_whatsapp_contact_gets_the_phone(api: Api) -> None:
     team = await api.create_team()
     installed = await api.data(
         """mutation($i: InstallMessagingAppInput!) { installMessagingApp(input: $i) { id } }""",
-        {"i": {"provider": "TWILIO_WHATSAPP", "name": "WhatsApp", "shareWith": [team.bob.id], "credentials": {
-            "accountSid": "AC" + "0" * 32, "authToken": "f" * 32, "fromNumber": "+14155238886"}}},
+        {
+            "i": {
+                "provider": "TWILIO_WHATSAPP",
+                "name": "WhatsApp",
+                "shareWith": [team.bob.id],
+                "credentials": {"accountSid": "AC" + "0" * 32, "authToken": "f" * 32, "fromNumber": "+14155238886"},
+            }
+        },
         token=team.admin.token,
     )
     app = await MessagingApp.get(id=pk_of("MessagingApp", installed["installMessagingApp"]["id"]))

@@ -38,8 +38,9 @@ async def test_email_names_conversation_contact_messages_and_link(api: Api, team
     assert f'href="{link}"' in page
 
 
-
-async def test_a_contact_name_with_a_line_break_is_shown_on_one_line_and_adds_no_header(api: Api, team: Team, sink: SmtpSink) -> None:
+async def test_a_contact_name_with_a_line_break_is_shown_on_one_line_and_adds_no_header(
+    api: Api, team: Team, sink: SmtpSink
+) -> None:
     # given a contact whose name tries to add a Bcc header
     await bob_hears_of_unassigned(api, team)
     await team.app.receive("eve", "Hello", name="Eve\r\nBcc: x@y")
@@ -56,7 +57,9 @@ async def test_a_contact_name_with_a_line_break_is_shown_on_one_line_and_adds_no
     assert await OutboxEmail.filter(status=EmailStatus.SENT).count() == 1
 
 
-async def test_a_stored_address_email_cannot_compose_fails_at_once_and_the_others_go(api: Api, team: Team, sink: SmtpSink) -> None:
+async def test_a_stored_address_email_cannot_compose_fails_at_once_and_the_others_go(
+    api: Api, team: Team, sink: SmtpSink
+) -> None:
     # given Bob's address stored before addresses were validated, and Cleo, both hearing of new messages
     await bob_hears_of_unassigned(api, team)
     await set_choice(api, team.cleo, "NEW_MESSAGE_UNASSIGNED", desktop=True, email=True)
@@ -108,7 +111,9 @@ async def test_r_notify_coalesces_one_email_per_user_per_conversation_per_period
     assert len(sink.to(team.emails[team.bob.id])) == 4
 
 
-async def test_temporary_refusal_is_retried_with_back_off(api: Api, team: Team, sink: SmtpSink, clock: ManualClock) -> None:
+async def test_temporary_refusal_is_retried_with_back_off(
+    api: Api, team: Team, sink: SmtpSink, clock: ManualClock
+) -> None:
     await bob_hears_of_unassigned(api, team)
     await team.app.receive("carla", "Hello?")
     sink.refuse_rcpt = "451 4.3.0 Mailbox busy, try later"
@@ -123,7 +128,9 @@ async def test_temporary_refusal_is_retried_with_back_off(api: Api, team: Team, 
     assert len(sink.received) == 1
 
 
-async def test_permanent_refusal_is_recorded_and_not_retried(api: Api, team: Team, sink: SmtpSink, clock: ManualClock) -> None:
+async def test_permanent_refusal_is_recorded_and_not_retried(
+    api: Api, team: Team, sink: SmtpSink, clock: ManualClock
+) -> None:
     await bob_hears_of_unassigned(api, team)
     await team.app.receive("carla", "Hello?")
     sink.refuse_rcpt = "550 5.1.1 No such mailbox"

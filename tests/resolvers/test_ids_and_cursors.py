@@ -18,7 +18,13 @@ def forged(key: str) -> str:
     return base64.urlsafe_b64encode(f"[{key}]".encode()).decode().rstrip("=")
 
 
-OUT_OF_RANGE = {"10^30": str(10**30), "past-integer": str(2**31), "past-bigint": str(2**63), "1e400": "1e400", "negative": "-1"}
+OUT_OF_RANGE = {
+    "10^30": str(10**30),
+    "past-integer": str(2**31),
+    "past-bigint": str(2**63),
+    "1e400": "1e400",
+    "negative": "-1",
+}
 GARBAGE = {"true": "true", "float": "1.5", "string": '"12"', "nested": "[" * 5_000 + "]" * 5_000}
 NUMBERS = {**OUT_OF_RANGE, **GARBAGE}
 SECTION = "query($a: String) { conversations(section: UNASSIGNED, after: $a) { totalCount edges { cursor } } }"
@@ -34,31 +40,47 @@ async def team(api: Api) -> Team:
 
 
 @pytest.mark.parametrize("number", NUMBERS.values(), ids=NUMBERS.keys())
-async def test_a_section_cursor_holding_a_number_out_of_range_or_garbage_is_validation_failed(api: Api, team: Team, number: str) -> None:
+async def test_a_section_cursor_holding_a_number_out_of_range_or_garbage_is_validation_failed(
+    api: Api, team: Team, number: str
+) -> None:
     code = await api.error_code(SECTION, {"a": forged(f"{TIME},{number}")}, token=team.bob.token)
     assert code == "VALIDATION_FAILED"
 
 
-@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-13-45T00:00:00+00:00"])
-async def test_a_section_cursor_holding_a_time_out_of_range_is_validation_failed(api: Api, team: Team, moment: str) -> None:
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-13-45T00:00:00+00:00"]
+)
+async def test_a_section_cursor_holding_a_time_out_of_range_is_validation_failed(
+    api: Api, team: Team, moment: str
+) -> None:
     code = await api.error_code(SECTION, {"a": forged(f'"{moment}",1')}, token=team.bob.token)
     assert code == "VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize("number", NUMBERS.values(), ids=NUMBERS.keys())
-async def test_a_message_cursor_holding_a_number_out_of_range_or_garbage_is_validation_failed(api: Api, team: Team, number: str) -> None:
+async def test_a_message_cursor_holding_a_number_out_of_range_or_garbage_is_validation_failed(
+    api: Api, team: Team, number: str
+) -> None:
     conversation = await team.app.conversation_id("cust")
     for paging in ({"a": forged(number)}, {"b": forged(number)}):
         assert await api.error_code(THREAD, {"c": conversation, **paging}, token=team.bob.token) == "VALIDATION_FAILED"
 
 
-@pytest.mark.parametrize("number", [str(10**30), str(2**63), "1e400", "-1", "true"], ids=["10^30", "past-bigint", "1e400", "negative", "true"])
-async def test_a_notification_cursor_holding_a_number_out_of_range_is_validation_failed(api: Api, team: Team, number: str) -> None:
+@pytest.mark.parametrize(
+    "number",
+    [str(10**30), str(2**63), "1e400", "-1", "true"],
+    ids=["10^30", "past-bigint", "1e400", "negative", "true"],
+)
+async def test_a_notification_cursor_holding_a_number_out_of_range_is_validation_failed(
+    api: Api, team: Team, number: str
+) -> None:
     assert await api.error_code(NOTIFICATIONS, {"a": forged(number)}, token=team.bob.token) == "VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize("number", NUMBERS.values(), ids=NUMBERS.keys())
-async def test_a_crm_cursor_holding_a_number_out_of_range_or_garbage_is_validation_failed(api: Api, team: Team, number: str) -> None:
+async def test_a_crm_cursor_holding_a_number_out_of_range_or_garbage_is_validation_failed(
+    api: Api, team: Team, number: str
+) -> None:
     assert await api.error_code(PERSONS, {"a": forged(f'"Zed",{number}')}, token=team.bob.token) == "VALIDATION_FAILED"
 
 
@@ -82,23 +104,50 @@ BEYOND = {"past-integer": 2**31, "2^62": 2**62, "past-bigint": 2**63, "10^30": 1
 @pytest.mark.parametrize("number", BEYOND.values(), ids=BEYOND.keys())
 async def test_an_id_beyond_the_databases_range_does_not_exist(api: Api, team: Team, number: int) -> None:
     for type_name in ("Conversation", "Message", "User", "MessagingApp", "Person", "Notification", "Account"):
-        found = await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": _raw_id(type_name, number)}, token=team.bob.token)
+        found = await api.data(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": _raw_id(type_name, number)}, token=team.bob.token
+        )
         assert found == {"node": None}, type_name
-    found = await api.data("query($id: ID!) { conversation(id: $id) { id } }", {"id": _raw_id("Conversation", number)}, token=team.bob.token)
+    found = await api.data(
+        "query($id: ID!) { conversation(id: $id) { id } }",
+        {"id": _raw_id("Conversation", number)},
+        token=team.bob.token,
+    )
     assert found == {"conversation": None}
 
 
 @pytest.mark.parametrize("number", BEYOND.values(), ids=BEYOND.keys())
-async def test_a_mutation_naming_an_id_beyond_the_databases_range_is_not_found(api: Api, team: Team, number: int) -> None:
+async def test_a_mutation_naming_an_id_beyond_the_databases_range_is_not_found(
+    api: Api, team: Team, number: int
+) -> None:
     conversation = await team.app.conversation_id("cust")
-    far = {name: _raw_id(name, number) for name in ("Conversation", "User", "MessagingApp", "Person", "Note", "Notification")}
+    far = {
+        name: _raw_id(name, number)
+        for name in ("Conversation", "User", "MessagingApp", "Person", "Note", "Notification")
+    }
     refusals = [
         ("mutation($c: ID!) { closeConversation(id: $c) { id } }", {"c": far["Conversation"]}, team.bob),
-        ("mutation($c: ID!, $u: ID!) { assignConversation(id: $c, userId: $u) { id } }", {"c": conversation, "u": far["User"]}, team.bob),
-        ("mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }", {"c": far["Conversation"], "t": "hi"}, team.bob),
-        ("mutation($a: ID!, $u: [ID!]!) { shareMessagingApp(id: $a, userIds: $u) { id } }", {"a": team.app.id, "u": [far["User"]]}, team.admin),
+        (
+            "mutation($c: ID!, $u: ID!) { assignConversation(id: $c, userId: $u) { id } }",
+            {"c": conversation, "u": far["User"]},
+            team.bob,
+        ),
+        (
+            "mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { id } }",
+            {"c": far["Conversation"], "t": "hi"},
+            team.bob,
+        ),
+        (
+            "mutation($a: ID!, $u: [ID!]!) { shareMessagingApp(id: $a, userIds: $u) { id } }",
+            {"a": team.app.id, "u": [far["User"]]},
+            team.admin,
+        ),
         ("mutation($a: ID!) { uninstallMessagingApp(id: $a) }", {"a": far["MessagingApp"]}, team.admin),
-        ("mutation($c: ID!, $p: ID!) { linkConversation(id: $c, target: {personId: $p}) { id } }", {"c": conversation, "p": far["Person"]}, team.bob),
+        (
+            "mutation($c: ID!, $p: ID!) { linkConversation(id: $c, target: {personId: $p}) { id } }",
+            {"c": conversation, "p": far["Person"]},
+            team.bob,
+        ),
         ("mutation($n: ID!) { deleteNote(id: $n) }", {"n": far["Note"]}, team.bob),
         ("mutation($n: [ID!]) { markNotificationsRead(ids: $n) }", {"n": [far["Notification"]]}, team.bob),
     ]

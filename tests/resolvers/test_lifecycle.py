@@ -94,14 +94,20 @@ async def test_r_delete_by_the_installer_removes_the_conversation_and_its_histor
     team = await api.create_team()
     await team.app.receive("cust", "secret order details")
     conversation = await team.app.conversation_id("cust")
-    message = (await api.data(THREAD, {"id": conversation}, token=team.bob.token))["conversation"]["messages"]["edges"][0]["node"]["id"]
+    message = (await api.data(THREAD, {"id": conversation}, token=team.bob.token))["conversation"]["messages"]["edges"][
+        0
+    ]["node"]["id"]
 
     deleted = (await api.data(DELETE, {"id": conversation}, token=team.admin.token))["deleteConversation"]
 
     assert deleted == conversation
     assert (await api.data(THREAD, {"id": conversation}, token=team.bob.token))["conversation"] is None
-    assert (await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": message}, token=team.bob.token))["node"] is None
-    assert (await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": conversation}, token=team.admin.token))["node"] is None
+    assert (await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": message}, token=team.bob.token))[
+        "node"
+    ] is None
+    assert (await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": conversation}, token=team.admin.token))[
+        "node"
+    ] is None
     assert await api.error_code(CLOSE, {"id": conversation}, token=team.bob.token) == "NOT_FOUND"
     assert await api.error_code(DELETE, {"id": conversation}, token=team.admin.token) == "NOT_FOUND"
     assert (await _events(conversation))[-1] == InboxEventType.CONVERSATION_DELETED

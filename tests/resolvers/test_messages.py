@@ -38,7 +38,10 @@ async def test_r_new_first_message_starts_an_open_unassigned_conversation(api: A
     thread = await _thread(api, team.bob.token, await team.app.conversation_id("cust"))
     assert thread["contact"] == {"externalId": "cust", "name": "Carla"}
     assert thread["messages"]["edges"][0]["node"] == {
-        "text": "Hi, is the blue one in stock?", "direction": "INBOUND", "status": "RECEIVED", "senderName": "Carla"
+        "text": "Hi, is the blue one in stock?",
+        "direction": "INBOUND",
+        "status": "RECEIVED",
+        "senderName": "Carla",
     }
     assert await _event_types(team.app.id) == [InboxEventType.CONVERSATION_CREATED, InboxEventType.MESSAGE_RECEIVED]
 
@@ -81,7 +84,10 @@ async def test_r_reopen_inbound_message_reopens_a_closed_conversation_with_its_a
     assert await api.contacts_in(team.bob, "CLOSED") == []
     assert await api.contacts_in(team.bob, "ASSIGNED_TO_ME") == ["cust"]
     assert await api.contacts_in(team.carol, "ASSIGNED_TO_OTHERS") == ["cust"]
-    assert (await _event_types(team.app.id))[-2:] == [InboxEventType.CONVERSATION_REOPENED, InboxEventType.MESSAGE_RECEIVED]
+    assert (await _event_types(team.app.id))[-2:] == [
+        InboxEventType.CONVERSATION_REOPENED,
+        InboxEventType.MESSAGE_RECEIVED,
+    ]
 
 
 async def test_r_reopen_inbound_message_reopens_a_closed_unassigned_conversation_in_unassigned(api: Api) -> None:
@@ -111,7 +117,9 @@ async def test_r_idempotent_two_concurrent_deliveries_are_stored_once(api: Api) 
     """On PostgreSQL both transactions really run at once; the unique constraint decides."""
     team = await api.create_team()
     for round in range(3):
-        body = json.dumps({"messageId": f"race-{round}", "sender": {"id": f"new-{round}"}, "text": f"hi {round}"}).encode()
+        body = json.dumps(
+            {"messageId": f"race-{round}", "sender": {"id": f"new-{round}"}, "text": f"hi {round}"}
+        ).encode()
 
         responses = await asyncio.gather(team.app.post(body), team.app.post(body))
 
@@ -125,7 +133,9 @@ async def test_r_idempotent_two_concurrent_deliveries_are_stored_once(api: Api) 
 
 async def test_r_new_two_concurrent_first_messages_from_one_contact_share_one_conversation(api: Api) -> None:
     team = await api.create_team()
-    bodies = [json.dumps({"messageId": f"m-{n}", "sender": {"id": "cust"}, "text": f"part {n}"}).encode() for n in (1, 2)]
+    bodies = [
+        json.dumps({"messageId": f"m-{n}", "sender": {"id": "cust"}, "text": f"part {n}"}).encode() for n in (1, 2)
+    ]
 
     responses = await asyncio.gather(*(team.app.post(body) for body in bodies))
 
@@ -183,11 +193,18 @@ async def test_attachments_that_are_not_http_are_never_served(api: Api) -> None:
     # given a message stored before webhooks dropped such links
     team = await api.create_team()
     await team.app.receive("cust", "See attached")
-    links = ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>", "file:///etc/passwd", "https://cdn.example/a.jpg"]
+    links = [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>x</script>",
+        "file:///etc/passwd",
+        "https://cdn.example/a.jpg",
+    ]
     await Message.all().update(attachments=[{"url": url, "contentType": "image/jpeg"} for url in links])
 
     # when the thread is read
-    query = "query($id: ID!) { conversation(id: $id) { messages { edges { node { attachments { url contentType } } } } } }"
+    query = (
+        "query($id: ID!) { conversation(id: $id) { messages { edges { node { attachments { url contentType } } } } } }"
+    )
     data = await api.data(query, {"id": await team.app.conversation_id("cust")}, token=team.bob.token)
 
     # then only the http(s) link is there to click

@@ -26,10 +26,16 @@ async def test_node_returns_every_kind_the_viewer_may_see(api: Api) -> None:
     account = (await api.data("{ account { id } }", token=team.bob.token))["account"]["id"]
 
     assert await _node(api, team.bob.token, conversation) == {
-        "__typename": "Conversation", "id": conversation, "status": "OPEN", "contact": {"externalId": "cust"}
+        "__typename": "Conversation",
+        "id": conversation,
+        "status": "OPEN",
+        "contact": {"externalId": "cust"},
     }
     assert await _node(api, team.bob.token, message) == {
-        "__typename": "Message", "id": message, "text": "hello there", "conversation": {"id": conversation}
+        "__typename": "Message",
+        "id": message,
+        "text": "hello there",
+        "conversation": {"id": conversation},
     }
     assert (await _node(api, team.bob.token, thread["contact"]["id"]))["externalId"] == "cust"
     assert (await _node(api, team.bob.token, team.app.id))["name"] == "Website chat"
@@ -57,6 +63,13 @@ async def test_node_and_conversation_are_null_for_an_app_not_shared_with_the_vie
 async def test_node_of_a_malformed_or_unknown_id_is_null(api: Api) -> None:
     team = await api.create_team()
 
-    for api_id in ("", "nonsense", "%%%", to_api_id("Conversation", 999), to_api_id("Spaceship", 1), "Q29udmVyc2F0aW9uOmFiYw"):
+    for api_id in (
+        "",
+        "nonsense",
+        "%%%",
+        to_api_id("Conversation", 999),
+        to_api_id("Spaceship", 1),
+        "Q29udmVyc2F0aW9uOmFiYw",
+    ):
         assert await _node(api, team.bob.token, api_id) is None, api_id
         assert (await api.data(THREAD, {"id": api_id}, token=team.bob.token))["conversation"] is None

@@ -169,7 +169,9 @@ async def test_r_note_person_lead_and_deal_linked_at_once_all_get_the_notes(api:
     conversation = await team.app.conversation_id("cust")
     await link(api, team.bob, conversation, {"newPerson": {}})
     await link(api, team.bob, conversation, {"newLead": {"title": "Sofa quote"}})
-    linked = await link(api, team.bob, conversation, {"newDeal": {"title": "Blue sofa", "value": 899.0, "currency": "eur"}})
+    linked = await link(
+        api, team.bob, conversation, {"newDeal": {"title": "Blue sofa", "value": 899.0, "currency": "eur"}}
+    )
 
     clock.advance(hours=2)
     await team.app.receive("cust", "Here are the measurements", name="Carla")

@@ -91,7 +91,9 @@ async def test_r_notify_unassigned_message_tells_everyone_with_access_on_desktop
     assert await kinds(api, team.dan) == []
 
 
-async def test_r_notify_message_in_assigned_conversation_tells_assignee_and_not_others_by_default(api: Api, team: Team) -> None:
+async def test_r_notify_message_in_assigned_conversation_tells_assignee_and_not_others_by_default(
+    api: Api, team: Team
+) -> None:
     await assigned(api, team, to=team.bob, by=team.ana)
     await team.app.receive("carla", "Are you there?")
     assert (await kinds(api, team.bob))[0] == "NEW_MESSAGE_ASSIGNED_TO_ME"
@@ -212,8 +214,16 @@ async def test_notifications_page_newest_first_with_keyset_cursor(api: Api, team
     rest = await api.data(
         NOTIFICATIONS, {"first": 10, "after": first["notifications"]["pageInfo"]["endCursor"]}, token=team.bob.token
     )
-    assert [edge["node"]["message"]["text"] for edge in rest["notifications"]["edges"]] == ["Message 2", "Message 1", "Message 0"]
-    assert rest["notifications"]["pageInfo"] == {**rest["notifications"]["pageInfo"], "hasNextPage": False, "hasPreviousPage": True}
+    assert [edge["node"]["message"]["text"] for edge in rest["notifications"]["edges"]] == [
+        "Message 2",
+        "Message 1",
+        "Message 0",
+    ]
+    assert rest["notifications"]["pageInfo"] == {
+        **rest["notifications"]["pageInfo"],
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+    }
     assert rest["notifications"]["unreadCount"] == 5
 
 
@@ -241,7 +251,9 @@ async def test_mark_read_by_ids_counts_what_changed_and_unread_only_lists_the_re
 async def test_mark_read_without_ids_marks_all_and_others_ids_change_nothing(api: Api, team: Team) -> None:
     for n in range(3):
         await team.app.receive(f"contact-{n}", f"Message {n}")
-    cleos = [edge["node"]["id"] for edge in (await api.data(NOTIFICATIONS, token=team.cleo.token))["notifications"]["edges"]]
+    cleos = [
+        edge["node"]["id"] for edge in (await api.data(NOTIFICATIONS, token=team.cleo.token))["notifications"]["edges"]
+    ]
     assert (await api.data(MARK_READ, {"ids": cleos}, token=team.bob.token))["markNotificationsRead"] == 0
     assert (await api.data(NOTIFICATIONS, token=team.cleo.token))["notifications"]["unreadCount"] == 3
     assert (await api.data(MARK_READ, {}, token=team.bob.token))["markNotificationsRead"] == 3
@@ -281,7 +293,9 @@ async def test_a_page_of_notifications_costs_the_same_queries_for_20_rows_as_for
     assert len(costs[20]) == len(costs[2]), "\n".join(costs[20])
 
 
-async def test_mark_read_with_an_id_that_is_no_notification_is_not_found_and_changes_nothing(api: Api, team: Team) -> None:
+async def test_mark_read_with_an_id_that_is_no_notification_is_not_found_and_changes_nothing(
+    api: Api, team: Team
+) -> None:
     await team.app.receive("carla", "Hi")
     for bad in (["not-an-id"], [team.bob.id]):
         assert await api.error_code(MARK_READ, {"ids": bad}, token=team.bob.token) == "NOT_FOUND"

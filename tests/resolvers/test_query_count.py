@@ -15,7 +15,9 @@ async def test_a_page_of_50_costs_as_many_queries_as_a_page_of_5(api: Api, clock
         clock.advance(seconds=1)
         await team.app.receive(f"cust-{n}", f"message {n}", name=f"Customer {n}")
         assignee = team.bob if n % 2 else team.carol
-        await api.data(ASSIGN, {"id": await team.app.conversation_id(f"cust-{n}"), "u": assignee.id}, token=team.admin.token)
+        await api.data(
+            ASSIGN, {"id": await team.app.conversation_id(f"cust-{n}"), "u": assignee.id}, token=team.admin.token
+        )
 
     costs = {}
     for size in (5, 50):
@@ -23,7 +25,11 @@ async def test_a_page_of_50_costs_as_many_queries_as_a_page_of_5(api: Api, clock
             page = (await api.data(PAGE, {"first": size}, token=team.admin.token))["conversations"]
         assert len(page["edges"]) == size
         assert {edge["node"]["assignee"]["name"] for edge in page["edges"]} == {"Bob Member", "Carol Member"}
-        assert page["edges"][0]["node"]["lastMessage"] == {"text": "message 49", "direction": "INBOUND", "senderName": "Customer 49"}
+        assert page["edges"][0]["node"]["lastMessage"] == {
+            "text": "message 49",
+            "direction": "INBOUND",
+            "senderName": "Customer 49",
+        }
         costs[size] = counter.statements
 
     assert len(costs[50]) == len(costs[5]), "\n".join(costs[50])

@@ -61,7 +61,9 @@ async def test_reply_text_is_checked_and_invisible_conversations_do_not_exist(in
     member = await inbox.api.create_user(inbox.admin, "Mo Member")  # not shared with the app
     for person in (outsider, member):
         result = await inbox.api.execute(
-            'mutation($c: ID!) { sendMessage(conversationId: $c, text: "hi") { id } }', {"c": conversation_id}, token=person.token
+            'mutation($c: ID!) { sendMessage(conversationId: $c, text: "hi") { id } }',
+            {"c": conversation_id},
+            token=person.token,
         )
         assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert inbox.twilio.sent == []
@@ -77,10 +79,15 @@ async def test_reply_is_stored_queued_before_the_provider_is_called(inbox: Inbox
     assert await event_types(pk) == ["MESSAGE_SENT", "MESSAGE_STATUS_CHANGED"]  # QUEUED, then SENT
     assert not await OutboundSend.filter(message_id=pk).exists()
     conversation = await inbox.api.data(
-        "query($id: ID!) { conversation(id: $id) { lastMessage { id text direction } } }", {"id": conversation_id},
+        "query($id: ID!) { conversation(id: $id) { lastMessage { id text direction } } }",
+        {"id": conversation_id},
         token=inbox.admin.token,
     )
-    assert conversation["conversation"]["lastMessage"] == {"id": message["id"], "text": "on its way", "direction": "OUTBOUND"}
+    assert conversation["conversation"]["lastMessage"] == {
+        "id": message["id"],
+        "text": "on its way",
+        "direction": "OUTBOUND",
+    }
 
 
 # ---- statuses only move forward
@@ -91,10 +98,16 @@ async def test_out_of_order_and_repeated_callbacks_never_move_a_status_back(inbo
     message = (await inbox.send(conversation_id))["data"]["sendMessage"]
     sid = inbox.twilio.sent[0]["sid"]
     for status in ("read", "delivered", "sent", "queued", "read", "failed", "undelivered"):
-        assert (await inbox.twilio.callback(sid, status, error_code="30008" if status != "read" else None)).status_code == 200
+        assert (
+            await inbox.twilio.callback(sid, status, error_code="30008" if status != "read" else None)
+        ).status_code == 200
     stored = await inbox.message(message["id"])
     assert (stored["status"], stored["errorCode"]) == ("READ", None)
-    assert await event_types(pk_of("Message", message["id"])) == ["MESSAGE_SENT", "MESSAGE_STATUS_CHANGED", "MESSAGE_STATUS_CHANGED"]
+    assert await event_types(pk_of("Message", message["id"])) == [
+        "MESSAGE_SENT",
+        "MESSAGE_STATUS_CHANGED",
+        "MESSAGE_STATUS_CHANGED",
+    ]
 
 
 async def test_a_later_callback_without_error_code_never_erases_it(inbox: Inbox) -> None:

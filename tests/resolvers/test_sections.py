@@ -88,9 +88,14 @@ async def test_r_section_app_filter_shows_only_that_apps_conversations(api: Api,
 
     assert await api.contacts_in(team.bob, "UNASSIGNED", app_id=second) == ["other-app"]
     assert await api.contacts_in(team.bob, "UNASSIGNED", app_id=team.app.id) == ["open"]
-    assert await api.error_code(
-        "query($app: ID) { conversations(section: UNASSIGNED, appId: $app) { totalCount } }", {"app": second}, token=team.carol.token
-    ) == "NOT_FOUND"
+    assert (
+        await api.error_code(
+            "query($app: ID) { conversations(section: UNASSIGNED, appId: $app) { totalCount } }",
+            {"app": second},
+            token=team.carol.token,
+        )
+        == "NOT_FOUND"
+    )
     assert await api.error_code(COUNTS, {"app": second}, token=team.carol.token) == "NOT_FOUND"
 
 
@@ -110,7 +115,9 @@ async def test_r_section_keyset_pages_cover_the_section_once_in_order(api: Api, 
     team = await api.create_team()
     for index in range(7):
         if index % 2:
-            clock.advance(seconds=0.5)  # pairs share a time (page boundaries fall inside ties); whole and fractional seconds mix
+            clock.advance(
+                seconds=0.5
+            )  # pairs share a time (page boundaries fall inside ties); whole and fractional seconds mix
         await team.app.receive(f"c{index}")
     everything = await api.contacts_in(team.bob, "UNASSIGNED")
     assert everything == [f"c{index}" for index in reversed(range(7))]
@@ -174,10 +181,16 @@ async def test_first_out_of_range_unknown_section_and_bad_cursor_are_validation_
     query = "query($s: Section!, $first: Int, $after: String) { conversations(section: $s, first: $first, after: $after) { totalCount } }"
 
     for first in (0, -1, 101):
-        assert await api.error_code(query, {"s": "UNASSIGNED", "first": first}, token=team.bob.token) == "VALIDATION_FAILED"
+        assert (
+            await api.error_code(query, {"s": "UNASSIGNED", "first": first}, token=team.bob.token)
+            == "VALIDATION_FAILED"
+        )
     assert await api.error_code(query, {"s": "SOMEWHERE"}, token=team.bob.token) == "VALIDATION_FAILED"
     for cursor in ("not-a-cursor", "WyJ4Il0", "WyJub3QgYSB0aW1lIiwxXQ", "WyIyMDI2LTAxLTA1VDA5OjAwOjAwIiwxXQ"):
-        assert await api.error_code(query, {"s": "UNASSIGNED", "after": cursor}, token=team.bob.token) == "VALIDATION_FAILED"
+        assert (
+            await api.error_code(query, {"s": "UNASSIGNED", "after": cursor}, token=team.bob.token)
+            == "VALIDATION_FAILED"
+        )
     assert len((await api.section(team.bob, "UNASSIGNED", first=100))["edges"]) == 1
 
 
@@ -191,7 +204,9 @@ SECTION_INDEXES = {
 }
 
 
-async def test_r_section_each_page_is_read_in_order_from_its_sections_partial_index(api: Api, clock: ManualClock, db: str) -> None:
+async def test_r_section_each_page_is_read_in_order_from_its_sections_partial_index(
+    api: Api, clock: ManualClock, db: str
+) -> None:
     """The plan, not the speed: each section's statement is served by a partial index of that
     section from the cursor on, already in order (no sort step), so a deep page costs what the first does."""
     team, _ = await _inbox(api, clock)

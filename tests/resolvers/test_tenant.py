@@ -65,7 +65,14 @@ async def test_r_tenant_another_accounts_ids_read_as_null(api: Api) -> None:
     theirs = await globex.app.conversation_id("cust")
     thread = (await api.data(THREAD, {"id": theirs}, token=globex.admin.token))["conversation"]
     account = (await api.data("{ account { id } }", token=globex.admin.token))["account"]["id"]
-    their_ids = [theirs, thread["messages"]["edges"][0]["node"]["id"], thread["contact"]["id"], globex.app.id, globex.admin.id, account]
+    their_ids = [
+        theirs,
+        thread["messages"]["edges"][0]["node"]["id"],
+        thread["contact"]["id"],
+        globex.app.id,
+        globex.admin.id,
+        account,
+    ]
 
     assert (await api.data(CONVERSATION, {"id": theirs}, token=acme.admin.token))["conversation"] is None
     for their_id in their_ids:

@@ -26,7 +26,9 @@ async def test_a_new_user_is_available_and_signs_in_with_the_token_shown_once(ap
 async def test_an_admin_may_create_another_admin(api: Api) -> None:
     admin = await api.create_account()
 
-    created = (await api.data(CREATE, {"n": "Dora", "e": "dora@team.test", "r": "ADMIN"}, token=admin.token))["createUser"]
+    created = (await api.data(CREATE, {"n": "Dora", "e": "dora@team.test", "r": "ADMIN"}, token=admin.token))[
+        "createUser"
+    ]
 
     assert created["user"]["role"] == "ADMIN"
     assert (await api.data(VIEWER, token=created["token"]))["viewer"]["role"] == "ADMIN"
@@ -36,7 +38,9 @@ async def test_create_user_refuses_a_taken_email_or_a_malformed_one_and_creates_
     admin = await api.create_account()
     await api.data(CREATE, {"n": "Bea", "e": "bea@team.test"}, token=admin.token)
 
-    assert await api.error_code(CREATE, {"n": "Bea again", "e": "BEA@team.test"}, token=admin.token) == "VALIDATION_FAILED"
+    assert (
+        await api.error_code(CREATE, {"n": "Bea again", "e": "BEA@team.test"}, token=admin.token) == "VALIDATION_FAILED"
+    )
     assert await api.error_code(CREATE, {"n": "No mail", "e": "not-an-email"}, token=admin.token) == "VALIDATION_FAILED"
     assert await api.error_code(CREATE, {"n": "   ", "e": "blank@team.test"}, token=admin.token) == "VALIDATION_FAILED"
 
@@ -64,7 +68,10 @@ async def test_the_same_email_may_exist_in_two_accounts(api: Api) -> None:
     await api.data(CREATE, {"n": "Bea", "e": "bea@team.test"}, token=acme.token)
     await api.data(CREATE, {"n": "Bea", "e": "bea@team.test"}, token=globex.token)
 
-    assert [user["name"] for user in (await api.data("{ users { name } }", token=globex.token))["users"]] == ["Gus Admin", "Bea"]
+    assert [user["name"] for user in (await api.data("{ users { name } }", token=globex.token))["users"]] == [
+        "Gus Admin",
+        "Bea",
+    ]
 
 
 async def test_a_bad_token_is_unauthenticated(api: Api) -> None:

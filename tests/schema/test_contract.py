@@ -117,7 +117,7 @@ def _item(description: str) -> str | None:
 
 
 def _prefixes(item: str) -> list[str]:
-    """"T.f(a:)" -> ["T", "T.f", "T.f(a:)"]: an item is owed (or missing) with what holds it."""
+    """ "T.f(a:)" -> ["T", "T.f", "T.f(a:)"]: an item is owed (or missing) with what holds it."""
     type_name, _, rest = item.partition(".")
     field, _, _ = rest.partition("(")
     found = [type_name]
@@ -176,7 +176,9 @@ def _present(item: str, schema: GraphQLSchema) -> bool:
 def test_the_served_schema_breaks_nothing_in_the_contract_but_what_is_owed(contract: GraphQLSchema) -> None:
     changes = find_breaking_changes(contract, _served())
     unexpected = [
-        f"{change.type.name}: {change.description}" for change in changes if not _is_owed(_item(change.description), contract)
+        f"{change.type.name}: {change.description}"
+        for change in changes
+        if not _is_owed(_item(change.description), contract)
     ]
     assert not unexpected, "breaking changes against the contract:\n" + "\n".join(unexpected)
 

@@ -68,7 +68,11 @@ def test_every_served_part_of_the_contract_has_a_description() -> None:
         for part in _parts(type_, twin)
     ]
     # then each one tells a client developer what it is
-    missing = [f"{name}  (the contract says: {said!r})" if said else name for name, text, said in parts if not (text or "").strip()]
+    missing = [
+        f"{name}  (the contract says: {said!r})" if said else name
+        for name, text, said in parts
+        if not (text or "").strip()
+    ]
     assert len(parts) > 300, "the served schema and the contract share far less than expected"
     assert not missing, f"{len(missing)} of {len(parts)} have no description:\n" + "\n".join(missing)
 
@@ -77,5 +81,7 @@ def test_every_served_object_type_has_a_description() -> None:
     # given the schema `switchboard export-schema` prints
     served = _served()
     # then no object type, roots included, is left blank in GraphiQL's docs
-    blank = sorted(t.name for t in _ours(served) if isinstance(t, GraphQLObjectType) and not (t.description or "").strip())
+    blank = sorted(
+        t.name for t in _ours(served) if isinstance(t, GraphQLObjectType) and not (t.description or "").strip()
+    )
     assert not blank, f"object types without a description: {blank}"

@@ -40,7 +40,9 @@ def codes(result: dict[str, Any]) -> list[str]:
 async def test_create_person_stores_poisoned_variables_cleaned(api: Api, poison: str) -> None:
     admin = await api.create_account()
 
-    result = await execute(api, CREATE_PERSON, {"i": {"name": f"Car{poison}la", "phone": f"+55{poison}1"}}, token=admin.token)
+    result = await execute(
+        api, CREATE_PERSON, {"i": {"name": f"Car{poison}la", "phone": f"+55{poison}1"}}, token=admin.token
+    )
 
     assert codes(result) == [] and result["data"]["createPerson"] == {"name": f"Car{SEEN}la", "phone": f"+55{SEEN}1"}
     assert await Person.all().values_list("name", "phone") == [(f"Car{SEEN}la", f"+55{SEEN}1")]
@@ -63,8 +65,8 @@ async def test_install_messaging_app_cleans_its_name_and_the_credentials_json(ap
     admin = await api.create_account()
     credentials = {"secret": f"s3cret-s3cret-s3cret{poison}", "deliveryUrl": "https://chat.example/deliver"}
 
-    result = await execute(api,
-        INSTALL, {"i": {"provider": "API", "name": f"Chat{poison}", "credentials": credentials}}, token=admin.token
+    result = await execute(
+        api, INSTALL, {"i": {"provider": "API", "name": f"Chat{poison}", "credentials": credentials}}, token=admin.token
     )
 
     assert codes(result) == [] and result["data"]["installMessagingApp"] == {"name": f"Chat{SEEN}"}
@@ -85,12 +87,22 @@ async def test_persons_search_with_a_poisoned_term_answers(api: Api, poison: str
 async def test_string_literals_are_cleaned_too(api: Api) -> None:
     admin = await api.create_account()
 
-    escaped = await execute(api, 'mutation { createPerson(input: {name: "Esc\\u0000aped"}) { name } }', token=admin.token)
+    escaped = await execute(
+        api, 'mutation { createPerson(input: {name: "Esc\\u0000aped"}) { name } }', token=admin.token
+    )
     raw = await execute(api, 'mutation { createPerson(input: {name: "Raw\u0000"}) { name } }', token=admin.token)
-    block = await execute(api, 'mutation { createPerson(input: {name: """Block\u0000"""}) { name } }', token=admin.token)
-    surrogate = await execute(api, 'mutation { createPerson(input: {name: "Lone\\ud800"}) { name } }', token=admin.token)
+    block = await execute(
+        api, 'mutation { createPerson(input: {name: """Block\u0000"""}) { name } }', token=admin.token
+    )
+    surrogate = await execute(
+        api, 'mutation { createPerson(input: {name: "Lone\\ud800"}) { name } }', token=admin.token
+    )
 
-    assert [r["data"]["createPerson"]["name"] for r in (escaped, raw, block)] == [f"Esc{SEEN}aped", f"Raw{SEEN}", f"Block{SEEN}"]
+    assert [r["data"]["createPerson"]["name"] for r in (escaped, raw, block)] == [
+        f"Esc{SEEN}aped",
+        f"Raw{SEEN}",
+        f"Block{SEEN}",
+    ]
     assert codes(surrogate) == ["VALIDATION_FAILED"]  # the parser refuses a lone surrogate escape
     assert sorted(await Person.all().values_list("name", flat=True)) == [f"Block{SEEN}", f"Esc{SEEN}aped", f"Raw{SEEN}"]
 

@@ -46,8 +46,16 @@ async def test_query_beside_a_subscription_in_one_document_still_runs_over_http(
     document = f"query Me {{ viewer {{ name }} }}\nsubscription Live {SUBSCRIPTION.removeprefix('subscription ')}"
 
     # when the client selects each operation in turn
-    query = await api.http.post("/graphql", json={"query": document, "operationName": "Me"}, headers={"Authorization": f"Bearer {team.admin.token}"})
-    subscription = await api.http.post("/graphql", json={"query": document, "operationName": "Live"}, headers={"Authorization": f"Bearer {team.admin.token}"})
+    query = await api.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "Me"},
+        headers={"Authorization": f"Bearer {team.admin.token}"},
+    )
+    subscription = await api.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "Live"},
+        headers={"Authorization": f"Bearer {team.admin.token}"},
+    )
 
     # then the query is answered and only the subscription is refused
     assert query.json() == {"data": {"viewer": {"name": team.admin.name}}}
@@ -60,7 +68,9 @@ async def test_each_mutation_of_a_document_sees_what_the_mutations_before_it_wro
     await team.app.receive("cust", "Hello", name="Carla")
     conversation = await team.app.conversation_id("cust")
     person = await new_person(api, team.bob, "Carla Cliente")
-    deal = (await api.data("mutation { createDeal(input: {title: \"Big order\"}) { id } }", token=team.bob.token))["createDeal"]["id"]
+    deal = (await api.data('mutation { createDeal(input: {title: "Big order"}) { id } }', token=team.bob.token))[
+        "createDeal"
+    ]["id"]
 
     # when one document links the person, then the deal, then unlinks the person
     data = await api.data(
@@ -74,7 +84,13 @@ async def test_each_mutation_of_a_document_sees_what_the_mutations_before_it_wro
     )
 
     # then each payload is the conversation as it was right after that mutation
-    shown = {alias: (payload["linkedPerson"] and payload["linkedPerson"]["name"], payload["linkedDeal"] and payload["linkedDeal"]["title"]) for alias, payload in data.items()}
+    shown = {
+        alias: (
+            payload["linkedPerson"] and payload["linkedPerson"]["name"],
+            payload["linkedDeal"] and payload["linkedDeal"]["title"],
+        )
+        for alias, payload in data.items()
+    }
     assert shown == {"a": ("Carla Cliente", None), "b": ("Carla Cliente", "Big order"), "c": (None, "Big order")}
 
 

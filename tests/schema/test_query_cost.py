@@ -82,7 +82,9 @@ async def roomy_api(db: str, clock: ManualClock, test_settings: Settings) -> Asy
     """A token limit high enough for a 200-fragment document to reach validation."""
     from app import create_app
 
-    async with Api(create_app(dataclasses.replace(test_settings, max_query_tokens=10_000), clock=clock, manage_database=False)) as client:
+    async with Api(
+        create_app(dataclasses.replace(test_settings, max_query_tokens=10_000), clock=clock, manage_database=False)
+    ) as client:
         yield client
     create_app(test_settings, clock=clock, manage_database=False)  # back to the session's settings
 
@@ -92,7 +94,10 @@ async def test_a_200_fragment_document_is_refused_quickly(roomy_api: Api) -> Non
         response = await roomy_api.http.post("/graphql", json={"query": doubling(200)})
 
     assert spent() < 0.5
-    assert [error["extensions"]["code"] for error in errors_of(response)] in (["QUERY_TOO_COMPLEX"], ["VALIDATION_FAILED"])
+    assert [error["extensions"]["code"] for error in errors_of(response)] in (
+        ["QUERY_TOO_COMPLEX"],
+        ["VALIDATION_FAILED"],
+    )
 
 
 async def test_healthz_answers_while_doubling_documents_arrive(api: Api, test_settings: Settings) -> None:
@@ -104,7 +109,10 @@ async def test_healthz_answers_while_doubling_documents_arrive(api: Api, test_se
     with cpu_spent():
         async with serving(test_settings) as server, httpx.AsyncClient(base_url=server.http_url) as client:
             *bombs, (health, waited) = await asyncio.gather(
-                *(timed(lambda n=n: client.post("/graphql", json={"query": doubling(40, prefix=f"H{n}_")})) for n in range(3)),
+                *(
+                    timed(lambda n=n: client.post("/graphql", json={"query": doubling(40, prefix=f"H{n}_")}))
+                    for n in range(3)
+                ),
                 timed(lambda: client.get("/healthz")),
             )
 
@@ -149,9 +157,9 @@ async def test_the_cost_follows_the_variables_of_each_request_of_the_same_docume
         # (validation of the same text is cached; the cost must still be checked with these variables)
         assert [e["extensions"]["code"] for e in result.get("errors") or []] == ([expected] if expected else []), result
 
-    assert (await api.execute(NESTED_PAGES.replace("$n: Int", "$n: Int = 40"), {"id": conversation_id}, token=token))["errors"][0][
-        "extensions"
-    ]["code"] == "QUERY_TOO_COMPLEX"
+    assert (await api.execute(NESTED_PAGES.replace("$n: Int", "$n: Int = 40"), {"id": conversation_id}, token=token))[
+        "errors"
+    ][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
 async def test_a_page_without_first_counts_its_hard_maximum(api: Api) -> None:
@@ -202,11 +210,12 @@ HEAVY_EVENTS = (
 )
 
 
-async def test_an_inbox_events_document_over_the_cost_limit_is_refused_over_websocket(api: Api, test_settings: Settings) -> None:
+async def test_an_inbox_events_document_over_the_cost_limit_is_refused_over_websocket(
+    api: Api, test_settings: Settings
+) -> None:
     admin = await api.create_account()
-    async with serving(test_settings) as server:
-        async with Socket.opened(server, admin.token) as socket:
-            refused = await socket.message(await socket.subscribe(HEAVY_EVENTS))
+    async with serving(test_settings) as server, Socket.opened(server, admin.token) as socket:
+        refused = await socket.message(await socket.subscribe(HEAVY_EVENTS))
 
     assert refused["type"] == "error", refused
     (error,) = refused["payload"]
@@ -217,11 +226,10 @@ async def test_an_inbox_events_document_over_the_cost_limit_is_refused_over_webs
 async def test_an_inbox_events_document_under_the_limit_is_served(api: Api, test_settings: Settings) -> None:
     team, _ = await api.create_team_with_conversation()
     light = HEAVY_EVENTS.replace("first: 100", "first: 2")
-    async with serving(test_settings) as server:
-        async with Socket.opened(server, team.admin.token) as socket:
-            op = await socket.subscribe(light)
-            await team.app.receive("cust", "Again")
-            event = await socket.event(op)
+    async with serving(test_settings) as server, Socket.opened(server, team.admin.token) as socket:
+        op = await socket.subscribe(light)
+        await team.app.receive("cust", "Again")
+        event = await socket.event(op)
 
     first_page = event["a0"]["messages"]["edges"]
     assert len(first_page) == 2 and first_page[0]["node"]["conversation"]["messages"]["edges"][0]["node"]["id"]

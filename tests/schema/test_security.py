@@ -42,7 +42,9 @@ def _literal(type_: GraphQLInputType) -> str:
 
 
 def _operation(kind: str, name: str, field: GraphQLField) -> str:
-    args = ", ".join(f"{arg}: {_literal(a.type)}" for arg, a in field.args.items() if isinstance(a.type, GraphQLNonNull))
+    args = ", ".join(
+        f"{arg}: {_literal(a.type)}" for arg, a in field.args.items() if isinstance(a.type, GraphQLNonNull)
+    )
     selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
     return f"{kind} {{ {name}{f'({args})' if args else ''}{selection} }}"
 
@@ -50,13 +52,17 @@ def _operation(kind: str, name: str, field: GraphQLField) -> str:
 def _root_operations() -> list[tuple[str, str]]:
     schema = graphql_schema(build_schema())
     roots = [("query", schema.query_type), ("mutation", schema.mutation_type)]
-    return [(name, _operation(kind, name, field)) for kind, root in roots if root for name, field in root.fields.items()]
+    return [
+        (name, _operation(kind, name, field)) for kind, root in roots if root for name, field in root.fields.items()
+    ]
 
 
 ROOT_OPERATIONS = _root_operations()
 
 
-@pytest.mark.parametrize("token", [None, "sb_not-a-real-token", "garbage"], ids=["no-token", "unknown-token", "malformed"])
+@pytest.mark.parametrize(
+    "token", [None, "sb_not-a-real-token", "garbage"], ids=["no-token", "unknown-token", "malformed"]
+)
 async def test_every_root_field_refuses_an_unauthenticated_caller(api: Api, token: str | None) -> None:
     admin = await api.create_account()
     await api.install_api_app(admin)
@@ -113,7 +119,9 @@ async def test_a_query_with_more_aliases_than_the_limit_is_too_complex(api: Api,
 
 async def test_a_too_complex_mutation_changes_nothing(api: Api, test_settings: Settings) -> None:
     admin = await api.create_account()
-    many = " ".join(f"a{i}: setAvailability(available: false) {{ id }}" for i in range(test_settings.max_query_aliases + 1))
+    many = " ".join(
+        f"a{i}: setAvailability(available: false) {{ id }}" for i in range(test_settings.max_query_aliases + 1)
+    )
     assert await api.error_code(f"mutation {{ {many} }}", token=admin.token) == "QUERY_TOO_COMPLEX"
     assert await api.data("{ viewer { available } }", token=admin.token) == {"viewer": {"available": True}}
 
@@ -121,7 +129,9 @@ async def test_a_too_complex_mutation_changes_nothing(api: Api, test_settings: S
 # ---- unexpected errors: masked to INTERNAL, with the request id in the answer and in the log
 
 
-async def test_an_unexpected_error_is_masked_with_a_request_id_that_is_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+async def test_an_unexpected_error_is_masked_with_a_request_id_that_is_logged(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     admin = await api.create_account()
     app = await api.install_api_app(admin)
     await app.receive("cust-1", "Hi")
@@ -161,7 +171,11 @@ async def test_introspection_is_open_in_development(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    [INTROSPECTION, '{ __type(name: "Conversation") { fields { name } } }', "{ ... on Query { __schema { types { name } } } }"],
+    [
+        INTROSPECTION,
+        '{ __type(name: "Conversation") { fields { name } } }',
+        "{ ... on Query { __schema { types { name } } } }",
+    ],
     ids=["schema", "type", "in-fragment"],
 )
 async def test_introspection_needs_a_signed_in_user_in_production(production_api: Api, query: str) -> None:
@@ -186,8 +200,9 @@ async def test_get_runs_queries_but_never_mutations(api: Api) -> None:
     read = await api.http.get("/graphql", params={"query": "{ viewer { available } }"}, headers=headers)
     assert read.status_code == 200 and read.json() == {"data": {"viewer": {"available": True}}}
 
-    write = await api.http.get("/graphql", params={"query": "mutation { setAvailability(available: false) { id } }"}, headers=headers)
+    write = await api.http.get(
+        "/graphql", params={"query": "mutation { setAvailability(available: false) { id } }"}, headers=headers
+    )
 
     assert write.status_code == 400 and "not allowed" in write.text
     assert await api.data("{ viewer { available } }", token=admin.token) == {"viewer": {"available": True}}
-

@@ -1,4 +1,4 @@
-""""Did you mean …?" hints spell out the schema: none in production (introspection is closed there
+""" "Did you mean …?" hints spell out the schema: none in production (introspection is closed there
 to anonymous clients), as ever in development."""
 
 from __future__ import annotations
@@ -30,13 +30,17 @@ async def _messages(api: Api, query: str, variables: dict[str, Any], token: str 
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
 @pytest.mark.parametrize("mistake", MISTAKES.values(), ids=MISTAKES.keys())
-async def test_production_errors_suggest_no_names_of_the_schema(production_api: Api, mistake: tuple[str, dict[str, Any]], signed_in: bool) -> None:
+async def test_production_errors_suggest_no_names_of_the_schema(
+    production_api: Api, mistake: tuple[str, dict[str, Any]], signed_in: bool
+) -> None:
     token = (await production_api.create_account()).token if signed_in else None
 
     messages = await _messages(production_api, *mistake, token)
 
     assert not any("Did you mean" in message for message in messages), messages
-    assert not any(name in message for message in messages for name in ("'conversations'", "'section'", "'UNASSIGNED'")), messages
+    assert not any(
+        name in message for message in messages for name in ("'conversations'", "'section'", "'UNASSIGNED'")
+    ), messages
 
 
 @pytest.mark.parametrize("mistake", MISTAKES.values(), ids=MISTAKES.keys())

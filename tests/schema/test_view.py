@@ -50,5 +50,9 @@ async def test_every_request_strawberry_cannot_read_is_a_graphql_error(api: Api)
 
 
 async def test_a_readable_body_is_still_served(api: Api) -> None:
-    response = await api.http.post("/graphql", content=json.dumps({"query": "{ __typename }"}).encode(), headers={"Content-Type": "application/json"})
+    response = await api.http.post(
+        "/graphql",
+        content=json.dumps({"query": "{ __typename }"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}

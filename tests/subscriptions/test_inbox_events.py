@@ -31,7 +31,9 @@ async def share(api: Api, admin: Person, app: ApiApp, people: list[Person]) -> N
     )
 
 
-async def test_subscriber_receives_every_change_with_the_conversation_as_it_is_after_it(api: Api, server: Server) -> None:
+async def test_subscriber_receives_every_change_with_the_conversation_as_it_is_after_it(
+    api: Api, server: Server
+) -> None:
     admin = await api.create_account()
     bea = await api.create_user(admin, "Bea Member")
     app = await api.install_api_app(admin, share_with=[bea])
@@ -61,7 +63,11 @@ async def test_subscriber_receives_every_change_with_the_conversation_as_it_is_a
     assert assigned["type"] == "CONVERSATION_ASSIGNED"
     assert assigned["conversation"]["assignee"] == {"name": "Bea Member"}
     assert assigned["actor"] == {"name": admin.name}
-    assert (closed["type"], closed["conversation"]["status"], closed["actor"]) == ("CONVERSATION_CLOSED", "CLOSED", {"name": "Bea Member"})
+    assert (closed["type"], closed["conversation"]["status"], closed["actor"]) == (
+        "CONVERSATION_CLOSED",
+        "CLOSED",
+        {"name": "Bea Member"},
+    )
     assert (reopened["type"], reopened["conversation"]["status"]) == ("CONVERSATION_REOPENED", "OPEN")
     assert reopened["conversation"]["assignee"] == {"name": "Bea Member"}
     assert deleted["type"] == "CONVERSATION_DELETED"
@@ -167,7 +173,9 @@ async def test_subscribing_to_an_invisible_conversation_is_not_found(api: Api, s
     assert message["payload"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-async def test_viewer_dependent_fields_are_right_for_each_subscriber_of_the_same_document(api: Api, server: Server) -> None:
+async def test_viewer_dependent_fields_are_right_for_each_subscriber_of_the_same_document(
+    api: Api, server: Server
+) -> None:
     admin = await api.create_account()
     bea = await api.create_user(admin, "Bea Member")
     carl = await api.create_user(admin, "Carl Member")
@@ -184,10 +192,16 @@ async def test_viewer_dependent_fields_are_right_for_each_subscriber_of_the_same
         await mutate(api, admin, "assignConversation", id=conversation_id, userId=bea.id)
         seen = [await socket.event(op) for socket, op in zip((ana_socket, bea_socket, carl_socket), ops, strict=True)]
 
-    assert [event["conversation"]["section"] for event in seen] == ["ASSIGNED_TO_OTHERS", "ASSIGNED_TO_ME", "ASSIGNED_TO_OTHERS"]
+    assert [event["conversation"]["section"] for event in seen] == [
+        "ASSIGNED_TO_OTHERS",
+        "ASSIGNED_TO_ME",
+        "ASSIGNED_TO_OTHERS",
+    ]
 
 
-async def test_resume_with_last_cursor_gets_exactly_the_missed_events_in_order_then_live(api: Api, server: Server) -> None:
+async def test_resume_with_last_cursor_gets_exactly_the_missed_events_in_order_then_live(
+    api: Api, server: Server
+) -> None:
     admin = await api.create_account()
     app = await api.install_api_app(admin)
     start = (await api.data(CURSOR, token=admin.token))["inboxEventCursor"]
@@ -246,8 +260,9 @@ async def test_subscription_after_a_cursor_newer_than_the_newest_event_is_refuse
     assert event["message"]["text"] == "new"
 
 
-
-async def test_subscribing_after_a_cursor_holding_a_number_out_of_range_is_validation_failed(api: Api, server: Server) -> None:
+async def test_subscribing_after_a_cursor_holding_a_number_out_of_range_is_validation_failed(
+    api: Api, server: Server
+) -> None:
     import base64
 
     admin = await api.create_account()

@@ -33,7 +33,9 @@ def heavy_events(page: int = PAGE) -> str:
         f"conversation {{ messages(first: {page}) {{ edges {{ node {{ conversation {{"
         f" messages(first: {page}) {{ edges {{ node {{ {message} }} }} }} }} }} }} }} }}"
     )
-    return "subscription($after: String) { inboxEvents(after: $after) { cursor type " + f"a: {nested} b: {nested}" + " } }"
+    return (
+        "subscription($after: String) { inboxEvents(after: $after) { cursor type " + f"a: {nested} b: {nested}" + " } }"
+    )
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Tenant:
 @pytest.fixture
 def broker_url() -> None:
     """Rendering does not depend on the broker: the in-memory one is enough here."""
-    return None
+    return
 
 
 async def tenant(api: Api, name: str, contact: str, messages: int) -> Tenant:
@@ -78,11 +80,15 @@ async def test_another_accounts_events_are_delivered_while_one_accounts_render_i
     a_user, b_user = await User.get(id=pk_of("User", a.admin.id)), await User.get(id=pk_of("User", b.admin.id))
     a_released = asyncio.Event()
 
-    async def waits_until_released(event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]) -> Sequence[tuple[Any, Sequence[Subscriber]]]:
+    async def waits_until_released(
+        event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]
+    ) -> Sequence[tuple[Any, Sequence[Subscriber]]]:
         await a_released.wait()  # as a render waiting on a slow query does
         return [(f"A{event.id}", members)]
 
-    async def quick(event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]) -> Sequence[tuple[Any, Sequence[Subscriber]]]:
+    async def quick(
+        event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]
+    ) -> Sequence[tuple[Any, Sequence[Subscriber]]]:
         return [(f"B{event.id}", members)]
 
     hub = Hub(MemoryBroker(), render_budget=60)
@@ -128,7 +134,9 @@ async def strict_server(api: Api, server_settings: Settings) -> AsyncIterator[Se
         yield server
 
 
-async def test_a_heavy_subscription_in_one_account_does_not_hold_up_another_accounts_events(api: Api, strict_server: Server) -> None:
+async def test_a_heavy_subscription_in_one_account_does_not_hold_up_another_accounts_events(
+    api: Api, strict_server: Server
+) -> None:
     a = await tenant(api, "Acme", "a-cust", PAGE)
     b = await tenant(api, "Beta", "b-cust", 1)
 
@@ -159,18 +167,25 @@ async def test_a_heavy_subscription_in_one_account_does_not_hold_up_another_acco
     # for A's render budget (0.25 s).
     assert beside_heavy < max(2 * alone, 0.6), (alone, beside_heavy)
     # A's subscriber gets its events in order, or is ended with the budget error (then `complete`).
-    events = [m["payload"]["data"]["inboxEvents"] for m in a_messages if m["type"] == "next" and m["payload"].get("data")]
+    events = [
+        m["payload"]["data"]["inboxEvents"] for m in a_messages if m["type"] == "next" and m["payload"].get("data")
+    ]
     assert [event["cursor"] for event in events] == sorted(event["cursor"] for event in events)
     if len(events) < 3:
         assert a_messages[len(events)]["payload"]["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
-async def test_a_subscription_over_the_render_budget_is_ended_and_others_keep_theirs(api: Api, strict_server: Server) -> None:
+async def test_a_subscription_over_the_render_budget_is_ended_and_others_keep_theirs(
+    api: Api, strict_server: Server
+) -> None:
     a = await tenant(api, "Acme", "a-cust", PAGE)
     b = await tenant(api, "Beta", "b-cust", 1)
     before = await cursor_of(api, a.admin)
 
-    async with Socket.opened(strict_server, a.admin.token) as a_socket, Socket.opened(strict_server, b.admin.token) as b_socket:
+    async with (
+        Socket.opened(strict_server, a.admin.token) as a_socket,
+        Socket.opened(strict_server, b.admin.token) as b_socket,
+    ):
         heavy = await a_socket.subscribe(heavy_events(), {"after": before})
         plain = await a_socket.subscribe(EVENTS, {"after": before})
         b_op = await b_socket.subscribe(EVENTS, {"after": await cursor_of(api, b.admin)})

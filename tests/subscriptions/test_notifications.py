@@ -64,7 +64,9 @@ async def test_r_notify_desktop_off_sends_nothing_of_that_kind(api: Api, server:
     async with Socket.opened(server, team.bob.token) as bob:
         op = await subscribed(bob, team.bob)
         await team.app.receive("carla", "Unheard")
-        conversation = (await api.data("{ conversations(section: UNASSIGNED) { edges { node { id } } } }", token=team.ana.token))
+        conversation = await api.data(
+            "{ conversations(section: UNASSIGNED) { edges { node { id } } } }", token=team.ana.token
+        )
         conversation_id = conversation["conversations"]["edges"][0]["node"]["id"]
         await api.data(ASSIGN, {"id": conversation_id, "u": team.bob.id}, token=team.ana.token)
         got = await notification(bob, op)

@@ -46,9 +46,12 @@ async def test_subscriber_on_one_process_gets_what_another_process_changes(
     with switchboard("serve", env=env, cwd=tmp_path) as other:
         async with Socket.opened(server, bea.token) as socket, httpx.AsyncClient(base_url=other.url) as client:
             op = await socket.subscribe()
-            body = json.dumps({"messageId": "m-1", "sender": {"id": "cust-1"}, "text": "through the other process"}).encode()
+            body = json.dumps(
+                {"messageId": "m-1", "sender": {"id": "cust-1"}, "text": "through the other process"}
+            ).encode()
             answer = await client.post(
-                f"/webhooks/api/{app.id}", content=body,
+                f"/webhooks/api/{app.id}",
+                content=body,
                 headers={"Content-Type": "application/json", "X-Switchboard-Signature": sign(app.secret, body)},
             )
             assert answer.status_code == 200, answer.text
@@ -69,9 +72,21 @@ class OwnRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     async def ready(self) -> None:

@@ -40,7 +40,9 @@ class GraphiQLTab:
 
     async def write(self, editor: str, text: str) -> None:
         await self.page.locator(editor).wait_for()
-        await self.page.evaluate("([selector, text]) => document.querySelector(selector).CodeMirror.setValue(text)", [editor, text])
+        await self.page.evaluate(
+            "([selector, text]) => document.querySelector(selector).CodeMirror.setValue(text)", [editor, text]
+        )
 
     async def run(self, query: str, person: Person) -> None:
         await self.write(QUERY_EDITOR, query)
@@ -77,7 +79,10 @@ async def graphiql(browser: object, base_url: str) -> AsyncIterator[GraphiQLTab]
             await route.abort("internetdisconnected")
 
     await context.route("**/*", loopback_only)
-    tab.page.on("websocket", lambda socket: None if urlsplit(socket.url).hostname == LOOPBACK else tab.elsewhere.append(socket.url))
+    tab.page.on(
+        "websocket",
+        lambda socket: None if urlsplit(socket.url).hostname == LOOPBACK else tab.elsewhere.append(socket.url),
+    )
     tab.page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text}"))
     tab.page.on("pageerror", lambda error: tab.console.append(f"pageerror: {error}"))
     tab.page.set_default_timeout(10_000)
@@ -90,7 +95,8 @@ async def test_graphiql_loads_offline_runs_a_query_and_keeps_no_token(graphiql: 
     ana = await server.api.create_account("Acme", "Ana Admin")
     await graphiql.page.goto("/healthz")
     await graphiql.page.evaluate(
-        "token => localStorage.setItem('graphiql:headers', JSON.stringify({Authorization: 'Bearer ' + token}))", ana.token
+        "token => localStorage.setItem('graphiql:headers', JSON.stringify({Authorization: 'Bearer ' + token}))",
+        ana.token,
     )
 
     # when the admin opens GraphiQL and runs a query with the token in the Headers tab
@@ -131,7 +137,9 @@ async def test_graphiql_subscription_receives_events_over_the_websocket(graphiql
     assert graphiql.elsewhere == []
 
 
-async def test_graphiql_remembers_the_token_only_while_remember_is_ticked(graphiql: GraphiQLTab, server: Server) -> None:
+async def test_graphiql_remembers_the_token_only_while_remember_is_ticked(
+    graphiql: GraphiQLTab, server: Server
+) -> None:
     # given an admin who ran a query in GraphiQL
     ana = await server.api.create_account("Acme", "Ana Admin")
     await graphiql.open()
@@ -142,7 +150,9 @@ async def test_graphiql_remembers_the_token_only_while_remember_is_ticked(graphi
     # when the admin ticks "Remember" and reloads the page, then unticks it
     await remember.check()
     # (GraphiQL saves its tabs, headers included, half a second after the last edit)
-    await graphiql.page.wait_for_function("token => (localStorage.getItem('graphiql:tabState') || '').includes(token)", arg=ana.token)
+    await graphiql.page.wait_for_function(
+        "token => (localStorage.getItem('graphiql:tabState') || '').includes(token)", arg=ana.token
+    )
     await graphiql.page.reload()
     await expect(remember).to_be_checked()
     await expect(graphiql.page.locator(HEADERS_EDITOR)).to_contain_text(ana.token)
@@ -169,7 +179,9 @@ class TestInProduction:
     def base_url(self, production: str) -> str:
         return production
 
-    async def test_graphiql_docs_load_once_the_token_is_in_headers(self, graphiql: GraphiQLTab, production: str) -> None:
+    async def test_graphiql_docs_load_once_the_token_is_in_headers(
+        self, graphiql: GraphiQLTab, production: str
+    ) -> None:
         # given an admin on GraphiQL in production (remembering headers, so the test can see when
         # GraphiQL took the edit in), where the schema could not be read anonymously
         async with LoopbackApi(production) as api:
@@ -179,7 +191,9 @@ class TestInProduction:
 
         # when the admin puts the token in the Headers tab and re-fetches the schema
         await graphiql.write(HEADERS_EDITOR, json.dumps({"Authorization": f"Bearer {ana.token}"}))
-        await graphiql.page.wait_for_function("token => (localStorage.getItem('graphiql:headers') || '').includes(token)", arg=ana.token)
+        await graphiql.page.wait_for_function(
+            "token => (localStorage.getItem('graphiql:headers') || '').includes(token)", arg=ana.token
+        )
         await graphiql.page.get_by_label("Re-fetch GraphQL schema").click()
         await graphiql.page.get_by_label("Show Documentation Explorer").click()
 

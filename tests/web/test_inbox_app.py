@@ -201,13 +201,23 @@ async def test_reply_box_says_when_the_whatsapp_reply_window_is_closed(open_inbo
     sid, auth_token = "AC" + "0" * 32, "f" * 32
     installed = await server.api.data(
         """mutation($input: InstallMessagingAppInput!) { installMessagingApp(input: $input) { webhookUrl } }""",
-        {"input": {"provider": "TWILIO_WHATSAPP", "name": "WhatsApp", "credentials": {"accountSid": sid, "authToken": auth_token, "fromNumber": "+14155238886"}}},
+        {
+            "input": {
+                "provider": "TWILIO_WHATSAPP",
+                "name": "WhatsApp",
+                "credentials": {"accountSid": sid, "authToken": auth_token, "fromNumber": "+14155238886"},
+            }
+        },
         token=ana.token,
     )
     webhook_url = installed["installMessagingApp"]["webhookUrl"]
-    form = whatsapp_form(account_sid=sid, to="+14155238886", sender="+351912345678", body="Olá!", profile_name="Eva Lima")
+    form = whatsapp_form(
+        account_sid=sid, to="+14155238886", sender="+351912345678", body="Olá!", profile_name="Eva Lima"
+    )
     signature = RequestValidator(auth_token).compute_signature(webhook_url, form)
-    response = await server.api.http.post(urlsplit(webhook_url).path, data=form, headers={"X-Twilio-Signature": signature})
+    response = await server.api.http.post(
+        urlsplit(webhook_url).path, data=form, headers={"X-Twilio-Signature": signature}
+    )
     assert response.status_code == 200, response.text
     ana_inbox = await open_inbox(ana)
     await ana_inbox.open_conversation("Eva Lima")

@@ -17,10 +17,14 @@ from tests.processes import command_env, switchboard
 from tests.realtime_support import PROTOCOL
 
 SECTIONS = ("UNASSIGNED", "ASSIGNED_TO_ME", "ASSIGNED_TO_OTHERS", "CLOSED")
-INBOX = "{ " + " ".join(
-    f"{section.lower()}: conversations(section: {section}, first: 100) {{ edges {{ node {{ id lastMessage {{ id }} }} }} }}"
-    for section in SECTIONS
-) + " }"
+INBOX = (
+    "{ "
+    + " ".join(
+        f"{section.lower()}: conversations(section: {section}, first: 100) {{ edges {{ node {{ id lastMessage {{ id }} }} }} }}"
+        for section in SECTIONS
+    )
+    + " }"
+)
 
 
 def _tokens(output: str) -> dict[str, str]:
@@ -52,8 +56,14 @@ def test_demo_serves_a_seeded_team_and_simulated_customers_write_in(tmp_path: Pa
         tokens = _tokens(server.output())
         assert f"{server.url}/graphql" in server.output()
 
-        admin = _graphql(server.url, tokens["Ana"], "{ viewer { name role } sectionCounts { unassigned assignedToMe assignedToOthers closed } }")
-        member = _graphql(server.url, tokens["Ben"], "{ viewer { role } messagingApps { provider sharedWith { name } } }")
+        admin = _graphql(
+            server.url,
+            tokens["Ana"],
+            "{ viewer { name role } sectionCounts { unassigned assignedToMe assignedToOthers closed } }",
+        )
+        member = _graphql(
+            server.url, tokens["Ben"], "{ viewer { role } messagingApps { provider sharedWith { name } } }"
+        )
         before = _last_messages(server.url, tokens["Ana"])
         server.wait_for(lambda: _last_messages(server.url, tokens["Ana"]) != before, "a simulated customer's message")
 
@@ -86,7 +96,8 @@ def test_demo_replies_on_whatsapp_and_messenger_get_delivered_and_read(tmp_path:
         for provider in ("TWILIO_WHATSAPP", "MESSENGER"):
             assert conversations[provider]["canReply"] is True
             sent = _graphql(
-                server.url, token,
+                server.url,
+                token,
                 f'mutation {{ sendMessage(conversationId: "{conversations[provider]["id"]}", text: "Hello from the demo") {{ id status }} }}',
             )["sendMessage"]
             assert sent["status"] == "SENT"
@@ -105,7 +116,9 @@ def test_demo_caps_websocket_messages_at_max_body_bytes_and_logs_no_query_string
     env = command_env("sqlite://ignored-by-the-demo.db", SWITCHBOARD_DEMO_INTERVAL="0.2", MAX_BODY_BYTES="4096")
     with switchboard("demo", env=env, cwd=tmp_path) as server:
         refused = httpx.get(server.url + "/webhooks/messenger/nope", params={"hub.verify_token": "demo-SECRET-91c3"})
-        with ws_connect(server.url.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL], max_size=None) as socket:  # type: ignore[list-item]
+        with ws_connect(
+            server.url.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL], max_size=None
+        ) as socket:  # type: ignore[list-item]
             socket.send(json.dumps({"type": "connection_init", "payload": {"padding": "x" * 5_000}}))
             with pytest.raises(ConnectionClosed) as closed:
                 socket.recv(timeout=10)
