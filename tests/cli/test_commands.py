@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,24 @@ def env(tmp_path: Path) -> dict[str, str]:
 def _tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as connection:
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def create_acme(env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    """`switchboard create-account` for Acme and Ana Admin; its JSON line."""
+    created: dict[str, Any] = json.loads(
+        run(
+            "create-account",
+            "--name",
+            "Acme",
+            "--admin-name",
+            "Ana Admin",
+            "--admin-email",
+            "ana@acme.test",
+            env=env,
+            cwd=cwd,
+        ).stdout
+    )
+    return created
 
 
 def test_migrate_creates_the_tables_and_is_safe_to_run_again(tmp_path: Path, env: dict[str, str]) -> None:
@@ -110,19 +129,7 @@ def _chunks():  # type: ignore[no-untyped-def]
 def test_serve_answers_probes_the_created_accounts_token_and_refuses_big_bodies(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    created = json.loads(
-        run(
-            "create-account",
-            "--name",
-            "Acme",
-            "--admin-name",
-            "Ana Admin",
-            "--admin-email",
-            "ana@acme.test",
-            env=env,
-            cwd=tmp_path,
-        ).stdout
-    )
+    created = create_acme(env, tmp_path)
 
     with switchboard("serve", env={**env, "MAX_BODY_BYTES": "10000"}, cwd=tmp_path) as server:
         assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
@@ -153,19 +160,7 @@ VERIFY_TOKEN = "verify-SECRET-4f2a9c"
 
 
 def test_serve_never_prints_a_query_string_in_its_log(tmp_path: Path, env: dict[str, str]) -> None:
-    created = json.loads(
-        run(
-            "create-account",
-            "--name",
-            "Acme",
-            "--admin-name",
-            "Ana Admin",
-            "--admin-email",
-            "ana@acme.test",
-            env=env,
-            cwd=tmp_path,
-        ).stdout
-    )
+    created = create_acme(env, tmp_path)
     credentials = {
         "pageId": "1045",
         "pageAccessToken": "page-token",
@@ -215,19 +210,7 @@ def test_serve_never_prints_a_query_string_in_its_log(tmp_path: Path, env: dict[
 def test_serve_closes_a_websocket_whose_message_is_over_max_body_bytes_with_1009(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
-    created = json.loads(
-        run(
-            "create-account",
-            "--name",
-            "Acme",
-            "--admin-name",
-            "Ana Admin",
-            "--admin-email",
-            "ana@acme.test",
-            env=env,
-            cwd=tmp_path,
-        ).stdout
-    )
+    created = create_acme(env, tmp_path)
     init = {"type": "connection_init", "payload": {"authorization": f"Bearer {created['token']}"}}
 
     with switchboard("serve", env={**env, "MAX_BODY_BYTES": "4096"}, cwd=tmp_path) as server:
