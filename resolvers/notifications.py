@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -178,7 +178,7 @@ async def notifications_page(
     return NotificationPage(rows[:size], len(rows) > size, after is not None, unread)
 
 
-async def mark_notifications_read(viewer: Viewer, ids: list[str] | None) -> int:
+async def mark_notifications_read(viewer: Viewer, ids: Sequence[str] | None) -> int:
     """Marks the viewer's unread notifications read (all without ids); others' ids change nothing."""
     query = Notification.filter(user_id=viewer.id, read_at__isnull=True)
     if ids is not None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -83,7 +83,7 @@ def build_schema() -> SwitchboardSchema:
     settings = get_settings()
     # The rule class is made once: ValidationCache keys on it, and a new class per request would
     # make every lookup a miss.
-    limits = [limits_rule(settings.max_query_depth, settings.max_query_aliases)]
+    limits: list[type[ASTValidationRule]] = [limits_rule(settings.max_query_depth, settings.max_query_aliases)]
     quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
     schema = SwitchboardSchema(
         query=Query,

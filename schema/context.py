@@ -22,12 +22,12 @@ class Context:
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
 
-def viewer_of(info: Info) -> Viewer:
+def viewer_of(info: Info[Context, Any]) -> Viewer:
     viewer = info.context.viewer
     if viewer is None:
         raise Unauthenticated("Sign in: send `Authorization: Bearer <token>`.")
     return viewer
 
 
-def loaders_of(info: Info) -> Loaders:
+def loaders_of(info: Info[Context, Any]) -> Loaders:
     return info.context.loaders

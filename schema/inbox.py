@@ -4,7 +4,7 @@ from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField
+from strawberry.types.nodes import SelectedField, Selection
 
 import models
 from resolvers import assignment, lifecycle, sections
@@ -54,7 +54,7 @@ def as_node(row: object) -> Node | None:
     return node_type.of(row) if node_type else None  # type: ignore[attr-defined]
 
 
-def _selects(selections: list, name: str) -> bool:
+def _selects(selections: list[Selection], name: str) -> bool:
     """Whether `name` is asked for, directly or through fragments (counting costs a query)."""
     for selection in selections:
         if isinstance(selection, SelectedField):

@@ -15,19 +15,22 @@ import models
 T = TypeVar("T")
 
 
-def _by_id(model: type) -> DataLoader:
-    async def load(ids: Sequence[int]) -> list:
-        rows = {row.id: row for row in await model.filter(id__in=list(ids))}
+def _by_id(model: type[Model]) -> DataLoader[int | None, Any]:
+    """The row of each id, None for an unknown one; a null foreign key loads None too. Any, not
+    `Model | None`: callers read their own model's fields, and most hold the row exists."""
+
+    async def load(ids: Sequence[int | None]) -> list[Any]:
+        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
         return [rows.get(pk) for pk in ids]
 
     return DataLoader(load_fn=load)
 
 
-def _grouped(model: type, key: str) -> DataLoader:
+def _grouped(model: type[Model], key: str) -> DataLoader[int, list[Any]]:
     """Every row whose `key` is each given id, newest first: one query for a whole page."""
 
-    async def load(ids: Sequence[int]) -> list:
-        groups: dict[int, list] = {pk: [] for pk in ids}
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        groups: dict[int, list[Any]] = {pk: [] for pk in ids}
         for row in await model.filter(**{f"{key}__in": list(ids)}).order_by("-id"):
             groups[getattr(row, key)].append(row)
         return [groups[pk] for pk in ids]
@@ -65,7 +68,9 @@ class FreshLoaders(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
-def related(row: Model, name: str, loader: DataLoader, wrap: Callable[[Any], T]) -> T | Awaitable[T | None] | None:
+def related(
+    row: Model, name: str, loader: DataLoader[int | None, Any], wrap: Callable[[Any], T]
+) -> T | Awaitable[T | None] | None:
     """`wrap` of the related row `name`: at once when select_related joined it (no task, no await
     per row on the hot path of a section page), else batched through `loader`."""
     joined = row.__dict__.get(f"_{name}")

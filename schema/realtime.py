@@ -77,7 +77,8 @@ class _Witness(Viewer):
     def _is_me(self, user_id: int | None) -> bool:
         if user_id is not None:
             object.__getattribute__(self, "compared").add(user_id)
-        return user_id == object.__getattribute__(self, "user").id
+        user: models.User = object.__getattribute__(self, "user")
+        return user_id == user.id
 
 
 class _EventScope:

@@ -17,7 +17,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET, UnsetType
+from strawberry.types.unset import UnsetType
 
 from resolvers.errors import ValidationFailed
 from resolvers.viewer import authenticate, bearer_token
@@ -39,7 +39,7 @@ GRAPHIQL_HEADERS = {
 }
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     # graphql-transport-ws only: the legacy graphql-ws protocol would bypass the grouped fan-out.
     graphql_transport_ws_handler_class = RealtimeHandler
 
@@ -102,9 +102,9 @@ class GraphQLView(GraphQL):
             request=request, viewer=viewer, request_id=request.scope.get("request_id", ""), response=response
         )
 
-    async def on_ws_connect(self, context: Context) -> UnsetType:
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await authenticate_connection(context)
-        return UNSET
+        return await super().on_ws_connect(context)  # UNSET: connection_ack without a payload
 
 
 def refusal(error: HTTPException) -> Response:

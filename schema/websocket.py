@@ -13,10 +13,10 @@ import weakref
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import GraphQLError
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
@@ -29,6 +29,9 @@ from schema.loaders import Loaders
 from schema.revocation import Sentry, sentry_of, still_grants
 from schema.strawberry_internals import OperationStreamClosed, send_result_stream
 from subscriptions.hub import current_hub
+
+if TYPE_CHECKING:
+    from schema.view import GraphQLView
 
 
 @dataclasses.dataclass
@@ -63,8 +66,10 @@ async def authenticate_connection(context: Context) -> None:
     context.viewer = viewer
 
 
-class LazyLoaders:
-    """Loaders made on first use: an idle subscription (inboxEvents loads per event) holds none."""
+class LazyLoaders(Loaders):
+    """Loaders made on first use: an idle subscription (inboxEvents loads per event) holds none.
+    Loaders' own attributes are never set here (no `super().__init__()`): each is read through
+    `__getattr__` from the real Loaders, made on the first read."""
 
     __slots__ = ("_loaders",)
 
@@ -84,7 +89,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.context.loaders = LazyLoaders()  # type: ignore[assignment]
+        self.context.loaders = LazyLoaders()
         self.sentry: Sentry | None = None
 
     @property
@@ -103,7 +108,8 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         if self.connection_acknowledged:
             self.connection_init_timeout_task = None  # cancelled; holding it keeps its traceback alive
             _keep_alive.add(self, self.view.keep_alive_interval or 15)
-            self.sentry = sentry_of(await current_hub(), self.view.recheck_seconds)
+            view = cast("GraphQLView", self.view)  # Strawberry types it as the base view; this handler is GraphQLView's
+            self.sentry = sentry_of(await current_hub(), view.recheck_seconds)
             self.sentry.watch(self)
 
     async def shutdown(self) -> None:
@@ -207,7 +213,7 @@ class GoLive(BaseException):
 
 
 def _closed(handler: RealtimeHandler) -> bool:
-    ws = handler.websocket.ws  # type: ignore[attr-defined]
+    ws: WebSocket = handler.websocket.ws  # type: ignore[attr-defined]  # the ASGI adapter's own attribute
     return ws.application_state != WebSocketState.CONNECTED or ws.client_state != WebSocketState.CONNECTED
 
 

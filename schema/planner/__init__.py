@@ -88,15 +88,21 @@ class Planner:
             reason = "a custom graphql-core field or type resolver"
         elif getattr(middleware, "middlewares", None):
             reason = "a schema extension with a resolve hook"
-        elif text is None:
-            reason = "a document without its source text"
-        if reason is not None:
+        if reason is not None or text is None:
             return self._fallback(
-                reason, text or "", schema, document, root_value, context_value, variable_values, operation_name, kwargs
+                reason or "a document without its source text",
+                text or "",
+                schema,
+                document,
+                root_value,
+                context_value,
+                variable_values,
+                operation_name,
+                kwargs,
             )
         # Strawberry's executor class builds the resolvers' info (coerced variables, operation extensions).
         build = {name: value for name, value in kwargs.items() if name not in ("executor_class", "middleware")}
-        executor_class: type[Executor] = kwargs.get("executor_class") or Executor
+        executor_class: type[Executor[Any]] = kwargs.get("executor_class") or Executor
         executor = executor_class.build(
             schema, document, root_value, context_value, variable_values, operation_name, **build
         )
@@ -110,7 +116,7 @@ class Planner:
         self.stats.executed += 1
         return Run(plan, executor, self.strawberry_schema).execute()
 
-    def plan(self, text: str, document: DocumentNode, executor: Executor) -> OperationPlan | Unplannable:
+    def plan(self, text: str, document: DocumentNode, executor: Executor[Any]) -> OperationPlan | Unplannable:
         key = hashlib.sha256(text.encode()).hexdigest()
         entry = self.documents.get(key)
         if entry is None:
@@ -152,7 +158,7 @@ class Planner:
         variable_values: dict[str, Any] | None,
         operation_name: str | None,
         kwargs: dict[str, Any],
-    ) -> Any:
+    ) -> ExecutionResult | Awaitable[ExecutionResult]:
         self.stats.fallbacks[reason] += 1
         digest = hashlib.sha256(text.encode()).hexdigest()
         if digest not in self.stats.fallback_documents:

@@ -95,7 +95,9 @@ class FieldPlan:
         "wants_self",
     )
 
-    def __init__(self, key: str, name: str, parent_type: GraphQLObjectType, field_nodes: list[FieldNode]) -> None:
+    def __init__(
+        self, key: str, name: str, parent_type: GraphQLObjectType, field_nodes: list[FieldNode], field_def: GraphQLField
+    ) -> None:
         self.key = key
         self.name = name
         self.parent_type = parent_type
@@ -110,7 +112,7 @@ class FieldPlan:
         self.info_name: str | None = None
         self.source_names: tuple[str, ...] = ()
         self.has_args = False
-        self.field_def: GraphQLField | None = None
+        self.field_def = field_def
         self.strawberry_field: StrawberryField | None = None
         self.output: Output | None = None
 
@@ -179,7 +181,7 @@ def directive_variables(document_definitions: Any) -> tuple[str, ...]:
         for selection in selection_set.selections:
             for directive in selection.directives or ():
                 if directive.name.value in ("skip", "include"):
-                    for argument in directive.arguments:
+                    for argument in directive.arguments or ():
                         if isinstance(argument.value, VariableNode) and argument.value.name.value not in names:
                             names.append(argument.value.name.value)
             walk(getattr(selection, "selection_set", None))
@@ -237,7 +239,7 @@ class Compiler:
         conditional = type_from_ast(self.schema, condition)
         if conditional is runtime_type:
             return True
-        return is_abstract_type(conditional) and self.schema.is_sub_type(conditional, runtime_type)  # type: ignore[arg-type]
+        return is_abstract_type(conditional) and self.schema.is_sub_type(conditional, runtime_type)
 
     def _collect(
         self,
@@ -291,25 +293,25 @@ class Compiler:
             return SchemaMetaFieldDef
         if name == "__type" and parent_type is self.schema.query_type:
             return TypeMetaFieldDef
-        return parent_type.fields.get(name)
+        field: GraphQLField | None = parent_type.fields.get(name)
+        return field
 
     def _field(
         self, parent_type: GraphQLObjectType, key: str, nodes: list[FieldNode], path: tuple[str, ...]
     ) -> FieldPlan | None:
         name = nodes[0].name.value
-        plan = FieldPlan(key, name, parent_type, nodes)
-        plan.index = self.count
-        plan.path = path
+        field_def = TypeNameMetaFieldDef if name == "__typename" else self._field_def(parent_type, name)
+        index = self.count
         self.count += 1
+        if field_def is None:
+            return None  # graphql-core leaves unknown fields out (validation refuses them first)
+        plan = FieldPlan(key, name, parent_type, nodes, field_def)
+        plan.index = index
+        plan.path = path
         if name == "__typename":
             plan.mode = TYPENAME
             plan.typename = parent_type.name
-            plan.field_def = TypeNameMetaFieldDef
             return plan
-        field_def = self._field_def(parent_type, name)
-        if field_def is None:
-            return None  # graphql-core leaves unknown fields out (validation refuses them first)
-        plan.field_def = field_def
         plan.has_args = bool(field_def.args or nodes[0].arguments)
         strawberry_field = field_def.extensions.get(STRAWBERRY_FIELD) if field_def.extensions else None
         subscription_root = parent_type is self.schema.subscription_type
@@ -336,7 +338,7 @@ class Compiler:
         resolver = field.base_resolver
         if resolver is None:
             raise Unplannable(f"field {plan.parent_type.name}.{plan.name} has extensions but no resolver")
-        call: Callable[..., Any] = resolver.wrapped_func
+        call = resolver.wrapped_func
         if not callable(call):
             raise Unplannable(f"field {plan.parent_type.name}.{plan.name} has no callable resolver")
         plan.wants_self = resolver.self_parameter is not None
@@ -377,7 +379,7 @@ class Compiler:
             return output
         if is_abstract_type(type_):
             output = Output(ABSTRACT, nullable, type_)
-            output.abstract = AbstractPlan(self, type_, nodes, path)  # type: ignore[arg-type]
+            output.abstract = AbstractPlan(self, type_, nodes, path)
             return output
         raise Unplannable(f"output type {type_}")
 

@@ -40,7 +40,7 @@ class _NulledRoot(Exception):
 class Run:
     """One execution of a plan for one request."""
 
-    def __init__(self, plan: OperationPlan, executor: Executor, strawberry_schema: Any) -> None:
+    def __init__(self, plan: OperationPlan, executor: Executor[Any], strawberry_schema: Any) -> None:
         self.plan = plan
         self.executor = executor
         self.strawberry_schema = strawberry_schema
@@ -49,7 +49,7 @@ class Run:
         self.nulled: set[tuple[Any, ...]] = set()
         self.data_nulled = False
         self._arguments: dict[int, Any] = {}
-        self._raw_infos: dict[int, GraphQLResolveInfo] = {}
+        self._raw_infos: dict[int, GraphQLResolveInfo[Any]] = {}
         self._infos: dict[int, Any] = {}
 
     async def execute(self) -> ExecutionResult:
@@ -149,11 +149,12 @@ class Run:
             container[key] = coerced
         elif kind is OBJECT:
             plan = output.object
-            child = dict.fromkeys(plan.keys)  # type: ignore[union-attr]
+            assert plan is not None  # an OBJECT output always has its plan (Compiler._output)
+            child = dict.fromkeys(plan.keys)
             container[key] = child
             entry = children.get(id(plan))
             if entry is None:
-                entry = children[id(plan)] = (plan, [])  # type: ignore[assignment]
+                entry = children[id(plan)] = (plan, [])
             entry[1].append((value, child, (holder, container, key, output.nullable)))
         elif kind is LIST:
             if not is_iterable(value):
@@ -181,23 +182,27 @@ class Run:
             entry[1].append((value, child, (holder, container, key, output.nullable)))
 
     def _runtime_plan(self, output: Output, value: Any, field: FieldPlan) -> ObjectPlan:
-        abstract = output.type
-        resolve_type = abstract.resolve_type or default_type_resolver  # type: ignore[attr-defined]
+        plan = output.abstract
+        assert plan is not None  # an ABSTRACT output always has its plan (Compiler._output)
+        abstract = plan.type
+        resolve_type = abstract.resolve_type or default_type_resolver
         name = resolve_type(value, self._raw_info(field), abstract)
         if self.is_awaitable(name):
-            name.close() if hasattr(name, "close") else None
+            close = getattr(name, "close", None)
+            if close is not None:
+                close()
             raise GraphQLError(
                 f"Abstract type '{abstract}' resolved its runtime type asynchronously.", field.field_nodes
             )
         schema = self.executor.schema
         runtime = schema.get_type(name) if isinstance(name, str) else None
-        if runtime is None or not is_object_type(runtime) or not schema.is_sub_type(abstract, runtime):  # type: ignore[arg-type]
+        if runtime is None or not is_object_type(runtime) or not schema.is_sub_type(abstract, runtime):
             raise GraphQLError(
                 f"Abstract type '{abstract}' must resolve to an Object type at runtime for field"
                 f" '{field.parent_type.name}.{field.name}', received '{inspect(name)}'.",
                 field.field_nodes,
             )
-        return output.abstract.plan_for(runtime)  # type: ignore[union-attr,arg-type]
+        return plan.plan_for(runtime)
 
     # ---------------------------------------------------------------- resolvers
 
@@ -216,7 +221,7 @@ class Run:
         cached = self._arguments.get(field.index)
         if cached is None:
             try:
-                cached = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)  # type: ignore[arg-type]
+                cached = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)
             except Exception as error:
                 cached = error
             self._arguments[field.index] = cached
@@ -229,7 +234,7 @@ class Run:
         cached = self._arguments.get(field.index)
         if cached is None:
             try:
-                raw = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)  # type: ignore[arg-type]
+                raw = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)
                 strawberry_field = field.strawberry_field
                 converter = self.strawberry_schema.schema_converter
                 cached = convert_arguments(
@@ -248,7 +253,7 @@ class Run:
             raise cached
         return cached
 
-    def _raw_info(self, field: FieldPlan) -> GraphQLResolveInfo:
+    def _raw_info(self, field: FieldPlan) -> GraphQLResolveInfo[Any]:
         """graphql-core's info for the field, made once per request (its path leaves list positions out)."""
         info = self._raw_infos.get(field.index)
         if info is None:
@@ -278,7 +283,7 @@ class Run:
     ) -> None:
         """A field error at container[key]: recorded with its path (unless an ancestor was already
         nulled), and null written at the nearest position that may hold it."""
-        path = _path(holder) + [key]
+        path = [*_path(holder), key]
         error = located_error(raw, field.field_nodes, path)
         if not self._under_nulled(path):
             self.errors.append(error)
@@ -293,7 +298,7 @@ class Run:
             self.nulled.add(())
             return
         holder[1][holder[2]] = None
-        self.nulled.add(tuple(_path(holder[0]) + [holder[2]]))
+        self.nulled.add((*_path(holder[0]), holder[2]))
 
     def _under_nulled(self, path: list[Any]) -> bool:
         if not self.nulled:

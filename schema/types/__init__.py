@@ -13,7 +13,7 @@ from schema.types.common import (
     Node,
     PageInfo,
     connection,
-    described_enum,
+    describe_enum,
 )
 from schema.types.crm import Deal, DealConnection, Lead, LeadConnection, LinkKind, Note, Person, PersonConnection
 from schema.types.inbox import (
@@ -74,5 +74,5 @@ __all__ = [
     "User",
     "UserStatus",
     "connection",
-    "described_enum",
+    "describe_enum",
 ]

@@ -10,11 +10,12 @@ from strawberry.types import Info
 import models
 from resolvers.apps import shared_with, webhook_url
 from schema.context import loaders_of
-from schema.types.common import Node, described_enum, wrap
+from schema.types.common import Node, describe_enum, wrap
 from schema.types.team import User
 
-Provider = described_enum(
-    models.Provider,
+Provider = models.Provider
+describe_enum(
+    Provider,
     "Provider",
     "The channel a messaging app talks through.",
     {

@@ -6,27 +6,25 @@ from __future__ import annotations
 import copy
 import types
 from collections.abc import Callable, Sequence
-from enum import EnumMeta
+from enum import Enum
 from typing import Annotated, Any, Generic, Protocol, Self, TypeVar, get_args, get_origin
 
 import strawberry
 
 from resolvers.ids import to_api_id
 
-E = TypeVar("E", bound=EnumMeta)
 
-
-def described_enum(cls: E, name: str, description: str, values: dict[str, str]) -> E:
-    """`strawberry.enum` over an enum of models/ or resolvers/, with a description per value:
-    those layers know nothing of GraphQL, so `strawberry.enum_value` cannot sit there."""
-    enum = strawberry.enum(cls, name=name, description=description)
-    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+def describe_enum(cls: type[Enum], name: str, description: str, values: dict[str, str]) -> None:
+    """Makes an enum of models/ or resolvers/ the GraphQL enum `name`, with a description per value:
+    those layers know nothing of GraphQL, so `strawberry.enum_value` cannot sit there. Strawberry
+    registers the definition on `cls` itself, so fields are annotated with `cls` (or an alias of it)."""
+    strawberry.enum(cls, name=name, description=description)
+    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]  # set by strawberry.enum at run time
     unknown = set(values) - {value.name for value in definition.values}
     if unknown:
         raise ValueError(f"{name} has no values {sorted(unknown)}")
     for value in definition.values:
         value.description = values.get(value.name)
-    return enum
 
 
 First = Annotated[int | None, strawberry.argument(description="Page size, 1 to 100 (VALIDATION_FAILED outside).")]

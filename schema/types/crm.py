@@ -11,11 +11,12 @@ import models
 from resolvers import notes
 from resolvers.access import visible_conversation
 from schema.context import loaders_of, viewer_of
-from schema.types.common import Connection, Node, connection, described_enum, wrap
+from schema.types.common import Connection, Node, connection, describe_enum, wrap
 from schema.types.inbox import Conversation
 
-LinkKind = described_enum(
-    models.LinkKind,
+LinkKind = models.LinkKind
+describe_enum(
+    LinkKind,
     "LinkKind",
     "Which of a conversation's three CRM links (R-LINK).",
     {"PERSON": "The linked person.", "LEAD": "The linked lead.", "DEAL": "The linked deal."},

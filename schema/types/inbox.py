@@ -16,14 +16,15 @@ from resolvers.sections import section_of
 from schema.context import loaders_of, viewer_of
 from schema.loaders import related
 from schema.types.apps import MessagingApp
-from schema.types.common import After, Connection, First, Node, connection, described_enum, wrap
+from schema.types.common import After, Connection, First, Node, connection, describe_enum, wrap
 from schema.types.team import User
 
 if TYPE_CHECKING:  # the CRM's types refer to Conversation: they are imported where first needed
     from schema.types.crm import Deal, Lead, Person
 
-ConversationStatus = described_enum(
-    models.ConversationStatus,
+ConversationStatus = models.ConversationStatus
+describe_enum(
+    ConversationStatus,
     "ConversationStatus",
     "Whether a conversation is being worked on (R-CLOSE).",
     {
@@ -32,8 +33,9 @@ ConversationStatus = described_enum(
         "(R-REOPEN).",
     },
 )
-Direction = described_enum(
-    models.Direction,
+Direction = models.Direction
+describe_enum(
+    Direction,
     "Direction",
     "Which way a message went.",
     {
@@ -41,8 +43,9 @@ Direction = described_enum(
         "OUTBOUND": "To the contact: a user's reply, or a message sent from the provider's own tools.",
     },
 )
-DeliveryStatus = described_enum(
-    models.DeliveryStatus,
+DeliveryStatus = models.DeliveryStatus
+describe_enum(
+    DeliveryStatus,
     "DeliveryStatus",
     "Where a message is on its way (R-REPLY). Outbound messages only move forward: "
     "QUEUED < SENT < DELIVERED < READ; FAILED only from below DELIVERED.",
@@ -55,8 +58,9 @@ DeliveryStatus = described_enum(
         "FAILED": "Refused or undeliverable: see errorCode and errorMessage.",
     },
 )
-Section = described_enum(
-    SectionValue,
+Section = SectionValue
+describe_enum(
+    Section,
     "Section",
     "Where a conversation sits for the viewer (R-SECTION). A deleted conversation is in none.",
     {

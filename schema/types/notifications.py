@@ -12,12 +12,13 @@ from resolvers import notifications
 from resolvers.access import live_message, visible_conversation
 from schema.context import loaders_of, viewer_of
 from schema.loaders import related
-from schema.types.common import Connection, Node, connection, described_enum, wrap
+from schema.types.common import Connection, Node, connection, describe_enum, wrap
 from schema.types.inbox import Conversation, Message
 from schema.types.team import User
 
-NotificationKind = described_enum(
-    models.NotificationKind,
+NotificationKind = models.NotificationKind
+describe_enum(
+    NotificationKind,
     "NotificationKind",
     "Why a user is told something (R-NOTIFY); nobody is told of what they did themselves.",
     {

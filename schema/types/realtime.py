@@ -13,12 +13,13 @@ from resolvers.ids import to_api_id
 from resolvers.realtime import event_cursor
 from schema.context import loaders_of
 from schema.loaders import related
-from schema.types.common import described_enum
+from schema.types.common import describe_enum
 from schema.types.inbox import Conversation, Message
 from schema.types.team import User
 
-InboxEventType = described_enum(
-    models.InboxEventType,
+InboxEventType = models.InboxEventType
+describe_enum(
+    InboxEventType,
     "InboxEventType",
     "What changed.",
     {

@@ -6,10 +6,11 @@ import strawberry
 
 import models
 from resolvers.ids import to_api_id
-from schema.types.common import Node, described_enum, wrap
+from schema.types.common import Node, describe_enum, wrap
 
-Role = described_enum(
-    models.Role,
+Role = models.Role
+describe_enum(
+    Role,
     "Role",
     "What a user may do in the account (R-SETTINGS).",
     {
@@ -17,8 +18,9 @@ Role = described_enum(
         "MEMBER": "Works the inbox of the apps shared with them; changes no messaging settings.",
     },
 )
-UserStatus = described_enum(
-    models.UserStatus,
+UserStatus = models.UserStatus
+describe_enum(
+    UserStatus,
     "UserStatus",
     "Whether a user can sign in and work the inbox (R-ADMIN).",
     {

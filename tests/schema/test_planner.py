@@ -60,8 +60,7 @@ def _js_documents() -> list[str]:
             expression = match.group(1).strip()
             ternary = re.fullmatch(r'.+\?\s*(?:"([^"]*)"|(\w+))\s*:.*', expression, re.S)
             if ternary:
-                value = ternary.group(1) if ternary.group(1) is not None else constants.get(ternary.group(2), "")
-                return value
+                return ternary.group(1) if ternary.group(1) is not None else constants.get(ternary.group(2), "")
             return constants.get(expression, match.group(0))
 
         expanded = re.sub(r"\$\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}", one, text)
