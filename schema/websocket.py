@@ -25,10 +25,11 @@ from strawberry.utils.aio import aclosing
 from resolvers.errors import RateLimited, Unauthenticated
 from resolvers.viewer import Viewer, authenticate, authenticate_digest, bearer_token
 from schema.context import Context
+from schema.frames import FrameWriter, frame_writer, text_frame
 from schema.loaders import Loaders
 from schema.revocation import Sentry, sentry_of, still_grants
 from schema.strawberry_internals import OperationStreamClosed, send_result_stream
-from subscriptions.hub import current_hub
+from subscriptions.hub import Sink, current_hub
 
 if TYPE_CHECKING:
     from schema.view import GraphQLView
@@ -47,9 +48,37 @@ class Delivery:
 
     def __post_init__(self) -> None:
         self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
+        self.seen = 0
+        self.writer: FrameWriter | None = None
 
     async def send(self, payload: str) -> None:
         await self.handler.websocket.ws.send_text(self.prefix + payload + "}")  # type: ignore[attr-defined]
+
+    def sink(self, seen: int) -> Sink | None:
+        """Writes the hub's (event id, payload) items after `seen` straight to the socket, one frame
+        built per payload and operation id and shared by every socket of the group; None where the
+        server gives no FrameWriter (then `send` it is)."""
+        self.writer = frame_writer(self.handler.websocket.ws.scope)  # type: ignore[attr-defined]
+        self.seen = seen
+        return None if self.writer is None else self._write
+
+    def _write(self, item: tuple[int, str], shared: dict[Any, Any]) -> bool:
+        """False (too slow) when the socket's unsent bytes are over the limit, instead of adding to them."""
+        event_id, payload = item
+        if event_id <= self.seen:
+            return True
+        writer = self.writer
+        assert writer is not None
+        if writer.buffered > cast("GraphQLView", self.handler.view).write_buffer_limit:
+            return False
+        frame = shared.get(self.operation.id)
+        if frame is None:
+            body = shared.get(None)
+            if body is None:
+                body = shared[None] = payload.encode() + b"}"
+            frame = shared[self.operation.id] = text_frame(self.prefix.encode() + body)
+        writer.write(frame)
+        return True
 
 
 current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
