@@ -38,17 +38,17 @@ class FrameWriter:
     def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
         self._protocol = protocol
 
-    @property
-    def buffered(self) -> int:
-        """Bytes written but not yet taken by the kernel: what a client that does not read piles up."""
-        transport: asyncio.Transport = self._protocol.transport
-        return transport.get_write_buffer_size()
-
-    def write(self, frame: bytes) -> None:
+    def write(self, frame: bytes, limit: int) -> bool:
+        """Writes `frame` unless the bytes written but not yet taken by the kernel are over `limit`
+        (what a client that does not read piles up): then False, and nothing is written."""
         protocol = self._protocol
-        if protocol.close_sent or protocol.transport.is_closing():
-            return  # closing: the operation is being ended by the disconnect
-        protocol.transport.write(frame)
+        transport: asyncio.Transport = protocol.transport
+        if protocol.close_sent or transport.is_closing():
+            return True  # closing: the disconnect ends the operation
+        if transport.get_write_buffer_size() > limit:
+            return False
+        transport.write(frame)
+        return True
 
 
 class BroadcastWebSockets(WebSocketsSansIOProtocol):

@@ -50,6 +50,7 @@ class Delivery:
         self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
         self.seen = 0
         self.writer: FrameWriter | None = None
+        self.limit = 0
 
     async def send(self, payload: str) -> None:
         await self.handler.websocket.ws.send_text(self.prefix + payload + "}")  # type: ignore[attr-defined]
@@ -60,6 +61,7 @@ class Delivery:
         server gives no FrameWriter (then `send` it is)."""
         self.writer = frame_writer(self.handler.websocket.ws.scope)  # type: ignore[attr-defined]
         self.seen = seen
+        self.limit = cast("GraphQLView", self.handler.view).write_buffer_limit
         return None if self.writer is None else self._write
 
     def _write(self, item: tuple[int, str], shared: dict[Any, Any]) -> bool:
@@ -67,18 +69,14 @@ class Delivery:
         event_id, payload = item
         if event_id <= self.seen:
             return True
-        writer = self.writer
-        assert writer is not None
-        if writer.buffered > cast("GraphQLView", self.handler.view).write_buffer_limit:
-            return False
-        frame = shared.get(self.operation.id)
+        op_id = self.operation.id
+        frame = shared.get(op_id)
         if frame is None:
             body = shared.get(None)
             if body is None:
                 body = shared[None] = payload.encode() + b"}"
-            frame = shared[self.operation.id] = text_frame(self.prefix.encode() + body)
-        writer.write(frame)
-        return True
+            frame = shared[op_id] = text_frame(self.prefix.encode() + body)
+        return self.writer.write(frame, self.limit)  # type: ignore[union-attr]  # set with this sink
 
 
 current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
