@@ -33,17 +33,18 @@ class FrameWriter:
     """Writes whole frames to one accepted WebSocket's transport, between the frames uvicorn writes
     (uvicorn writes each of its frames with one `transport.write` too, so they never interleave)."""
 
-    __slots__ = ("_protocol",)
+    __slots__ = ("_protocol", "stopped")
 
     def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
         self._protocol = protocol
+        self.stopped = False  # set when the socket is revoked: nothing more is written, at once
 
     def write(self, frame: bytes, limit: int) -> bool:
         """Writes `frame` unless the bytes written but not yet taken by the kernel are over `limit`
         (what a client that does not read piles up): then False, and nothing is written."""
         protocol = self._protocol
         transport: asyncio.Transport = protocol.transport
-        if protocol.close_sent or transport.is_closing():
+        if self.stopped or protocol.close_sent or transport.is_closing():
             return True  # closing: the disconnect ends the operation
         if transport.get_write_buffer_size() > limit:
             return False

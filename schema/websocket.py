@@ -149,6 +149,9 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         operations are cancelled first, so nothing more is sent on it."""
         if _closed(self):
             return
+        writer = frame_writer(self.websocket.ws.scope)  # type: ignore[attr-defined]
+        if writer is not None:
+            writer.stopped = True  # the hub writes from its own task: stop those writes before the cancels land
         current = asyncio.current_task()
         for operation in list(self.operations.values()):
             if operation.task is not None and operation.task is not current:
