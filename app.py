@@ -28,6 +28,7 @@ from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
 from resolvers.links import CONVERSATION_PATH
 from schema import build_schema
+from schema.frames import BroadcastWebSockets
 from schema.view import GRAPHIQL_DIR, GraphQLView
 from settings import Settings, get_settings, use_settings
 from subscriptions.hub import start_hub, stop_hub
@@ -237,6 +238,7 @@ class ServerOptions(TypedDict):
     """The keyword arguments of uvicorn.Config / uvicorn.run that `server_options` sets."""
 
     http: Literal["httptools"]
+    ws: type[BroadcastWebSockets]
     ws_max_size: int
     ws_per_message_deflate: bool
     log_level: str
@@ -247,6 +249,7 @@ def server_options(settings: Settings) -> ServerOptions:
     """How `switchboard serve` and `switchboard demo` run uvicorn."""
     return {
         "http": "httptools",
+        "ws": BroadcastWebSockets,  # uvicorn's own, letting subscriptions write shared frames (schema/frames.py)
         "ws_max_size": settings.max_body_bytes,  # a WebSocket message is held whole before it is parsed
         "ws_per_message_deflate": False,  # a compressor per WebSocket costs ~50 KB; payloads are small JSON
         "log_level": "info",

@@ -39,6 +39,7 @@ class Settings:
     max_query_nodes: int = 50_000
     max_subscriptions_per_connection: int = 20
     subscriber_queue_size: int = 1_000
+    subscriber_write_buffer_bytes: int = 1_000_000  # unsent bytes on a socket before its subscriptions end
     subscription_render_budget_ms: int = 500
     redis_channel: str = "switchboard:events"
     websocket_ping_seconds: float = 15.0
@@ -78,6 +79,9 @@ class Settings:
             plan_cache_size=int(env.get("PLAN_CACHE_SIZE") or defaults.plan_cache_size),
             persisted_queries_size=int(env.get("PERSISTED_QUERIES_SIZE") or defaults.persisted_queries_size),
             max_query_nodes=int(env.get("MAX_QUERY_NODES") or defaults.max_query_nodes),
+            subscriber_write_buffer_bytes=int(
+                env.get("SUBSCRIBER_WRITE_BUFFER_BYTES") or defaults.subscriber_write_buffer_bytes
+            ),
             subscription_render_budget_ms=int(
                 env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms
             ),

@@ -207,8 +207,12 @@ async def _serve_inbox_events(
 
 
 async def _stay_live(hub: Hub, delivery: Delivery, subscriber: Subscriber, seen: int) -> None:
-    """Sends the group's payloads (events after `seen`) until completed, disconnected or too slow."""
+    """Sends the group's payloads (events after `seen`) until completed, disconnected or too slow:
+    written by the hub straight to the socket where the server allows it (Delivery.sink), else from here."""
     try:
+        sink = delivery.sink(seen)
+        if sink is not None:
+            subscriber.attach(sink)  # then `get` only waits for the end
         while True:
             event_id, payload = await subscriber.get()
             if event_id > seen:

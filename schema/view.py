@@ -55,6 +55,7 @@ class GraphQLView(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.recheck_seconds = settings.websocket_recheck_seconds
+        self.write_buffer_limit = settings.subscriber_write_buffer_bytes
         self.persisted = PersistedQueries(settings.persisted_queries_size)
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:

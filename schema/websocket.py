@@ -25,10 +25,11 @@ from strawberry.utils.aio import aclosing
 from resolvers.errors import RateLimited, Unauthenticated
 from resolvers.viewer import Viewer, authenticate, authenticate_digest, bearer_token
 from schema.context import Context
+from schema.frames import FrameWriter, frame_writer, text_frame
 from schema.loaders import Loaders
 from schema.revocation import Sentry, sentry_of, still_grants
 from schema.strawberry_internals import OperationStreamClosed, send_result_stream
-from subscriptions.hub import current_hub
+from subscriptions.hub import Sink, current_hub
 
 if TYPE_CHECKING:
     from schema.view import GraphQLView
@@ -47,9 +48,35 @@ class Delivery:
 
     def __post_init__(self) -> None:
         self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
+        self.seen = 0
+        self.writer: FrameWriter | None = None
+        self.limit = 0
 
     async def send(self, payload: str) -> None:
         await self.handler.websocket.ws.send_text(self.prefix + payload + "}")  # type: ignore[attr-defined]
+
+    def sink(self, seen: int) -> Sink | None:
+        """Writes the hub's (event id, payload) items after `seen` straight to the socket, one frame
+        built per payload and operation id and shared by every socket of the group; None where the
+        server gives no FrameWriter (then `send` it is)."""
+        self.writer = frame_writer(self.handler.websocket.ws.scope)  # type: ignore[attr-defined]
+        self.seen = seen
+        self.limit = cast("GraphQLView", self.handler.view).write_buffer_limit
+        return None if self.writer is None else self._write
+
+    def _write(self, item: tuple[int, str], shared: dict[Any, Any]) -> bool:
+        """False (too slow) when the socket's unsent bytes are over the limit, instead of adding to them."""
+        event_id, payload = item
+        if event_id <= self.seen:
+            return True
+        op_id = self.operation.id
+        frame = shared.get(op_id)
+        if frame is None:
+            body = shared.get(None)
+            if body is None:
+                body = shared[None] = payload.encode() + b"}"
+            frame = shared[op_id] = text_frame(self.prefix.encode() + body)
+        return self.writer.write(frame, self.limit)  # type: ignore[union-attr]  # set with this sink
 
 
 current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
@@ -122,6 +149,9 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         operations are cancelled first, so nothing more is sent on it."""
         if _closed(self):
             return
+        writer = frame_writer(self.websocket.ws.scope)  # type: ignore[attr-defined]
+        if writer is not None:
+            writer.stopped = True  # the hub writes from its own task: stop those writes before the cancels land
         current = asyncio.current_task()
         for operation in list(self.operations.values()):
             if operation.task is not None and operation.task is not current:

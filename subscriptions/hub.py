@@ -56,6 +56,7 @@ log = logging.getLogger("switchboard.hub")
 
 POLL_SECONDS = 5.0
 BATCH = 200
+YIELD_EVERY = 256  # recipients handed an event between two yields to the event loop
 
 
 class TooSlow(Exception):
@@ -66,7 +67,7 @@ class Subscriber:
     """A bounded queue of payloads for one subscription; `get` raises TooSlow once it overflowed,
     or the error it was ended with once the payloads before it are taken."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "ended", "group", "start_after", "user")
+    __slots__ = ("_items", "_limit", "_waiter", "ended", "group", "sink", "start_after", "user")
 
     def __init__(self, user: Any, limit: int, start_after: int = 0, group: Group | None = None) -> None:
         self.user = user
@@ -76,9 +77,24 @@ class Subscriber:
         self._items: deque[Any] | None = None  # made on first use: most subscribers are idle
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
+        # Set by a consumer that writes payloads itself, synchronously (schema/realtime.py's live
+        # phase): `sink(item, shared)` writes it, False if the consumer is too slow (then it is cut
+        # off). `shared` is one dict per payload and event, for whatever every recipient can reuse.
+        self.sink: Sink | None = None
 
-    def push(self, item: Any) -> None:
+    def attach(self, sink: Sink) -> None:
+        """From now on, payloads go to `sink` instead of the queue; those queued go first."""
+        items, self._items = self._items, None
+        self.sink = sink
+        for item in items or ():
+            self.push(item)
+
+    def push(self, item: Any, shared: dict[Any, Any] | None = None) -> None:
         if self.ended is not None:
+            return
+        if self.sink is not None:
+            if not self.sink(item, {} if shared is None else shared):
+                self.cut_off()
             return
         if self._items is None:
             self._items = deque()
@@ -114,6 +130,8 @@ class Subscriber:
                 self._waiter = None
         return self._items.popleft()
 
+
+Sink = Callable[[Any, dict[Any, Any]], bool]
 
 Renderer = Callable[
     [InboxEvent, list[Subscriber], dict[str, Any]], Coroutine[Any, Any, Iterable[tuple[Any, Sequence[Subscriber]]]]
@@ -338,9 +356,15 @@ class Hub:
         except Exception:
             log.exception("rendering inbox event %s failed", event.id)
             return
+        sent = 0
         for payload, recipients in rendered:
+            item = (event.id, payload)
+            shared: dict[Any, Any] = {}
             for subscriber in recipients:
-                subscriber.push((event.id, payload))
+                subscriber.push(item, shared)
+                sent += 1
+                if sent % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # sockets written straight from here: let the loop breathe
 
     async def render(
         self, group: Group, event: InboxEvent, members: list[Subscriber], scratch: dict[str, Any]

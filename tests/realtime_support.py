@@ -49,12 +49,14 @@ class Server:
 async def serving(settings: Settings) -> AsyncIterator[Server]:
     """uvicorn on a free loopback port, in this event loop, with the app's lifespan (the hub)."""
     from app import create_app
+    from schema.frames import BroadcastWebSockets
 
     config = uvicorn.Config(
         create_app(settings, manage_database=False),
         host="127.0.0.1",
         port=0,
         lifespan="on",
+        ws=BroadcastWebSockets,  # as `switchboard serve` (app.server_options)
         log_level="warning",
         timeout_graceful_shutdown=2,
     )
