@@ -198,5 +198,13 @@ class StalledSocket:
     def resume(self) -> None:
         self.reader._transport.resume_reading()  # type: ignore[attr-defined]
 
+    async def read_until_ended(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Resumes reading; the `next` messages up to and with the one carrying errors, and the message after it."""
+        self.resume()
+        messages = [await self.read()]
+        while messages[-1]["type"] == "next" and not messages[-1]["payload"].get("errors"):
+            messages.append(await self.read())
+        return messages, await self.read()
+
     def close(self) -> None:
         self.writer.close()

@@ -150,12 +150,7 @@ class Run:
         elif kind is OBJECT:
             plan = output.object
             assert plan is not None  # an OBJECT output always has its plan (Compiler._output)
-            child = dict.fromkeys(plan.keys)
-            container[key] = child
-            entry = children.get(id(plan))
-            if entry is None:
-                entry = children[id(plan)] = (plan, [])
-            entry[1].append((value, child, (holder, container, key, output.nullable)))
+            _enqueue(children, plan, value, (holder, container, key, output.nullable))
         elif kind is LIST:
             if not is_iterable(value):
                 message = f"Expected Iterable, but did not find one for field '{field.parent_type.name}.{field.name}'."
@@ -174,12 +169,7 @@ class Run:
             except Exception as error:
                 self._error(error, field, container, key, holder, output.nullable)
                 return
-            child = dict.fromkeys(plan.keys)
-            container[key] = child
-            entry = children.get(id(plan))
-            if entry is None:
-                entry = children[id(plan)] = (plan, [])
-            entry[1].append((value, child, (holder, container, key, output.nullable)))
+            _enqueue(children, plan, value, (holder, container, key, output.nullable))
 
     def _runtime_plan(self, output: Output, value: Any, field: FieldPlan) -> ObjectPlan:
         plan = output.abstract
@@ -313,3 +303,15 @@ def _path(holder: Holder) -> list[Any]:
         holder = holder[0]
     keys.reverse()
     return keys
+
+
+def _enqueue(children: dict[int, tuple[ObjectPlan, list[Row]]], plan: ObjectPlan, value: Any, position: Holder) -> None:
+    """Places an empty object for `value` at `position` and queues it for its plan's next level (one batch per plan)."""
+    assert position is not None
+    _, container, key, _ = position
+    child = dict.fromkeys(plan.keys)
+    container[key] = child
+    entry = children.get(id(plan))
+    if entry is None:
+        entry = children[id(plan)] = (plan, [])
+    entry[1].append((value, child, position))

@@ -45,11 +45,7 @@ class TestSlowSocket:
                 events += await first.events(events_op, count)
                 beas += await second.events(bea_op, count)
             expected = len(texts) + 1
-            slow.resume()
-            slow_messages = [await slow.read()]
-            while slow_messages[-1]["type"] == "next" and not slow_messages[-1]["payload"].get("errors"):
-                slow_messages.append(await slow.read())
-            last = await slow.read()
+            slow_messages, last = await slow.read_until_ended()
             slow.close()
 
         # Then every fast subscriber got every event once, in order; the slow one was ended

@@ -150,11 +150,7 @@ class TestSlowSubscriber:
                 received.append(await fast.event(fast_op))
                 if received[-1]["type"] == "CONVERSATION_CREATED":
                     received.append(await fast.event(fast_op))
-            slow.resume()
-            slow_messages = [await slow.read()]
-            while slow_messages[-1]["type"] == "next" and not slow_messages[-1]["payload"].get("errors"):
-                slow_messages.append(await slow.read())
-            last = await slow.read()
+            slow_messages, last = await slow.read_until_ended()
             slow.close()
 
         assert [event["message"]["text"] for event in received if event["message"]] == texts
