@@ -193,7 +193,9 @@ class StalledSocket:
                 length = int.from_bytes(await self.reader.readexactly(8), "big")
             payload = await self.reader.readexactly(length)
             if first & 0x0F == 0x1:
-                return json.loads(payload)
+                message: dict[str, Any] = json.loads(payload)
+                if message["type"] not in ("ping", "pong"):  # keep-alives can sit among the backlog
+                    return message
 
     def resume(self) -> None:
         self.reader._transport.resume_reading()  # type: ignore[attr-defined]

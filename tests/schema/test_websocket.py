@@ -134,7 +134,7 @@ class TestKeepAlive:
 class TestSlowSubscriber:
     @pytest.fixture
     def server_settings(self, server_settings: Settings) -> Settings:
-        return replace(server_settings, subscriber_queue_size=4)
+        return replace(server_settings, subscriber_queue_size=4, websocket_ping_seconds=0.05)
 
     async def test_slow_subscriber_is_cut_off_while_a_fast_one_gets_everything(self, api: Api, server: Server) -> None:
         admin = await api.create_account()
