@@ -14,6 +14,7 @@ from models.notifications import (
     OutboxEmail,
 )
 from models.outbound import OutboundSend
+from models.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
     "Account",
@@ -34,6 +35,7 @@ __all__ = [
     "Lead",
     "LinkKind",
     "Message",
+    "MessageTemplate",
     "MessagingApp",
     "Note",
     "Notification",
@@ -44,6 +46,8 @@ __all__ = [
     "Person",
     "Provider",
     "Role",
+    "TemplateCategory",
+    "TemplateStatus",
     "User",
     "UserStatus",
 ]
