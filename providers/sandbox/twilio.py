@@ -36,13 +36,13 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 @dataclass
 class FakeContent:
-    """One Content API resource with its WhatsApp approval (status: approved, pending, rejected, paused,
+    """One Content API resource with its WhatsApp approval (approval: approved, pending, rejected, paused,
     disabled, received or unsubmitted; category: UTILITY, MARKETING or AUTHENTICATION)."""
 
     account_sid: str
     friendly_name: str
     body: str
-    status: str = "approved"
+    approval: str = "approved"
     category: str | None = "UTILITY"
     language: str = "en"
     sid: str = field(default_factory=lambda: _sid("HX"))
@@ -69,8 +69,8 @@ class FakeContent:
             "approval_requests": {
                 "name": self.friendly_name,
                 "category": self.category,
-                "status": self.status,
-                "rejection_reason": "Variable at the end" if self.status == "rejected" else "",
+                "status": self.approval,
+                "rejection_reason": "Variable at the end" if self.approval == "rejected" else "",
                 "content_type": self.content_type,
                 "allow_category_change": True,
             },
@@ -263,7 +263,7 @@ class FakeTwilio(LoopbackServer):
             return _error(21656, "The ContentVariables Parameter is invalid")
         if any(not values.get(key) for key in content.placeholders()):
             return _error(21656, "The ContentVariables Parameter is invalid")
-        if content.status != "approved":
+        if content.approval != "approved":
             return _error(63027, "Template does not exist for a language and locale")
         return content.rendered(values)
 

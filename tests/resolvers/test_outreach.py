@@ -110,7 +110,7 @@ async def test_r_template_values_are_cleaned_before_they_are_stored_and_sent(inb
 
 @pytest.mark.parametrize("status", ["pending", "rejected", "paused", "disabled", "received"])
 async def test_r_template_only_approved_templates_are_sent(inbox: Inbox, status: str) -> None:
-    inbox.twilio.add_content(ACCOUNT_SID, "not_yet", "Hello {{1}}", status=status)
+    inbox.twilio.add_content(ACCOUNT_SID, "not_yet", "Hello {{1}}", approval=status)
     template_id = (await synced_templates(inbox))["not_yet"]["id"]
     conversation_id = await whatsapp_conversation(inbox)
     before = await snapshot()
@@ -153,7 +153,7 @@ async def test_r_template_changed_upstream_since_the_sync_is_refused_by_twilio(i
     # Given a template approved when synced, then paused at WhatsApp (the fake answers as Twilio does)
     add_quote(inbox)
     template_id = (await synced_templates(inbox))["quote_ready"]["id"]
-    inbox.twilio.contents[0].status = "paused"
+    inbox.twilio.contents[0].approval = "paused"
     conversation_id = await whatsapp_conversation(inbox)
 
     result = await send_template(inbox, conversation_id, template_id, values(_1="Ana", _2="Q-7"))

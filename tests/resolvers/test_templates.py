@@ -38,7 +38,7 @@ async def test_r_template_sync_follows_every_page_and_maps_status_and_category(i
     for index, status in enumerate(STATUSES):
         category = ["UTILITY", "MARKETING", "AUTHENTICATION", None][index % 4]
         inbox.twilio.add_content(
-            ACCOUNT_SID, f"t{index}_{status}", f"Hello {{{{1}}}}, {status}", status=status, category=category
+            ACCOUNT_SID, f"t{index}_{status}", f"Hello {{{{1}}}}, {status}", approval=status, category=category
         )
     inbox.twilio.add_content("AC" + "f" * 32, "someone_elses", "Not ours")
     inbox.twilio.add_content(ACCOUNT_SID, "greeting", "Hi there, {{name}}! {{name}} again, {{2}}", language="pt_BR")
