@@ -178,7 +178,14 @@ async function start(token) {
   });
   $("#crm").hidden = !state.features.linking;
   if (state.features.linking) {
-    crm = new CrmPanel({ api: state.api, root: $("#crm"), toast, changed: () => refresh({ list: true, thread: true }) });
+    crm = new CrmPanel({
+      api: state.api,
+      root: $("#crm"),
+      toast,
+      features: state.features,
+      changed: () => refresh({ list: true, thread: true }),
+      open: (id) => navigate(id),
+    });
   }
   if (state.features.notifications) {
     bell = new Bell({ api: state.api, features: state.features, root: $("#bell-wrap"), onOpen: (id) => navigate(id), toast });
