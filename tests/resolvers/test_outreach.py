@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from models import Contact, Conversation, InboxEvent, Message
+from models import Contact, Conversation, InboxEvent, Message, MessageTemplate
+from resolvers.delivery import retry_due_sends
 from resolvers.ids import pk_of
 from tests.provider_support import ACCOUNT_SID, CUSTOMER, Inbox, event_types, snapshot, whatsapp_conversation
 from tests.resolvers.crm_support import new_person, notes_of
@@ -333,3 +334,46 @@ async def test_r_template_start_conversation_refused_by_twilio_keeps_the_failed_
     message = await inbox.message(error["extensions"]["messageId"])
     assert message["status"] == "FAILED"
     assert await Conversation.filter(contact__external_id=NEW_NUMBER).count() == 1
+
+
+async def test_r_template_a_send_twilio_could_not_take_is_retried_as_the_template(inbox: Inbox) -> None:
+    # Given Twilio down when the template is sent outside the window
+    template_id = await quote_template(inbox)
+    conversation_id = await whatsapp_conversation(inbox)
+    inbox.clock.advance(hours=30)
+    await inbox.twilio.stop()
+    try:
+        message = (await send_template(inbox, conversation_id, template_id, values(_1="Ana", _2="Q-7")))["data"]
+    finally:
+        await inbox.twilio.start()
+    assert message["sendTemplate"]["status"] == "QUEUED"
+
+    # When the retry loop sends it
+    inbox.clock.advance(minutes=1)
+    assert await retry_due_sends() == 1
+
+    # Then Twilio gets the template with the same values, not a free-form body
+    assert (await inbox.message(message["sendTemplate"]["id"]))["status"] == "SENT"
+    [sent] = inbox.twilio.sent
+    assert sent["content_sid"] == inbox.twilio.contents[0].sid
+    assert json.loads(sent["content_variables"]) == {"1": "Ana", "2": "Q-7"}
+
+
+async def test_r_template_a_rendered_text_over_whatsapps_limit_is_refused(inbox: Inbox) -> None:
+    template_id = await quote_template(inbox)
+    conversation_id = await whatsapp_conversation(inbox)
+    before = await snapshot()
+    result = await send_template(inbox, conversation_id, template_id, values(_1="A" * 1000, _2="B" * 1000))
+    assert result["errors"][0]["extensions"] == {"code": "VALIDATION_FAILED", "field": "variables"}
+    assert await snapshot() == before
+
+
+async def test_r_template_uninstalling_the_app_removes_its_templates_and_template_messages(inbox: Inbox) -> None:
+    template_id = await quote_template(inbox)
+    conversation_id = await whatsapp_conversation(inbox)
+    await send_template(inbox, conversation_id, template_id, values(_1="Ana", _2="Q-7"))
+    await inbox.api.data(
+        "mutation($id: ID!) { uninstallMessagingApp(id: $id) }", {"id": inbox.whatsapp_id}, token=inbox.admin.token
+    )
+    assert await MessageTemplate.all().count() == 0
+    assert await Message.filter(app_id=pk_of("MessagingApp", inbox.whatsapp_id)).count() == 0
