@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from models import Conversation, InboxEventType, User
+from models import Conversation, InboxEventType, User, UserStatus
+from models.sql import ASSIGNABLE_USER, Dialect, dialect, fetch
 from resolvers.access import account_user, has_access, require_conversation
 from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable
 from resolvers.events import change
@@ -21,6 +22,8 @@ async def set_availability(viewer: Viewer, available: bool) -> User:
 async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str) -> Conversation:
     conversation = await require_conversation(viewer, conversation_id)
     assignee = await account_user(viewer, user_id)
+    if assignee.status != UserStatus.ACTIVE:
+        raise AssigneeUnavailable(f"{assignee.name} is deactivated.", reason="DEACTIVATED")
     if not assignee.available:
         raise AssigneeUnavailable(f"{assignee.name} is not available for new conversations.")
     if not await has_access(assignee.id, conversation.app_id):
@@ -28,10 +31,20 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
     if conversation.assignee_id == assignee.id:
         return conversation
     async with change() as c:
+        await _still_assignable(assignee)
         if await compare_and_set(conversation, assignee_id=assignee.id):
             c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
             await notify_assigned(c, conversation, actor_id=viewer.id)
     return conversation
+
+
+async def _still_assignable(assignee: User) -> None:
+    """Inside the assignment's transaction, before the conversation is written: the assignee is read
+    again, on PostgreSQL FOR SHARE, so a deactivation (R-ADMIN) committing meanwhile either waits for
+    this assignment (and then unassigns it) or is seen here (ASSIGNEE_UNAVAILABLE)."""
+    statement = ASSIGNABLE_USER + (" FOR SHARE" if dialect() == Dialect.POSTGRES else "")
+    if not await fetch(statement, assignee.id):
+        raise AssigneeUnavailable(f"{assignee.name} is no longer available for new conversations.")
 
 
 async def unassign_conversation(viewer: Viewer, conversation_id: str) -> Conversation:
