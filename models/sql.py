@@ -48,9 +48,10 @@ MEMBERS_NOTIFICATION_SETTINGS = (
 # PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
 LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 
-# The user row if they may be given a conversation now (R-AVAIL, R-ADMIN). On PostgreSQL (FOR SHARE) the
-# row stays so until commit: a deactivation or going unavailable waits for the assignment, or it for them.
-ASSIGNABLE_USER = "SELECT id FROM \"user\" WHERE id = $1 AND status = 'ACTIVE' AND available"
+# The user row if they are ACTIVE (R-ADMIN), and with AND_AVAILABLE if they may be given a conversation
+# (R-AVAIL). Read FOR SHARE on PostgreSQL (resolvers/admin.holds_active), the row stays so until commit.
+ACTIVE_USER = "SELECT id FROM \"user\" WHERE id = $1 AND status = 'ACTIVE'"
+AND_AVAILABLE = " AND available"
 
 # PostgreSQL only. Takes the EVENT_ORDER lock in the statement that draws the event's id (one round
 # trip on every change); taking it again for a second event of the same transaction is harmless

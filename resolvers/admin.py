@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models import ApiToken, Conversation, ConversationStatus, InboxEventType, Role, User, UserStatus
-from models.sql import LOCK_ACCOUNT_ADMINS, AdvisoryLock, Dialect, dialect, fetch
+from models.sql import ACTIVE_USER, AND_AVAILABLE, LOCK_ACCOUNT_ADMINS, AdvisoryLock, Dialect, dialect, fetch
 from resolvers.access import account_user
 from resolvers.errors import Forbidden, NotFound, ValidationFailed
 from resolvers.events import change
@@ -22,6 +22,17 @@ from resolvers.versions import compare_and_set
 from resolvers.viewer import Viewer, rights_changed
 
 LAST_ADMIN = "LAST_ADMIN"  # extensions.reason of the FORBIDDEN that keeps the last active admin
+
+
+async def holds_active(user_id: int, *, available: bool = False) -> bool:
+    """Inside a transaction that is about to give `user_id` an open conversation (an assignment, a
+    reopening): whether they are ACTIVE (and `available`). On PostgreSQL the row is read FOR SHARE,
+    so a deactivation committing meanwhile either waits for this transaction (and then unassigns
+    what it gave) or is seen here: a deactivated user never keeps an open conversation."""
+    statement = ACTIVE_USER + (AND_AVAILABLE if available else "")
+    if dialect() == Dialect.POSTGRES:
+        statement += " FOR SHARE"
+    return bool(await fetch(statement, user_id))
 
 
 async def _lock_admins(viewer: Viewer, user_pk: int) -> User:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from models import Conversation, InboxEventType, User, UserStatus
-from models.sql import ASSIGNABLE_USER, Dialect, dialect, fetch
 from resolvers.access import account_user, has_access, require_conversation
+from resolvers.admin import holds_active
 from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable
 from resolvers.events import change
 from resolvers.notifications import notify_assigned
@@ -31,20 +31,12 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
     if conversation.assignee_id == assignee.id:
         return conversation
     async with change() as c:
-        await _still_assignable(assignee)
+        if not await holds_active(assignee.id, available=True):  # again, in the transaction (R-ADMIN)
+            raise AssigneeUnavailable(f"{assignee.name} is no longer available for new conversations.")
         if await compare_and_set(conversation, assignee_id=assignee.id):
             c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
             await notify_assigned(c, conversation, actor_id=viewer.id)
     return conversation
-
-
-async def _still_assignable(assignee: User) -> None:
-    """Inside the assignment's transaction, before the conversation is written: the assignee is read
-    again, on PostgreSQL FOR SHARE, so a deactivation (R-ADMIN) committing meanwhile either waits for
-    this assignment (and then unassigns it) or is seen here (ASSIGNEE_UNAVAILABLE)."""
-    statement = ASSIGNABLE_USER + (" FOR SHARE" if dialect() == Dialect.POSTGRES else "")
-    if not await fetch(statement, assignee.id):
-        raise AssigneeUnavailable(f"{assignee.name} is no longer available for new conversations.")
 
 
 async def unassign_conversation(viewer: Viewer, conversation_id: str) -> Conversation:

@@ -19,7 +19,7 @@ from tests.processes import command_env, switchboard
 from tests.realtime_support import SESSION_CHANNEL, Server, Socket, serving
 from tests.schema.test_revocation import CREATE_ADMIN, LONG, answered, frames_until_closed
 from tests.smtp_sink import SmtpSink
-from tests.support import ASSIGN, CLOSE, Api, Person, postgres_only, queued_behind
+from tests.support import ASSIGN, CLOSE, REOPEN, SET_AVAILABILITY, Api, Person, postgres_only, queued_behind
 
 USER_FIELDS = "id name email role status available"
 UPDATE = f"""mutation($id: ID!, $n: String, $e: String, $r: Role) {{
@@ -340,6 +340,40 @@ async def test_r_admin_deactivation_and_an_assignment_at_once_leave_no_open_conv
     assert assigned.get("errors") is None or assigned["errors"][0]["extensions"]["code"] == "ASSIGNEE_UNAVAILABLE"
     final = (await api.data(ASSIGNEE, {"id": conversation}, token=team.carol.token))["conversation"]
     assert final == {"status": "OPEN", "assignee": None}
+
+
+@pytest.mark.parametrize("reopened_by", ["the customer writing", "a colleague"])
+async def test_r_admin_a_closed_conversation_of_a_deactivated_user_reopens_unassigned(
+    api: Api, reopened_by: str
+) -> None:
+    team, conversation = await api.create_team_with_conversation()
+    await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.admin.token)
+    await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
+    await api.data(DEACTIVATE, {"id": team.bob.id}, token=team.admin.token)
+
+    if reopened_by == "a colleague":
+        await api.data(REOPEN, {"id": conversation}, token=team.carol.token)
+    else:
+        await team.app.receive("cust", "Anyone there?")
+
+    final = (await api.data(ASSIGNEE, {"id": conversation}, token=team.carol.token))["conversation"]
+    assert final == {"status": "OPEN", "assignee": None}
+    assert await api.contacts_in(team.carol, "UNASSIGNED") == ["cust"]
+    [event] = await unassigned_events(conversation)
+    assert event.actor_id == (pk_of("User", team.carol.id) if reopened_by == "a colleague" else None)
+
+
+async def test_r_admin_a_closed_conversation_of_an_active_user_reopens_with_them(api: Api) -> None:
+    team, conversation = await api.create_team_with_conversation()
+    await api.data(ASSIGN, {"id": conversation, "u": team.bob.id}, token=team.admin.token)
+    await api.data(CLOSE, {"id": conversation}, token=team.bob.token)
+    await api.data(SET_AVAILABILITY, {"a": False}, token=team.bob.token)  # unavailable is not deactivated
+
+    await team.app.receive("cust", "Anyone there?")
+
+    final = (await api.data(ASSIGNEE, {"id": conversation}, token=team.carol.token))["conversation"]
+    assert final == {"status": "OPEN", "assignee": {"id": team.bob.id}}
+    assert await unassigned_events(conversation) == []
 
 
 # ---- reactivation
