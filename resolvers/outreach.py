@@ -17,10 +17,10 @@ from models import (
     MessageTemplate,
     MessagingApp,
     Provider,
-    User,
 )
 from resolvers import clock, crm
 from resolvers.access import require_conversation, visible_app_ids
+from resolvers.admin import holds_active
 from resolvers.errors import AssigneeUnavailable, NotFound, ValidationFailed
 from resolvers.events import Change, change
 from resolvers.ids import pk_of, to_api_id
@@ -71,8 +71,6 @@ async def start_conversation(
     text = _rendered(template, values)
     if person_id is not None:
         await crm.account_person(viewer, person_id)
-    if not await User.filter(id=viewer.id, available=True).exists():
-        raise AssigneeUnavailable("You are unavailable: become available to start a conversation (R-AVAIL).")
     for attempt in range(_ATTEMPTS):
         try:
             async with change() as c:
@@ -102,7 +100,10 @@ async def _whatsapp_app(viewer: Viewer, app_id: str) -> MessagingApp:
 
 async def _live_conversation(c: Change, viewer: Viewer, app: MessagingApp, number: str) -> Conversation:
     """The number's conversation, its row locked: created, brought back (R-DELETE), reopened, and given
-    to the caller when nobody has it, each with its event."""
+    to the caller when nobody has it, each with its event. The caller must be ACTIVE and available
+    (R-AVAIL), read under the transaction as R-ADMIN's deactivation requires."""
+    if not await holds_active(viewer.id, available=True):
+        raise AssigneeUnavailable("You are unavailable: become available to start a conversation (R-AVAIL).")
     now = clock.now()
     conversation = (
         await Conversation.filter(app_id=app.id, contact__external_id=number)
@@ -134,8 +135,13 @@ async def _live_conversation(c: Change, viewer: Viewer, app: MessagingApp, numbe
     if conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         conversation.version += 1
-        await conversation.save(update_fields=["status", "version"])
+        left = conversation.assignee_id is not None and not await holds_active(conversation.assignee_id)
+        if left:  # R-ADMIN: their assignee was deactivated; it comes back unassigned (and then to the caller)
+            conversation.assignee_id = None
+        await conversation.save(update_fields=["status", "version", "assignee_id"] if left else ["status", "version"])
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation, actor_id=viewer.id)
+        if left:
+            c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
     if conversation.assignee_id is None:
         conversation.assignee_id = viewer.id
         conversation.version += 1

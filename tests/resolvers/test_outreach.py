@@ -377,3 +377,39 @@ async def test_r_template_uninstalling_the_app_removes_its_templates_and_templat
     )
     assert await MessageTemplate.all().count() == 0
     assert await Message.filter(app_id=pk_of("MessagingApp", inbox.whatsapp_id)).count() == 0
+
+
+async def test_r_template_start_conversation_gives_the_caller_a_closed_one_whose_assignee_left(inbox: Inbox) -> None:
+    # Given the customer's conversation, closed with a colleague who was then deactivated (R-ADMIN)
+    template_id = await quote_template(inbox)
+    conversation_id = await whatsapp_conversation(inbox)
+    colleague = await inbox.api.create_user(inbox.admin, "Cy Colleague")
+    await inbox.api.data(
+        "mutation($a: ID!, $u: [ID!]!) { shareMessagingApp(id: $a, userIds: $u) { id } }",
+        {"a": inbox.whatsapp_id, "u": [colleague.id]},
+        token=inbox.admin.token,
+    )
+    await inbox.api.data(
+        "mutation($c: ID!, $u: ID!) { assignConversation(id: $c, userId: $u) { id } }",
+        {"c": conversation_id, "u": colleague.id},
+        token=inbox.admin.token,
+    )
+    await inbox.api.data(
+        "mutation($c: ID!) { closeConversation(id: $c) { id } }", {"c": conversation_id}, token=inbox.admin.token
+    )
+    await inbox.api.data(
+        "mutation($u: ID!) { deactivateUser(id: $u) { id } }", {"u": colleague.id}, token=inbox.admin.token
+    )
+
+    # When the admin writes to the same number
+    conversation = (await start(inbox, CUSTOMER, template_id, values(_1="Ana", _2="Q-7")))["data"]["startConversation"]
+
+    # Then it is reopened and, nobody holding it any more, given to the admin
+    assert conversation["id"] == conversation_id and conversation["status"] == "OPEN"
+    assert conversation["assignee"] == {"id": inbox.admin.id}
+    events = await InboxEvent.filter(conversation_id=pk_of("Conversation", conversation_id)).order_by("id")
+    assert [str(event.type) for event in events][-5:-2] == [
+        "CONVERSATION_REOPENED",
+        "CONVERSATION_UNASSIGNED",
+        "CONVERSATION_ASSIGNED",
+    ]

@@ -61,6 +61,7 @@ export class Api {
       notificationStream: subscription.has("notifications"),
       markRead: mutation.has("markNotificationsRead"),
       templates: mutation.has("sendTemplate") && mutation.has("startConversation"),
+      admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
     };
   }
 }
