@@ -1,6 +1,6 @@
 """Tortoise models. Every row belongs to one account (R-TENANT)."""
 
-from models.accounts import Account, ApiToken, Role, User, UserStatus
+from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
@@ -14,12 +14,14 @@ from models.notifications import (
     OutboxEmail,
 )
 from models.outbound import OutboundSend
+from models.signin import CodePurpose, RateCounter, SignInCode, SignInEmail
 
 __all__ = [
     "Account",
     "ApiToken",
     "AppAccess",
     "Attachment",
+    "CodePurpose",
     "Contact",
     "Conversation",
     "ConversationLink",
@@ -43,7 +45,11 @@ __all__ = [
     "OutboxEmail",
     "Person",
     "Provider",
+    "RateCounter",
     "Role",
+    "SignInCode",
+    "SignInEmail",
+    "TokenKind",
     "User",
     "UserStatus",
 ]

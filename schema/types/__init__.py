@@ -31,11 +31,13 @@ from schema.types.inbox import (
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
+from schema.types.signin import ApiToken, CreatedToken, SignInResult, TokenKind
 from schema.types.team import Account, CreatedUser, Role, User, UserStatus
 
 __all__ = [
     "Account",
     "After",
+    "ApiToken",
     "Attachment",
     "Connection",
     "Contact",
@@ -43,6 +45,7 @@ __all__ = [
     "ConversationConnection",
     "ConversationId",
     "ConversationStatus",
+    "CreatedToken",
     "CreatedUser",
     "Deal",
     "DealConnection",
@@ -71,6 +74,8 @@ __all__ = [
     "Role",
     "Section",
     "SectionCounts",
+    "SignInResult",
+    "TokenKind",
     "User",
     "UserStatus",
     "connection",
