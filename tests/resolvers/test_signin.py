@@ -121,7 +121,7 @@ async def test_r_signin_wrong_password_and_unknown_email_answer_the_same_after_t
     for email, password in [
         (ANA, "wrong password!"),
         ("nobody@acme.test", PASSWORD),
-        ("bea.%s@team.test" % ana.id[-4:].lower(), PASSWORD),
+        (f"bea.{ana.id[-4:].lower()}@team.test", PASSWORD),
         ("not an email", PASSWORD),
     ]:
         before = hasher.verifications
