@@ -476,3 +476,14 @@ async def test_r_signin_a_link_of_another_user_is_refused_to_a_signed_in_user(ap
     # and a made-up code is refused like a used one
     assert await api.error_code(RESET, {"c": "sbl_" + "A" * 43, "p": "a brand new password"}) == "VALIDATION_FAILED"
     assert await api.error_code(RESET, {"c": "' OR 1=1 --", "p": "a brand new password"}) == "VALIDATION_FAILED"
+
+
+async def test_r_signin_reset_requests_past_the_limit_answer_true_and_send_nothing(
+    api: Api, sink: SmtpSink, test_settings: Settings
+) -> None:
+    await ana_with_password(api)
+
+    answers = [(await api.data(REQUEST_RESET, {"e": ANA}))["requestPasswordReset"] for _ in range(15)]
+
+    assert answers == [True] * 15
+    assert await SignInEmail.all().count() == test_settings.sign_in_failures_per_email

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from resolvers.clock import ManualClock
 from resolvers.signin import set_password
 from settings import Settings
 from tests.processes import command_env, switchboard
@@ -101,3 +102,20 @@ class TestAcrossProcesses:
                 closed = await asyncio.gather(frames_until_closed(bea_here), frames_until_closed(bea_there))
 
         assert [code for _, code in closed] == [4403, 4403]
+
+
+async def test_r_signin_an_expired_sessions_socket_is_closed_at_the_next_recheck(
+    api: Api, server: Server, clock: ManualClock, test_settings: Settings
+) -> None:
+    await api.create_account()
+    await set_password("ana@acme.test", "correct horse battery")
+    session = (
+        await api.data('mutation { signIn(email: "ana@acme.test", password: "correct horse battery") { token } }')
+    )["signIn"]["token"]
+    async with Socket.opened(server, session) as socket:
+        await answered(socket)
+
+        clock.advance(days=test_settings.session_days, seconds=1)
+
+        _, code = await frames_until_closed(socket)
+    assert code == 4403
