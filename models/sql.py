@@ -59,3 +59,103 @@ async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
         statement = _NUMBERED.sub("?", statement)
     rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, list(values))
     return rows
+
+
+# ---- a batch of inbound messages, set-based (PostgreSQL only: resolvers/inbound_batch.py)
+# Every statement takes its rows as parallel arrays (UNNEST) and writes them in key order, so two
+# batches touching the same keys take their locks in the same order and cannot deadlock.
+
+# The unique (app, provider message id) decides what is new (R-IDEMPOTENT): a row a concurrent
+# transaction is inserting is waited for, then skipped. The conversation is set further on, in the
+# same transaction. Parameters: accounts, apps, provider ids, texts, attachments (JSON), now.
+INSERT_INBOUND_MESSAGES = (
+    "INSERT INTO message (account_id, app_id, direction, text, attachments, status, provider_message_id,"
+    " created_at, updated_at)"
+    " SELECT m.account_id, m.app_id, 'INBOUND', m.text, m.attachments::jsonb, 'RECEIVED', m.provider_message_id,"
+    " $6::timestamptz, $6::timestamptz"
+    " FROM unnest($1::int[], $2::int[], $3::varchar[], $4::text[], $5::text[])"
+    " AS m(account_id, app_id, provider_message_id, text, attachments)"
+    " ORDER BY m.app_id, m.provider_message_id"
+    " ON CONFLICT (app_id, provider_message_id) DO NOTHING"
+    " RETURNING id, app_id, provider_message_id"
+)
+
+# Creates the contacts not seen yet and gives the others the latest name and avatar; either way the
+# row is locked until commit, which serialises every batch writing to one contact (R-NEW).
+# Parameters: accounts, apps, external ids, names, avatar URLs, now.
+UPSERT_CONTACTS = (
+    "INSERT INTO contact (account_id, app_id, external_id, name, avatar_url, created_at)"
+    " SELECT c.account_id, c.app_id, c.external_id, c.name, c.avatar_url, $6::timestamptz"
+    " FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::text[])"
+    " AS c(account_id, app_id, external_id, name, avatar_url)"
+    " ORDER BY c.app_id, c.external_id"
+    " ON CONFLICT (app_id, external_id) DO UPDATE SET"
+    " name = COALESCE(EXCLUDED.name, contact.name), avatar_url = COALESCE(EXCLUDED.avatar_url, contact.avatar_url)"
+    " RETURNING id, app_id, external_id, name"
+)
+
+# The contacts' conversations, locked in id order. Parameters: apps, contacts.
+LOCK_CONVERSATIONS = (
+    "SELECT c.id, c.contact_id, c.status, c.assignee_id, c.deleted_at IS NOT NULL AS deleted"
+    " FROM conversation c JOIN unnest($1::int[], $2::int[]) AS k(app_id, contact_id)"
+    " ON c.app_id = k.app_id AND c.contact_id = k.contact_id"
+    " ORDER BY c.id FOR UPDATE OF c"
+)
+
+# Parameters: accounts, apps, contacts, now.
+INSERT_CONVERSATIONS = (
+    "INSERT INTO conversation (account_id, app_id, contact_id, status, version, created_at)"
+    " SELECT k.account_id, k.app_id, k.contact_id, 'OPEN', 0, $4::timestamptz"
+    " FROM unnest($1::int[], $2::int[], $3::int[]) AS k(account_id, app_id, contact_id)"
+    " ORDER BY k.app_id, k.contact_id"
+    " ON CONFLICT (app_id, contact_id) DO NOTHING"
+    " RETURNING id, contact_id"
+)
+
+# Open (R-REOPEN), brought back (R-DELETE: unassigned, a new created_at) and carrying its last
+# message. Parameters: conversations, last messages, their texts, brought back?, reopened?, now.
+UPDATE_RECEIVING_CONVERSATIONS = (
+    "UPDATE conversation c SET status = 'OPEN', deleted_at = NULL,"
+    " assignee_id = CASE WHEN u.back THEN NULL ELSE c.assignee_id END,"
+    " version = c.version + CASE WHEN u.back OR u.reopened THEN 1 ELSE 0 END,"
+    " created_at = CASE WHEN u.back THEN $6::timestamptz ELSE c.created_at END,"
+    " last_message_id = u.message_id, last_message_at = $6::timestamptz, last_message_text = u.text,"
+    " last_message_direction = 'INBOUND', last_inbound_at = $6::timestamptz"
+    " FROM unnest($1::int[], $2::int[], $3::text[], $4::bool[], $5::bool[]) AS u(id, message_id, text, back, reopened)"
+    " WHERE c.id = u.id"
+)
+
+# Parameters: messages, conversations, sender names.
+PLACE_INBOUND_MESSAGES = (
+    "UPDATE message m SET conversation_id = u.conversation_id, sender_name = u.sender_name"
+    " FROM unnest($1::int[], $2::int[], $3::varchar[]) AS u(id, conversation_id, sender_name) WHERE m.id = u.id"
+)
+
+# R-NOTE: which of these conversations are linked at all. Parameter: conversations.
+LINKED_CONVERSATIONS = "SELECT DISTINCT conversation_id FROM conversation_link WHERE conversation_id = ANY($1::int[])"
+
+# MEMBERS_NOTIFICATION_SETTINGS for several apps. Parameter: apps.
+APPS_MEMBERS_NOTIFICATION_SETTINGS = (
+    "SELECT a.app_id, a.user_id, s.kind, s.desktop, s.email FROM app_access a"
+    " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = ANY($1::int[])"
+)
+
+# Parameters: accounts, users, apps, kinds, conversations, messages, now.
+INSERT_MESSAGE_NOTIFICATIONS = (
+    "INSERT INTO notification (account_id, user_id, app_id, kind, conversation_id, message_id, created_at)"
+    " SELECT n.account_id, n.user_id, n.app_id, n.kind, n.conversation_id, n.message_id, $7::timestamptz"
+    " FROM unnest($1::int[], $2::int[], $3::int[], $4::varchar[], $5::int[], $6::int[])"
+    " AS n(account_id, user_id, app_id, kind, conversation_id, message_id)"
+    " RETURNING user_id, id"
+)
+
+# INSERT_EVENT_IN_ORDER for many events: ids drawn under the EVENT_ORDER lock, in the given order.
+# Parameters: accounts, apps, conversations, messages, types, now, lock.
+INSERT_EVENTS_IN_ORDER = (
+    "INSERT INTO inbox_event (account_id, app_id, conversation_id, message_id, type, occurred_at)"
+    " SELECT e.account_id, e.app_id, e.conversation_id, e.message_id, e.type, $6::timestamptz"
+    " FROM pg_advisory_xact_lock($7),"
+    " unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::varchar[]) WITH ORDINALITY"
+    " AS e(account_id, app_id, conversation_id, message_id, type, n)"
+    " ORDER BY e.n RETURNING id"
+)

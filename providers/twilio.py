@@ -21,10 +21,11 @@ from twilio.rest import Client
 
 from models import Attachment, DeliveryStatus, MessagingApp, Provider
 from providers.webhooks import load_app, web_attachments
-from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
+from resolvers.delivery import Outbound, SendResult, StatusUpdate
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
-from resolvers.messages import InboundMessage, receive_message
+from resolvers.ingest import receive, receive_status
+from resolvers.messages import InboundMessage
 from resolvers.replies import local_message_pk
 from resolvers.text import clean
 from settings import get_settings
@@ -180,7 +181,7 @@ async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | No
         return JSONResponse({"error": error.message}, status_code=400)
     if update is None:
         log.info("twilio app %s: status %r of %s ignored", app.id, form.get("MessageStatus"), form.get("MessageSid"))
-    elif not await apply_status(update):
+    elif not await receive_status(update):
         log.warning(
             "twilio app %s: status %s for unknown message %s", app.id, update.status, update.provider_message_id
         )
@@ -204,12 +205,13 @@ async def _webhook(request: Request, *, status_url: bool) -> Response:
     if status_url or ("MessageStatus" in form and "Body" not in form):
         return await _status(app, form, request.query_params.get("message"))
     try:
-        received = await receive_message(parse_inbound(app, form))
+        inbound = parse_inbound(app, form)
+        received = await receive(inbound)
     except ValidationFailed as error:
         log.warning("twilio app %s: message refused: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)
     if received.duplicate:
-        log.info("twilio app %s: duplicate %s", app.id, received.message.provider_message_id)
+        log.info("twilio app %s: duplicate %s", app.id, inbound.provider_message_id)
     return twiml()
 
 

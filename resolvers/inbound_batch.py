@@ -1,0 +1,293 @@
+"""A batch of inbound messages written set-based in one transaction (PostgreSQL), the rules as
+`resolvers/messages.receive_message` keeps them for one message: R-IDEMPOTENT, R-NEW, R-REOPEN,
+R-DELETE's resurrection, R-NOTE and R-NOTIFY.
+
+Each step is one statement for the whole batch, its rows in key order, and the steps take their
+locks in the same order in every batch (message keys, then contacts, then conversations by id, then
+the event-order lock), so concurrent batches wait for each other instead of deadlocking:
+
+1. the messages, without their conversation yet: the unique (app, provider message id) decides
+   which are new; the others are duplicates and change nothing further;
+2. the contacts of the new messages, created or renamed (and locked);
+3. their conversations, locked; the missing ones created (R-NEW);
+4. the conversations opened (R-REOPEN), brought back (R-DELETE) and given their last message;
+5. the messages placed in their conversation;
+6. the notes of linked conversations (R-NOTE: rare, one message at a time, as today);
+7. the notifications (R-NOTIFY): desktop rows in one statement, emails through `queue_email`;
+8. the events, in one statement under the event-order lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models import (
+    Conversation,
+    ConversationStatus,
+    InboxEventType,
+    Message,
+    NotificationKind,
+)
+from models.sql import (
+    APPS_MEMBERS_NOTIFICATION_SETTINGS,
+    INSERT_CONVERSATIONS,
+    INSERT_EVENTS_IN_ORDER,
+    INSERT_INBOUND_MESSAGES,
+    INSERT_MESSAGE_NOTIFICATIONS,
+    LINKED_CONVERSATIONS,
+    LOCK_CONVERSATIONS,
+    PLACE_INBOUND_MESSAGES,
+    UPDATE_RECEIVING_CONVERSATIONS,
+    UPSERT_CONTACTS,
+    AdvisoryLock,
+    fetch,
+)
+from resolvers import clock, notes
+from resolvers.emails import queue_email
+from resolvers.events import Change
+from resolvers.messages import InboundMessage
+from resolvers.notifications import DEFAULTS, Choice
+from subscriptions.publisher import publish_notifications
+
+
+class Contended(Exception):
+    """A conversation another writer created between our lock and our insert: try the batch again."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a webhook needs to answer: the message's id, whether it was already stored, its sender's name."""
+
+    message_id: int | None
+    duplicate: bool
+    sender_name: str | None = None
+
+
+def stored_attachments(inbound: InboundMessage) -> str:
+    """The JSON written to `message.attachments`: the provider's links as given (http(s) only, kept by
+    the providers). The one place an inbound batch writes attachments."""
+    return json.dumps(inbound.attachments)
+
+
+@dataclass
+class _Conversation:
+    id: int
+    account_id: int
+    app_id: int
+    assignee_id: int | None
+    created: bool = False
+    back: bool = False  # deleted, brought back (R-DELETE)
+    reopened: bool = False  # closed, reopened (R-REOPEN)
+
+
+async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
+    """Stores `batch` (validated, each with its account) in the current transaction; one result per message.
+    A message repeated within the batch is stored once, the repeats answered as duplicates."""
+    now = clock.now()
+    first: dict[tuple[int, str], int] = {}
+    for index, inbound in enumerate(batch):
+        first.setdefault((inbound.app_id, inbound.provider_message_id), index)
+    unique = [batch[index] for index in first.values()]
+
+    # 1. the messages (R-IDEMPOTENT)
+    inserted = await fetch(
+        INSERT_INBOUND_MESSAGES,
+        [m.account_id for m in unique],
+        [m.app_id for m in unique],
+        [m.provider_message_id for m in unique],
+        [m.text for m in unique],
+        [stored_attachments(m) for m in unique],
+        now,
+    )
+    message_ids = {(row["app_id"], row["provider_message_id"]): row["id"] for row in inserted}
+    new = [m for m in unique if (m.app_id, m.provider_message_id) in message_ids]
+    if not new:
+        return [Stored(None, duplicate=True) for _ in batch]
+
+    # 2. the contacts: the latest name and avatar of the batch, in arrival order (R-NEW)
+    contacts: dict[tuple[int, str], InboundMessage] = {}
+    names: dict[tuple[int, str], tuple[str | None, str | None]] = {}
+    for m in new:
+        key = (m.app_id, m.contact_external_id)
+        contacts.setdefault(key, m)
+        name, avatar = names.get(key, (None, None))
+        names[key] = (m.contact_name or name, m.contact_avatar_url or avatar)
+    keys = sorted(contacts)
+    rows = await fetch(
+        UPSERT_CONTACTS,
+        [contacts[key].account_id for key in keys],
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+        [names[key][0] for key in keys],
+        [names[key][1] for key in keys],
+        now,
+    )
+    contact_of = {(row["app_id"], row["external_id"]): row for row in rows}
+
+    # 3. their conversations, locked or created
+    conversations = await _conversations(contacts, contact_of, now)
+
+    # 4. opened, brought back, with their last message
+    last: dict[int, InboundMessage] = {}
+    for m in new:
+        last[conversations[m.app_id, m.contact_external_id].id] = m
+    touched = sorted(last)
+    by_id = {conversation.id: conversation for conversation in conversations.values()}
+    await fetch(
+        UPDATE_RECEIVING_CONVERSATIONS,
+        touched,
+        [message_ids[last[id].app_id, last[id].provider_message_id] for id in touched],
+        [last[id].text for id in touched],
+        [by_id[id].back for id in touched],
+        [by_id[id].reopened for id in touched],
+        now,
+    )
+
+    # 5. the messages in their conversations, each with its sender's name
+    def sender_name(m: InboundMessage) -> str | None:
+        return m.contact_name or contact_of[m.app_id, m.contact_external_id]["name"]
+
+    await fetch(
+        PLACE_INBOUND_MESSAGES,
+        [message_ids[m.app_id, m.provider_message_id] for m in new],
+        [conversations[m.app_id, m.contact_external_id].id for m in new],
+        [sender_name(m) for m in new],
+    )
+    placed = [
+        (m, conversations[m.app_id, m.contact_external_id], message_ids[m.app_id, m.provider_message_id]) for m in new
+    ]
+
+    # 6. R-NOTE: only conversations that existed before this batch can be linked
+    await _notes([(conversation, message_id) for _, conversation, message_id in placed if not conversation.created])
+
+    # 7. R-NOTIFY
+    await _notify(c, placed, now)
+
+    # 8. the events: a conversation's CREATED or REOPENED before its messages
+    events: list[tuple[_Conversation, int | None, InboxEventType]] = []
+    announced: set[int] = set()
+    for _, conversation, message_id in placed:
+        if conversation.id not in announced:
+            announced.add(conversation.id)
+            if conversation.created or conversation.back:
+                events.append((conversation, None, InboxEventType.CONVERSATION_CREATED))
+            elif conversation.reopened:
+                events.append((conversation, None, InboxEventType.CONVERSATION_REOPENED))
+        events.append((conversation, message_id, InboxEventType.MESSAGE_RECEIVED))
+    rows = await fetch(
+        INSERT_EVENTS_IN_ORDER,
+        [conversation.account_id for conversation, _, _ in events],
+        [conversation.app_id for conversation, _, _ in events],
+        [conversation.id for conversation, _, _ in events],
+        [message_id for _, message_id, _ in events],
+        [type.value for _, _, type in events],
+        now,
+        AdvisoryLock.EVENT_ORDER,
+    )
+    c.event_ids.extend(row["id"] for row in rows)
+
+    results: list[Stored] = []
+    for index, m in enumerate(batch):
+        key = (m.app_id, m.provider_message_id)
+        if key in message_ids and first[key] == index:
+            results.append(Stored(message_ids[key], duplicate=False, sender_name=sender_name(m)))
+        else:
+            results.append(Stored(message_ids.get(key), duplicate=True))
+    return results
+
+
+async def _conversations(
+    contacts: dict[tuple[int, str], InboundMessage], contact_of: dict[tuple[int, str], dict[str, Any]], now: datetime
+) -> dict[tuple[int, str], _Conversation]:
+    """R-NEW, R-REOPEN, R-DELETE: each contact's conversation, locked, created if missing."""
+    keys = sorted(contacts, key=lambda key: int(contact_of[key]["id"]))
+    contact_ids = [contact_of[key]["id"] for key in keys]
+    key_of = dict(zip(contact_ids, keys, strict=True))
+    found: dict[tuple[int, str], _Conversation] = {}
+    for row in await fetch(LOCK_CONVERSATIONS, [key[0] for key in keys], contact_ids):
+        key = key_of[row["contact_id"]]
+        found[key] = _Conversation(
+            id=row["id"],
+            account_id=contacts[key].account_id or 0,
+            app_id=key[0],
+            assignee_id=None if row["deleted"] else row["assignee_id"],
+            back=bool(row["deleted"]),
+            reopened=not row["deleted"] and row["status"] == ConversationStatus.CLOSED.value,
+        )
+    missing = [key for key in keys if key not in found]
+    if missing:
+        rows = await fetch(
+            INSERT_CONVERSATIONS,
+            [contacts[key].account_id for key in missing],
+            [key[0] for key in missing],
+            [contact_of[key]["id"] for key in missing],
+            now,
+        )
+        for row in rows:
+            key = key_of[row["contact_id"]]
+            found[key] = _Conversation(row["id"], contacts[key].account_id or 0, key[0], None, created=True)
+        if len(rows) < len(missing):
+            raise Contended("a conversation was created concurrently")
+    return found
+
+
+async def _notes(placed: list[tuple[_Conversation, int]]) -> None:
+    """R-NOTE for the few linked conversations, through `notes.add_to_notes` as every other path."""
+    if not placed:
+        return
+    linked = {row["conversation_id"] for row in await fetch(LINKED_CONVERSATIONS, sorted({c.id for c, _ in placed}))}
+    if not linked:
+        return
+    for conversation_id, message_id in [(c.id, m) for c, m in placed if c.id in linked]:
+        conversation = await Conversation.get(id=conversation_id)
+        await notes.add_to_notes(conversation, await Message.get(id=message_id))
+
+
+async def _notify(c: Change, placed: list[tuple[InboundMessage, _Conversation, int]], now: datetime) -> None:
+    """R-NOTIFY as `notifications.notify_inbound_message`, for the whole batch: everyone with access to
+    the app, each by the conversation's assignment as they see it."""
+    members: dict[int, dict[int, dict[NotificationKind, Choice]]] = defaultdict(dict)
+    apps = sorted({conversation.app_id for _, conversation, _ in placed})
+    for row in await fetch(APPS_MEMBERS_NOTIFICATION_SETTINGS, apps):
+        choices = members[row["app_id"]].setdefault(
+            row["user_id"], {kind: Choice(kind, *DEFAULTS[kind]) for kind in NotificationKind}
+        )
+        if row["kind"] is not None:
+            kind = NotificationKind(row["kind"])
+            choices[kind] = Choice(kind, bool(row["desktop"]), bool(row["email"]))
+    desktop: list[tuple[_Conversation, int, NotificationKind, int]] = []
+    emails: list[tuple[int, int, NotificationKind, int]] = []
+    for _, conversation, message_id in placed:
+        for user_id, chosen in members[conversation.app_id].items():
+            kind = (
+                NotificationKind.NEW_MESSAGE_UNASSIGNED
+                if conversation.assignee_id is None
+                else NotificationKind.NEW_MESSAGE_ASSIGNED_TO_ME
+                if conversation.assignee_id == user_id
+                else NotificationKind.NEW_MESSAGE_ASSIGNED_TO_OTHERS
+            )
+            if chosen[kind].desktop:
+                desktop.append((conversation, user_id, kind, message_id))
+            if chosen[kind].email:
+                emails.append((conversation.id, user_id, kind, message_id))
+    if desktop:
+        rows = await fetch(
+            INSERT_MESSAGE_NOTIFICATIONS,
+            [conversation.account_id for conversation, _, _, _ in desktop],
+            [user_id for _, user_id, _, _ in desktop],
+            [conversation.app_id for conversation, _, _, _ in desktop],
+            [kind.value for _, _, kind, _ in desktop],
+            [conversation.id for conversation, _, _, _ in desktop],
+            [message_id for _, _, _, message_id in desktop],
+            now,
+        )
+        pairs = [(row["user_id"], row["id"]) for row in rows]
+        c.after_commit.append(lambda: publish_notifications(pairs))
+    if emails:  # coalesced per user and conversation (resolvers/emails.py): one row at a time, as today
+        loaded = {row.id: row for row in await Conversation.filter(id__in=sorted({e[0] for e in emails}))}
+        for conversation_id, user_id, kind, message_id in emails:
+            await queue_email(c, loaded[conversation_id], user_id, kind, message_id=message_id, actor_id=None)
