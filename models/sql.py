@@ -32,6 +32,12 @@ class AdvisoryLock(IntEnum):
     EVENT_ORDER = 0x5B1E_E7E7
 
 
+# Every webhook's app, by id and provider: the ORM's form costs several times the CPU.
+WEBHOOK_APP = (
+    "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
+    " FROM messaging_app WHERE id = $1 AND provider = $2"
+)
+
 # R-IDEMPOTENT's check on every delivery: the ORM's form costs twice the CPU.
 MESSAGE_DELIVERED = "SELECT 1 FROM message WHERE app_id = $1 AND provider_message_id = $2"
 
@@ -81,9 +87,12 @@ INSERT_INBOUND_MESSAGES = (
 )
 
 # Creates the contacts not seen yet and gives the others the latest name and avatar; either way the
-# row is locked until commit, which serialises every batch writing to one contact (R-NEW).
+# row is locked until commit, which serialises every batch writing to one contact (R-NEW). In the
+# same statement, the contacts' conversations are locked, in id order. One row per contact, its
+# conversation's columns null when it has none yet.
 # Parameters: accounts, apps, external ids, names, avatar URLs, now.
-UPSERT_CONTACTS = (
+UPSERT_CONTACTS_LOCKING_CONVERSATIONS = (
+    "WITH contacts AS ("
     "INSERT INTO contact (account_id, app_id, external_id, name, avatar_url, created_at)"
     " SELECT c.account_id, c.app_id, c.external_id, c.name, c.avatar_url, $6::timestamptz"
     " FROM unnest($1::int[], $2::int[], $3::varchar[], $4::varchar[], $5::text[])"
@@ -91,15 +100,12 @@ UPSERT_CONTACTS = (
     " ORDER BY c.app_id, c.external_id"
     " ON CONFLICT (app_id, external_id) DO UPDATE SET"
     " name = COALESCE(EXCLUDED.name, contact.name), avatar_url = COALESCE(EXCLUDED.avatar_url, contact.avatar_url)"
-    " RETURNING id, app_id, external_id, name"
-)
-
-# The contacts' conversations, locked in id order. Parameters: apps, contacts.
-LOCK_CONVERSATIONS = (
-    "SELECT c.id, c.contact_id, c.status, c.assignee_id, c.deleted_at IS NOT NULL AS deleted"
-    " FROM conversation c JOIN unnest($1::int[], $2::int[]) AS k(app_id, contact_id)"
-    " ON c.app_id = k.app_id AND c.contact_id = k.contact_id"
-    " ORDER BY c.id FOR UPDATE OF c"
+    " RETURNING id, app_id, external_id, name),"
+    " locked AS (SELECT v.id, v.contact_id, v.status, v.assignee_id, v.deleted_at IS NOT NULL AS deleted"
+    " FROM conversation v JOIN contacts c ON v.app_id = c.app_id AND v.contact_id = c.id"
+    " ORDER BY v.id FOR UPDATE OF v)"
+    " SELECT c.id, c.app_id, c.external_id, c.name, l.id AS conversation_id, l.status, l.assignee_id, l.deleted"
+    " FROM contacts c LEFT JOIN locked l ON l.contact_id = c.id"
 )
 
 # Parameters: accounts, apps, contacts, now.
@@ -112,10 +118,14 @@ INSERT_CONVERSATIONS = (
     " RETURNING id, contact_id"
 )
 
-# Open (R-REOPEN), brought back (R-DELETE: unassigned, a new created_at) and carrying its last
-# message. Parameters: conversations, last messages, their texts, brought back?, reopened?, now.
-UPDATE_RECEIVING_CONVERSATIONS = (
-    "UPDATE conversation c SET status = 'OPEN', deleted_at = NULL,"
+# The messages placed in their conversations with their senders' names; the conversations opened
+# (R-REOPEN), brought back (R-DELETE: unassigned, a new created_at) and carrying their last message.
+# Parameters: conversations, last messages, their texts, brought back?, reopened?, now; messages,
+# their conversations, sender names.
+PLACE_INBOUND_MESSAGES = (
+    "WITH placed AS (UPDATE message m SET conversation_id = p.conversation_id, sender_name = p.sender_name"
+    " FROM unnest($7::int[], $8::int[], $9::varchar[]) AS p(id, conversation_id, sender_name) WHERE m.id = p.id)"
+    " UPDATE conversation c SET status = 'OPEN', deleted_at = NULL,"
     " assignee_id = CASE WHEN u.back THEN NULL ELSE c.assignee_id END,"
     " version = c.version + CASE WHEN u.back OR u.reopened THEN 1 ELSE 0 END,"
     " created_at = CASE WHEN u.back THEN $6::timestamptz ELSE c.created_at END,"
@@ -123,12 +133,6 @@ UPDATE_RECEIVING_CONVERSATIONS = (
     " last_message_direction = 'INBOUND', last_inbound_at = $6::timestamptz"
     " FROM unnest($1::int[], $2::int[], $3::text[], $4::bool[], $5::bool[]) AS u(id, message_id, text, back, reopened)"
     " WHERE c.id = u.id"
-)
-
-# Parameters: messages, conversations, sender names.
-PLACE_INBOUND_MESSAGES = (
-    "UPDATE message m SET conversation_id = u.conversation_id, sender_name = u.sender_name"
-    " FROM unnest($1::int[], $2::int[], $3::varchar[]) AS u(id, conversation_id, sender_name) WHERE m.id = u.id"
 )
 
 # R-NOTE: which of these conversations are linked at all. Parameter: conversations.
@@ -140,22 +144,25 @@ APPS_MEMBERS_NOTIFICATION_SETTINGS = (
     " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = ANY($1::int[])"
 )
 
-# Parameters: accounts, users, apps, kinds, conversations, messages, now.
-INSERT_MESSAGE_NOTIFICATIONS = (
+# The notification rows (R-NOTIFY) and the events, their ids drawn under the EVENT_ORDER lock in the
+# given order (as INSERT_EVENT_IN_ORDER), in one statement: the last of a batch, so the lock is held
+# only until the COMMIT that follows. Rows: ("event", id, null) and ("notification", id, user).
+# Parameters: events' accounts, apps, conversations, messages, types, now, lock; notifications'
+# accounts, users, apps, kinds, conversations, messages.
+INSERT_NOTIFICATIONS_AND_EVENTS = (
+    "WITH notified AS ("
     "INSERT INTO notification (account_id, user_id, app_id, kind, conversation_id, message_id, created_at)"
-    " SELECT n.account_id, n.user_id, n.app_id, n.kind, n.conversation_id, n.message_id, $7::timestamptz"
-    " FROM unnest($1::int[], $2::int[], $3::int[], $4::varchar[], $5::int[], $6::int[])"
+    " SELECT n.account_id, n.user_id, n.app_id, n.kind, n.conversation_id, n.message_id, $6::timestamptz"
+    " FROM unnest($8::int[], $9::int[], $10::int[], $11::varchar[], $12::int[], $13::int[])"
     " AS n(account_id, user_id, app_id, kind, conversation_id, message_id)"
-    " RETURNING user_id, id"
-)
-
-# INSERT_EVENT_IN_ORDER for many events: ids drawn under the EVENT_ORDER lock, in the given order.
-# Parameters: accounts, apps, conversations, messages, types, now, lock.
-INSERT_EVENTS_IN_ORDER = (
+    " RETURNING id, user_id),"
+    " recorded AS ("
     "INSERT INTO inbox_event (account_id, app_id, conversation_id, message_id, type, occurred_at)"
     " SELECT e.account_id, e.app_id, e.conversation_id, e.message_id, e.type, $6::timestamptz"
     " FROM pg_advisory_xact_lock($7),"
     " unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::varchar[]) WITH ORDINALITY"
     " AS e(account_id, app_id, conversation_id, message_id, type, n)"
-    " ORDER BY e.n RETURNING id"
+    " ORDER BY e.n RETURNING id)"
+    " SELECT 'event' AS kind, id, NULL::int AS user_id FROM recorded"
+    " UNION ALL SELECT 'notification', id, user_id FROM notified"
 )

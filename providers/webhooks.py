@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from models import Attachment, MessagingApp, Provider
+from models.sql import WEBHOOK_APP, fetch
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
@@ -27,10 +28,11 @@ async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, 
         pk = pk_of("MessagingApp", request.path_params["app_id"])
     except NotFound:
         pk = None
-    app = None if pk is None else await MessagingApp.get_or_none(id=pk, provider=provider)
-    if app is None:
+    rows = [] if pk is None else await fetch(WEBHOOK_APP, pk, provider.value)
+    if not rows:
         log.warning("%s webhook: unknown app id %r", provider.value, request.path_params["app_id"][:100])
         raise HTTPException(404, "unknown app")
+    app = MessagingApp(**{**rows[0], "provider": provider})
     return app, decrypt_credentials(app.credentials_encrypted)
 
 

@@ -8,13 +8,14 @@ the event-order lock), so concurrent batches wait for each other instead of dead
 
 1. the messages, without their conversation yet: the unique (app, provider message id) decides
    which are new; the others are duplicates and change nothing further;
-2. the contacts of the new messages, created or renamed (and locked);
-3. their conversations, locked; the missing ones created (R-NEW);
-4. the conversations opened (R-REOPEN), brought back (R-DELETE) and given their last message;
-5. the messages placed in their conversation;
+2. the contacts of the new messages, created or renamed, locked, and with them their
+   conversations, locked (one statement);
+3. the missing conversations created (R-NEW);
+4. and 5. the messages placed in their conversation; the conversations opened (R-REOPEN),
+   brought back (R-DELETE) and given their last message (one statement);
 6. the notes of linked conversations (R-NOTE: rare, one message at a time, as today);
-7. the notifications (R-NOTIFY): desktop rows in one statement, emails through `queue_email`;
-8. the events, in one statement under the event-order lock.
+7. who is notified (R-NOTIFY): the members' settings; emails through `queue_email`;
+8. the desktop notifications and the events, in one statement under the event-order lock.
 """
 
 from __future__ import annotations
@@ -35,14 +36,11 @@ from models import (
 from models.sql import (
     APPS_MEMBERS_NOTIFICATION_SETTINGS,
     INSERT_CONVERSATIONS,
-    INSERT_EVENTS_IN_ORDER,
     INSERT_INBOUND_MESSAGES,
-    INSERT_MESSAGE_NOTIFICATIONS,
+    INSERT_NOTIFICATIONS_AND_EVENTS,
     LINKED_CONVERSATIONS,
-    LOCK_CONVERSATIONS,
     PLACE_INBOUND_MESSAGES,
-    UPDATE_RECEIVING_CONVERSATIONS,
-    UPSERT_CONTACTS,
+    UPSERT_CONTACTS_LOCKING_CONVERSATIONS,
     AdvisoryLock,
     fetch,
 )
@@ -117,8 +115,8 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
         name, avatar = names.get(key, (None, None))
         names[key] = (m.contact_name or name, m.contact_avatar_url or avatar)
     keys = sorted(contacts)
-    rows = await fetch(
-        UPSERT_CONTACTS,
+    contact_rows = await fetch(
+        UPSERT_CONTACTS_LOCKING_CONVERSATIONS,
         [contacts[key].account_id for key in keys],
         [key[0] for key in keys],
         [key[1] for key in keys],
@@ -126,33 +124,29 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
         [names[key][1] for key in keys],
         now,
     )
-    contact_of = {(row["app_id"], row["external_id"]): row for row in rows}
+    contact_of = {(row["app_id"], row["external_id"]): row for row in contact_rows}
 
-    # 3. their conversations, locked or created
+    # 3. their conversations, locked above, the missing ones created
     conversations = await _conversations(contacts, contact_of, now)
 
-    # 4. opened, brought back, with their last message
+    # 4 and 5. the messages in their conversations, each with its sender's name; the conversations
+    # opened, brought back, with their last message
+    def sender_name(m: InboundMessage) -> str | None:
+        return m.contact_name or contact_of[m.app_id, m.contact_external_id]["name"]
+
     last: dict[int, InboundMessage] = {}
     for m in new:
         last[conversations[m.app_id, m.contact_external_id].id] = m
     touched = sorted(last)
     by_id = {conversation.id: conversation for conversation in conversations.values()}
     await fetch(
-        UPDATE_RECEIVING_CONVERSATIONS,
+        PLACE_INBOUND_MESSAGES,
         touched,
         [message_ids[last[id].app_id, last[id].provider_message_id] for id in touched],
         [last[id].text for id in touched],
         [by_id[id].back for id in touched],
         [by_id[id].reopened for id in touched],
         now,
-    )
-
-    # 5. the messages in their conversations, each with its sender's name
-    def sender_name(m: InboundMessage) -> str | None:
-        return m.contact_name or contact_of[m.app_id, m.contact_external_id]["name"]
-
-    await fetch(
-        PLACE_INBOUND_MESSAGES,
         [message_ids[m.app_id, m.provider_message_id] for m in new],
         [conversations[m.app_id, m.contact_external_id].id for m in new],
         [sender_name(m) for m in new],
@@ -164,8 +158,8 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
     # 6. R-NOTE: only conversations that existed before this batch can be linked
     await _notes([(conversation, message_id) for _, conversation, message_id in placed if not conversation.created])
 
-    # 7. R-NOTIFY
-    await _notify(c, placed, now)
+    # 7. R-NOTIFY: who is told, and how (the desktop rows are written with the events)
+    desktop = await _notify(c, placed)
 
     # 8. the events: a conversation's CREATED or REOPENED before its messages
     events: list[tuple[_Conversation, int | None, InboxEventType]] = []
@@ -178,8 +172,8 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
             elif conversation.reopened:
                 events.append((conversation, None, InboxEventType.CONVERSATION_REOPENED))
         events.append((conversation, message_id, InboxEventType.MESSAGE_RECEIVED))
-    rows = await fetch(
-        INSERT_EVENTS_IN_ORDER,
+    written = await fetch(
+        INSERT_NOTIFICATIONS_AND_EVENTS,
         [conversation.account_id for conversation, _, _ in events],
         [conversation.app_id for conversation, _, _ in events],
         [conversation.id for conversation, _, _ in events],
@@ -187,8 +181,17 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
         [type.value for _, _, type in events],
         now,
         AdvisoryLock.EVENT_ORDER,
+        [conversation.account_id for conversation, _, _, _ in desktop],
+        [user_id for _, user_id, _, _ in desktop],
+        [conversation.app_id for conversation, _, _, _ in desktop],
+        [kind.value for _, _, kind, _ in desktop],
+        [conversation.id for conversation, _, _, _ in desktop],
+        [message_id for _, _, _, message_id in desktop],
     )
-    c.event_ids.extend(row["id"] for row in rows)
+    c.event_ids.extend(sorted(row["id"] for row in written if row["kind"] == "event"))
+    pairs = [(row["user_id"], row["id"]) for row in written if row["kind"] == "notification"]
+    if pairs:
+        c.after_commit.append(lambda: publish_notifications(pairs))
 
     results: list[Stored] = []
     for index, m in enumerate(batch):
@@ -203,23 +206,21 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
 async def _conversations(
     contacts: dict[tuple[int, str], InboundMessage], contact_of: dict[tuple[int, str], dict[str, Any]], now: datetime
 ) -> dict[tuple[int, str], _Conversation]:
-    """R-NEW, R-REOPEN, R-DELETE: each contact's conversation, locked, created if missing."""
-    keys = sorted(contacts, key=lambda key: int(contact_of[key]["id"]))
-    contact_ids = [contact_of[key]["id"] for key in keys]
-    key_of = dict(zip(contact_ids, keys, strict=True))
+    """R-NEW, R-REOPEN, R-DELETE: each contact's conversation (locked with its contact), created if missing."""
     found: dict[tuple[int, str], _Conversation] = {}
-    for row in await fetch(LOCK_CONVERSATIONS, [key[0] for key in keys], contact_ids):
-        key = key_of[row["contact_id"]]
-        found[key] = _Conversation(
-            id=row["id"],
-            account_id=contacts[key].account_id or 0,
-            app_id=key[0],
-            assignee_id=None if row["deleted"] else row["assignee_id"],
-            back=bool(row["deleted"]),
-            reopened=not row["deleted"] and row["status"] == ConversationStatus.CLOSED.value,
-        )
-    missing = [key for key in keys if key not in found]
+    for key, row in contact_of.items():
+        if row["conversation_id"] is not None:
+            found[key] = _Conversation(
+                id=row["conversation_id"],
+                account_id=contacts[key].account_id or 0,
+                app_id=key[0],
+                assignee_id=None if row["deleted"] else row["assignee_id"],
+                back=bool(row["deleted"]),
+                reopened=not row["deleted"] and row["status"] == ConversationStatus.CLOSED.value,
+            )
+    missing = sorted((key for key in contacts if key not in found), key=lambda key: int(contact_of[key]["id"]))
     if missing:
+        key_of = {contact_of[key]["id"]: key for key in missing}
         rows = await fetch(
             INSERT_CONVERSATIONS,
             [contacts[key].account_id for key in missing],
@@ -247,9 +248,12 @@ async def _notes(placed: list[tuple[_Conversation, int]]) -> None:
         await notes.add_to_notes(conversation, await Message.get(id=message_id))
 
 
-async def _notify(c: Change, placed: list[tuple[InboundMessage, _Conversation, int]], now: datetime) -> None:
+async def _notify(
+    c: Change, placed: list[tuple[InboundMessage, _Conversation, int]]
+) -> list[tuple[_Conversation, int, NotificationKind, int]]:
     """R-NOTIFY as `notifications.notify_inbound_message`, for the whole batch: everyone with access to
-    the app, each by the conversation's assignment as they see it."""
+    the app, each by the conversation's assignment as they see it. Queues the emails; returns the
+    desktop notifications to write (conversation, user, kind, message)."""
     members: dict[int, dict[int, dict[NotificationKind, Choice]]] = defaultdict(dict)
     apps = sorted({conversation.app_id for _, conversation, _ in placed})
     for row in await fetch(APPS_MEMBERS_NOTIFICATION_SETTINGS, apps):
@@ -274,20 +278,8 @@ async def _notify(c: Change, placed: list[tuple[InboundMessage, _Conversation, i
                 desktop.append((conversation, user_id, kind, message_id))
             if chosen[kind].email:
                 emails.append((conversation.id, user_id, kind, message_id))
-    if desktop:
-        rows = await fetch(
-            INSERT_MESSAGE_NOTIFICATIONS,
-            [conversation.account_id for conversation, _, _, _ in desktop],
-            [user_id for _, user_id, _, _ in desktop],
-            [conversation.app_id for conversation, _, _, _ in desktop],
-            [kind.value for _, _, kind, _ in desktop],
-            [conversation.id for conversation, _, _, _ in desktop],
-            [message_id for _, _, _, message_id in desktop],
-            now,
-        )
-        pairs = [(row["user_id"], row["id"]) for row in rows]
-        c.after_commit.append(lambda: publish_notifications(pairs))
     if emails:  # coalesced per user and conversation (resolvers/emails.py): one row at a time, as today
         loaded = {row.id: row for row in await Conversation.filter(id__in=sorted({e[0] for e in emails}))}
         for conversation_id, user_id, kind, message_id in emails:
             await queue_email(c, loaded[conversation_id], user_id, kind, message_id=message_id, actor_id=None)
+    return desktop

@@ -37,7 +37,9 @@ from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 4  # batches written at once by one process (each holds one database connection)
+IN_FLIGHT = int(
+    __import__("os").environ.get("XIF", "2")
+)  # batches written at once by one process (each holds one database connection)
 _ATTEMPTS = 3  # for a single item that lost a race
 
 Item = InboundMessage | StatusUpdate

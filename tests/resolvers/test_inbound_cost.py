@@ -5,8 +5,8 @@ with three members (each gets a notification row, R-NOTIFY), the conversation is
 On SQLite a webhook is a batch of one through `resolvers/messages.receive_message`, one statement per
 row. On PostgreSQL it joins a batch (`resolvers/ingest.py`) written set-based: each step is one
 statement for the whole batch whatever its size (`resolvers/inbound_batch.py`), so a lone message
-costs fewer statements than before (14 → 10 for a first message, 11 → 10 on an existing
-conversation, 3 → 2 for a duplicate) and a batch of 64 costs the same 10."""
+costs fewer statements than before (14 → 7 for a first message, 11 → 7 on an existing
+conversation, 3 → 2 for a duplicate) and a batch of 64 costs the same 7."""
 
 import asyncio
 
@@ -36,13 +36,10 @@ DUPLICATE = 3  # the app, the duplicate check, the stored message
 BATCHED = {
     "the app with its credentials": 1,
     "the message, unless its (app, provider id) is stored (R-IDEMPOTENT)": 1,
-    "the contact created or renamed, and locked (R-NEW)": 1,
-    "the conversation locked (R-NEW, R-REOPEN)": 1,
-    "the conversation opened, with its last message": 1,
-    "the message placed in its conversation, with its sender's name": 1,
+    "the contact created or renamed and locked, with its conversation locked (R-NEW, R-REOPEN)": 1,
+    "the message placed in its conversation, the conversation opened with its last message": 1,
     "the members with their notification settings (R-NOTIFY)": 1,
-    "the notification rows of every member": 1,
-    "the events, under the event-order lock": 1,
+    "the notification rows of every member and the events, under the event-order lock": 1,
 }
 BATCHED_EXISTING = sum(BATCHED.values()) + 1  # the CRM link check (R-NOTE)
 BATCHED_FRESH = sum(BATCHED.values()) + 1  # the conversation created; no link check
