@@ -37,9 +37,9 @@ from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = int(
-    __import__("os").environ.get("XIF", "2")
-)  # batches written at once by one process (each holds one database connection)
+# Batches written at once by one process, each on its own connection. Two keep the database busy
+# while the next batch fills; more only make each batch smaller (more statements per webhook).
+IN_FLIGHT = 2
 _ATTEMPTS = 3  # for a single item that lost a race
 
 Item = InboundMessage | StatusUpdate
