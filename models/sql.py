@@ -108,6 +108,15 @@ UPSERT_CONTACTS_LOCKING_CONVERSATIONS = (
     " FROM contacts c LEFT JOIN locked l ON l.contact_id = c.id"
 )
 
+# The conversations another batch created (and committed) after our statement above took its
+# snapshot: locked now. Parameters: apps, contacts.
+LOCK_CONVERSATIONS = (
+    "SELECT v.id, v.contact_id, v.status, v.assignee_id, v.deleted_at IS NOT NULL AS deleted"
+    " FROM conversation v JOIN unnest($1::int[], $2::int[]) AS k(app_id, contact_id)"
+    " ON v.app_id = k.app_id AND v.contact_id = k.contact_id"
+    " ORDER BY v.id FOR UPDATE OF v"
+)
+
 # Parameters: accounts, apps, contacts, now.
 INSERT_CONVERSATIONS = (
     "INSERT INTO conversation (account_id, app_id, contact_id, status, version, created_at)"

@@ -39,6 +39,7 @@ from models.sql import (
     INSERT_INBOUND_MESSAGES,
     INSERT_NOTIFICATIONS_AND_EVENTS,
     LINKED_CONVERSATIONS,
+    LOCK_CONVERSATIONS,
     PLACE_INBOUND_MESSAGES,
     UPSERT_CONTACTS_LOCKING_CONVERSATIONS,
     AdvisoryLock,
@@ -210,30 +211,41 @@ async def _conversations(
     found: dict[tuple[int, str], _Conversation] = {}
     for key, row in contact_of.items():
         if row["conversation_id"] is not None:
-            found[key] = _Conversation(
-                id=row["conversation_id"],
-                account_id=contacts[key].account_id or 0,
-                app_id=key[0],
-                assignee_id=None if row["deleted"] else row["assignee_id"],
-                back=bool(row["deleted"]),
-                reopened=not row["deleted"] and row["status"] == ConversationStatus.CLOSED.value,
-            )
+            found[key] = _found(contacts[key], row["conversation_id"], row)
     missing = sorted((key for key in contacts if key not in found), key=lambda key: int(contact_of[key]["id"]))
-    if missing:
-        key_of = {contact_of[key]["id"]: key for key in missing}
-        rows = await fetch(
-            INSERT_CONVERSATIONS,
-            [contacts[key].account_id for key in missing],
-            [key[0] for key in missing],
-            [contact_of[key]["id"] for key in missing],
-            now,
-        )
-        for row in rows:
+    if not missing:
+        return found
+    key_of = {contact_of[key]["id"]: key for key in missing}
+    rows = await fetch(
+        INSERT_CONVERSATIONS,
+        [contacts[key].account_id for key in missing],
+        [key[0] for key in missing],
+        [contact_of[key]["id"] for key in missing],
+        now,
+    )
+    for row in rows:
+        key = key_of[row["contact_id"]]
+        found[key] = _Conversation(row["id"], contacts[key].account_id or 0, key[0], None, created=True)
+    raced = [key for key in missing if key not in found]
+    if raced:  # created by a batch that committed while ours waited for the contact's lock (R-NEW)
+        for row in await fetch(LOCK_CONVERSATIONS, [key[0] for key in raced], [contact_of[key]["id"] for key in raced]):
             key = key_of[row["contact_id"]]
-            found[key] = _Conversation(row["id"], contacts[key].account_id or 0, key[0], None, created=True)
-        if len(rows) < len(missing):
-            raise Contended("a conversation was created concurrently")
+            found[key] = _found(contacts[key], row["id"], row)
+        if any(key not in found for key in raced):
+            raise Contended("a conversation was created concurrently and not found")
     return found
+
+
+def _found(inbound: InboundMessage, conversation_id: int, row: dict[str, Any]) -> _Conversation:
+    """An existing conversation from its locked row: brought back if deleted, reopened if closed."""
+    return _Conversation(
+        id=conversation_id,
+        account_id=inbound.account_id or 0,
+        app_id=inbound.app_id,
+        assignee_id=None if row["deleted"] else row["assignee_id"],
+        back=bool(row["deleted"]),
+        reopened=not row["deleted"] and row["status"] == ConversationStatus.CLOSED.value,
+    )
 
 
 async def _notes(placed: list[tuple[_Conversation, int]]) -> None:
