@@ -32,10 +32,15 @@ class AdvisoryLock(IntEnum):
     EVENT_ORDER = 0x5B1E_E7E7
 
 
-# Every webhook's app, by id and provider: the ORM's form costs several times the CPU.
-WEBHOOK_APP = (
+# Every webhook's app, read together for the webhooks arriving at the same moment (one round trip
+# for all of them: providers/webhooks.py); the ORM's form costs several times the CPU.
+WEBHOOK_APPS = (
     "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
-    " FROM messaging_app WHERE id = $1 AND provider = $2"
+    " FROM messaging_app WHERE id = ANY($1::int[])"
+)
+WEBHOOK_APP = (  # SQLite has no arrays: one app a statement
+    "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
+    " FROM messaging_app WHERE id = $1"
 )
 
 # R-IDEMPOTENT's check on every delivery: the ORM's form costs twice the CPU.

@@ -48,7 +48,7 @@ from models.sql import (
 from resolvers import clock, notes
 from resolvers.emails import queue_email
 from resolvers.events import Change
-from resolvers.messages import InboundMessage
+from resolvers.messages import InboundMessage, stored_attachments
 from resolvers.notifications import DEFAULTS, Choice
 from subscriptions.publisher import publish_notifications
 
@@ -64,12 +64,6 @@ class Stored:
     message_id: int | None
     duplicate: bool
     sender_name: str | None = None
-
-
-def stored_attachments(inbound: InboundMessage) -> str:
-    """The JSON written to `message.attachments`: the provider's links as given (http(s) only, kept by
-    the providers). The one place an inbound batch writes attachments."""
-    return json.dumps(inbound.attachments)
 
 
 @dataclass
@@ -99,7 +93,7 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
         [m.app_id for m in unique],
         [m.provider_message_id for m in unique],
         [m.text for m in unique],
-        [stored_attachments(m) for m in unique],
+        [json.dumps(stored_attachments(m)) for m in unique],
         now,
     )
     message_ids = {(row["app_id"], row["provider_message_id"]): row["id"] for row in inserted}

@@ -141,14 +141,19 @@ class Committer:
         if not self.postgres:
             return [await _write_one(item) for item in items]
         inbound = [(index, item) for index, item in enumerate(items) if isinstance(item, InboundMessage)]
+        # status callbacks first, before the inbound messages take the event-order lock, and in key
+        # order: two batches moving the same messages lock them in the same order
+        statuses = sorted(
+            ((index, item) for index, item in enumerate(items) if isinstance(item, StatusUpdate)),
+            key=lambda pair: (pair[1].app_id, pair[1].provider_message_id or "", pair[1].message_pk or 0),
+        )
         outcomes: dict[int, Outcome] = {}
         async with change() as c:
+            for index, update in statuses:
+                outcomes[index] = await apply_status_in(c, update)
             if inbound:
                 stored = await store_batch(c, [message for _, message in inbound])
                 outcomes.update(zip([index for index, _ in inbound], stored, strict=True))
-            for index, item in enumerate(items):
-                if isinstance(item, StatusUpdate):
-                    outcomes[index] = await apply_status_in(c, item)
         return [outcomes[index] for index in range(len(items))]
 
 
