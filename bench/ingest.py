@@ -194,6 +194,7 @@ class Result:
     stored: int
     lost: int
     cpu: float
+    received_events: int | None = None  # Switchboard: MESSAGE_RECEIVED events, one per stored message
 
     def report(self) -> str:
         accepted = self.load.statuses.get(200, 0)
@@ -205,12 +206,16 @@ class Result:
             f"{self.name:<28} {accepted / self.elapsed:>8.0f} accepted/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
             f"server CPU {self.cpu / max(accepted, 1) * 1000:.2f} ms/request   "
             f"posts {self.load.posts} (redelivered copies {self.load.duplicates})   rows {self.stored} / distinct sent "
-            f"{len(self.load.sids)}, 200'd but missing {self.lost}: {match}" + (f"   non-200: {other}" if other else "")
+            f"{len(self.load.sids)}, 200'd but missing {self.lost}"
+            + ("" if self.received_events is None else f", MESSAGE_RECEIVED events {self.received_events}")
+            + f": {match}"
+            + (f"   non-200: {other}" if other else "")
         )
 
     @property
     def exact(self) -> bool:
-        return self.stored == len(self.load.sids) and self.lost == 0
+        events = self.received_events is None or self.received_events == self.stored
+        return self.stored == len(self.load.sids) and self.lost == 0 and events
 
 
 async def measure(name: str, server: Server, load: WebhookLoad, url: str, table: str, sid: str) -> Result:
