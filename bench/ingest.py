@@ -232,7 +232,10 @@ async def measure(name: str, server: Server, load: WebhookLoad, url: str, table:
         found = await db.fetchval(
             f"SELECT count(*) FROM {table} WHERE {sid} = ANY($1::text[])", list(load.accepted_sids)
         )
-    return Result(name, elapsed, load, stored, len(load.accepted_sids) - found, cpu)
+        events = None
+        if table == "message":
+            events = await db.fetchval("SELECT count(*) FROM inbox_event WHERE type = 'MESSAGE_RECEIVED'")
+    return Result(name, elapsed, load, stored, len(load.accepted_sids) - found, cpu, events)
 
 
 async def bench_bare(server_url: str, seconds: float, senders: int, logs: Path) -> Result:
