@@ -30,6 +30,9 @@ class AdvisoryLock(IntEnum):
     # Serialises the moment events are written, so event ids become visible in id order: a reader
     # resuming after id N can never later see a smaller id commit (no gap on replay).
     EVENT_ORDER = 0x5B1E_E7E7
+    # With the account's id as second key (the two-key form, a key space apart from EVENT_ORDER's):
+    # serialises the changes that could take an account's last active admin away (R-ADMIN).
+    ACCOUNT_ADMINS = 0x5B1E_AD77
 
 
 # Every webhook's app, read together for the webhooks arriving at the same moment (one round trip
@@ -49,8 +52,17 @@ MESSAGE_DELIVERED = "SELECT 1 FROM message WHERE app_id = $1 AND provider_messag
 # On every inbound message: the ORM's form of this join costs three times the CPU.
 MEMBERS_NOTIFICATION_SETTINGS = (
     "SELECT a.user_id, s.kind, s.desktop, s.email FROM app_access a"
+    " JOIN \"user\" u ON u.id = a.user_id AND u.status = 'ACTIVE'"  # deactivated users are told nothing (R-ADMIN)
     " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = $1"
 )
+
+# PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
+LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+
+# The user row if they are ACTIVE (R-ADMIN), and with AND_AVAILABLE if they may be given a conversation
+# (R-AVAIL). Read FOR SHARE on PostgreSQL (resolvers/admin.holds_active), the row stays so until commit.
+ACTIVE_USER = "SELECT id FROM \"user\" WHERE id = $1 AND status = 'ACTIVE'"
+AND_AVAILABLE = " AND available"
 
 # PostgreSQL only. Takes the EVENT_ORDER lock in the statement that draws the event's id (one round
 # trip on every change); taking it again for a second event of the same transaction is harmless
@@ -135,19 +147,25 @@ INSERT_CONVERSATIONS = (
 # The messages placed in their conversations with their senders' names; the conversations opened
 # (R-REOPEN), brought back (R-DELETE: unassigned, a new created_at) and carrying their last message.
 # Parameters: conversations, last messages, their texts, brought back?, reopened?, now; messages,
-# their conversations, sender names.
+# their conversations, sender names; unassigned (reopened, its assignee deactivated: R-ADMIN)?
 PLACE_INBOUND_MESSAGES = (
     "WITH placed AS (UPDATE message m SET conversation_id = p.conversation_id, sender_name = p.sender_name"
     " FROM unnest($7::int[], $8::int[], $9::varchar[]) AS p(id, conversation_id, sender_name) WHERE m.id = p.id)"
     " UPDATE conversation c SET status = 'OPEN', deleted_at = NULL,"
-    " assignee_id = CASE WHEN u.back THEN NULL ELSE c.assignee_id END,"
+    " assignee_id = CASE WHEN u.back OR u.unassigned THEN NULL ELSE c.assignee_id END,"
     " version = c.version + CASE WHEN u.back OR u.reopened THEN 1 ELSE 0 END,"
     " created_at = CASE WHEN u.back THEN $6::timestamptz ELSE c.created_at END,"
     " last_message_id = u.message_id, last_message_at = $6::timestamptz, last_message_text = u.text,"
     " last_message_direction = 'INBOUND', last_inbound_at = $6::timestamptz"
-    " FROM unnest($1::int[], $2::int[], $3::text[], $4::bool[], $5::bool[]) AS u(id, message_id, text, back, reopened)"
+    " FROM unnest($1::int[], $2::int[], $3::text[], $4::bool[], $5::bool[], $10::bool[])"
+    " AS u(id, message_id, text, back, reopened, unassigned)"
     " WHERE c.id = u.id"
 )
+
+# R-ADMIN: which of the assignees of reopening conversations are ACTIVE, read FOR SHARE (as
+# resolvers/admin.holds_active) so a deactivation committing meanwhile waits for this batch.
+# Parameter: users.
+ACTIVE_USERS = "SELECT id FROM \"user\" WHERE id = ANY($1::int[]) AND status = 'ACTIVE' ORDER BY id FOR SHARE"
 
 # R-NOTE: which of these conversations are linked at all. Parameter: conversations.
 LINKED_CONVERSATIONS = "SELECT DISTINCT conversation_id FROM conversation_link WHERE conversation_id = ANY($1::int[])"
@@ -155,6 +173,7 @@ LINKED_CONVERSATIONS = "SELECT DISTINCT conversation_id FROM conversation_link W
 # MEMBERS_NOTIFICATION_SETTINGS for several apps. Parameter: apps.
 APPS_MEMBERS_NOTIFICATION_SETTINGS = (
     "SELECT a.app_id, a.user_id, s.kind, s.desktop, s.email FROM app_access a"
+    " JOIN \"user\" u ON u.id = a.user_id AND u.status = 'ACTIVE'"  # deactivated users are told nothing (R-ADMIN)
     " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = ANY($1::int[])"
 )
 

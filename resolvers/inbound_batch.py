@@ -34,6 +34,7 @@ from models import (
     NotificationKind,
 )
 from models.sql import (
+    ACTIVE_USERS,
     APPS_MEMBERS_NOTIFICATION_SETTINGS,
     INSERT_CONVERSATIONS,
     INSERT_INBOUND_MESSAGES,
@@ -75,6 +76,7 @@ class _Conversation:
     created: bool = False
     back: bool = False  # deleted, brought back (R-DELETE)
     reopened: bool = False  # closed, reopened (R-REOPEN)
+    unassigned: bool = False  # reopened, its assignee deactivated: back to the team (R-ADMIN)
 
 
 async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
@@ -121,8 +123,10 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
     )
     contact_of = {(row["app_id"], row["external_id"]): row for row in contact_rows}
 
-    # 3. their conversations, locked above, the missing ones created
+    # 3. their conversations, locked above, the missing ones created; a reopened one whose
+    # assignee was deactivated comes back unassigned (R-ADMIN)
     conversations = await _conversations(contacts, contact_of, now)
+    await _unassign_the_deactivated([c for c in conversations.values() if c.reopened and c.assignee_id is not None])
 
     # 4 and 5. the messages in their conversations, each with its sender's name; the conversations
     # opened, brought back, with their last message
@@ -145,6 +149,7 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
         [message_ids[m.app_id, m.provider_message_id] for m in new],
         [conversations[m.app_id, m.contact_external_id].id for m in new],
         [sender_name(m) for m in new],
+        [by_id[id].unassigned for id in touched],
     )
     placed = [
         (m, conversations[m.app_id, m.contact_external_id], message_ids[m.app_id, m.provider_message_id]) for m in new
@@ -166,6 +171,8 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
                 events.append((conversation, None, InboxEventType.CONVERSATION_CREATED))
             elif conversation.reopened:
                 events.append((conversation, None, InboxEventType.CONVERSATION_REOPENED))
+                if conversation.unassigned:
+                    events.append((conversation, None, InboxEventType.CONVERSATION_UNASSIGNED))
         events.append((conversation, message_id, InboxEventType.MESSAGE_RECEIVED))
     written = await fetch(
         INSERT_NOTIFICATIONS_AND_EVENTS,
@@ -240,6 +247,18 @@ def _found(inbound: InboundMessage, conversation_id: int, row: dict[str, Any]) -
         back=bool(row["deleted"]),
         reopened=not row["deleted"] and row["status"] == ConversationStatus.CLOSED.value,
     )
+
+
+async def _unassign_the_deactivated(reopened: list[_Conversation]) -> None:
+    """R-ADMIN as `resolvers/admin.holds_active` in `messages._live_conversation`: the assignees read
+    again, FOR SHARE; a conversation whose assignee is no longer ACTIVE reopens unassigned."""
+    if not reopened:
+        return
+    active = {row["id"] for row in await fetch(ACTIVE_USERS, sorted({c.assignee_id for c in reopened}))}
+    for conversation in reopened:
+        if conversation.assignee_id not in active:
+            conversation.assignee_id = None
+            conversation.unassigned = True
 
 
 async def _notes(placed: list[tuple[_Conversation, int]]) -> None:

@@ -60,6 +60,7 @@ export class Api {
         query.has("notifications") && query.has("notificationSettings") && mutation.has("updateNotificationSettings"),
       notificationStream: subscription.has("notifications"),
       markRead: mutation.has("markNotificationsRead"),
+      admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
     };
   }
 }
