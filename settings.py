@@ -42,6 +42,8 @@ class Settings:
     subscriber_queue_size: int = 1_000
     subscriber_write_buffer_bytes: int = 1_000_000  # unsent bytes on a socket before its subscriptions end
     subscription_render_budget_ms: int = 500
+    ingest_batch_size: int = 64  # webhooks written in one transaction, at most (PostgreSQL)
+    ingest_batch_ms: float = 2.0  # how long a batch stays open for more webhooks after its first
     redis_channel: str = "switchboard:events"
     websocket_ping_seconds: float = 15.0
     websocket_recheck_seconds: float = 1.0
@@ -103,6 +105,8 @@ class Settings:
             subscription_render_budget_ms=int(
                 env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms
             ),
+            ingest_batch_size=max(1, int(env.get("INGEST_BATCH_SIZE") or defaults.ingest_batch_size)),
+            ingest_batch_ms=float(env.get("INGEST_BATCH_MS") or defaults.ingest_batch_ms),
         )
 
 
