@@ -8,8 +8,8 @@ import secrets
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from models import ApiToken, AppAccess, Role, User, UserStatus
-from models.typed import ids_of
+from models import ApiToken, Role, User, UserStatus
+from models.sql import APP_IDS_OF_USER, fetch, instances, viewer_of_token
 from resolvers import clock
 from resolvers.errors import Forbidden
 from subscriptions import publisher
@@ -56,7 +56,7 @@ class Viewer:
         Read once per request, even when the fields of a page ask for it at the same moment."""
         async with self._app_ids_lock:
             if self._app_ids is None:
-                self._app_ids = frozenset(await ids_of(AppAccess.filter(user_id=self.user.id), "app_id"))
+                self._app_ids = frozenset(row["app_id"] for row in await fetch(APP_IDS_OF_USER, self.user.id))
             return self._app_ids
 
     def forget_access(self) -> None:
@@ -76,8 +76,8 @@ async def authenticate(token: str | None) -> Viewer | None:
 async def authenticate_digest(token_digest: str) -> Viewer | None:
     """Who the token of this digest belongs to now, in one statement: nobody once the token is
     deleted or its user DEACTIVATED. Also how an open WebSocket re-reads its viewer per operation."""
-    row = await ApiToken.filter(digest=token_digest, user__status=UserStatus.ACTIVE).select_related("user").first()
-    return Viewer(row.user, token_digest) if row else None
+    users = instances(User, await fetch(viewer_of_token(), token_digest, UserStatus.ACTIVE.value))
+    return Viewer(users[0], token_digest) if users else None
 
 
 # Distinct tokens per statement of `current_rights`: well under both databases' limit of bound parameters.

@@ -27,6 +27,7 @@ from schema.planner.compile import (
     OperationPlan,
     Output,
 )
+from schema.planner.settle import settle
 
 # Where a composite value sits: (holder of its container, container, key, whether null may stand there).
 Holder = tuple[Any, Any, Any, bool] | None
@@ -77,6 +78,10 @@ class Run:
                 try:
                     if mode is ATTRIBUTE:
                         value = getattr(source, field.attribute)
+                        fast = field.output.fast  # type: ignore[union-attr]
+                        if fast is not None and fast(value):  # most leaves: written as they are
+                            out[field.key] = value
+                            continue
                     elif mode is TYPENAME:
                         out[field.key] = field.typename
                         continue
@@ -97,7 +102,7 @@ class Run:
                 except Exception as error:
                     values = [error]
             else:
-                values = await asyncio.gather(*pending, return_exceptions=True)
+                values = await settle(pending)
             for (field, out, holder), value in zip(waiting, values, strict=True):
                 if isinstance(value, BaseException):
                     if not isinstance(value, Exception):
