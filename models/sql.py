@@ -23,9 +23,12 @@ class Dialect(StrEnum):
     SQLITE = "sqlite"
 
 
+_DIALECTS = {dialect.value: dialect for dialect in Dialect}
+
+
 def dialect() -> Dialect:
     """The database of the default connection."""
-    return Dialect(connections.get("default").capabilities.dialect)
+    return _DIALECTS[connections.get("default").capabilities.dialect]
 
 
 class AdvisoryLock(IntEnum):

@@ -5,7 +5,6 @@ into the result as JSON-ready Python values, errors located and null propagated 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, is_object_type, located_error
@@ -116,7 +115,9 @@ class Run:
             ((plan, next_rows),) = children.values()
             await self._level(plan.fields, next_rows)
         else:
-            await asyncio.gather(*(self._level(plan.fields, next_rows) for plan, next_rows in children.values()))
+            for outcome in await settle([self._level(plan.fields, next_rows) for plan, next_rows in children.values()]):
+                if isinstance(outcome, BaseException):  # a field's error never gets here: only what stops the request
+                    raise outcome
 
     # ---------------------------------------------------------------- values
 
