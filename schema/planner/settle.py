@@ -62,7 +62,7 @@ async def settle(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
             try:
                 await wake[0]
             except asyncio.CancelledError:
-                _cancel([child for child in children if not child.finished], results)
+                _cancel([child for child in children if not child.finished])
                 raise
         resumed, ready[:] = ready[:], []
         for child in resumed:
@@ -97,11 +97,42 @@ def _end(child: _Child, results: list[Any], outcome: Any) -> bool:
     return False
 
 
-def _cancel(waiting: list[_Child], results: list[Any]) -> None:
-    """The caller is cancelled: each waiting child's future is cancelled and the child resumed to
-    see it (its `finally` blocks run); one that still waits is closed."""
+def _cancel(waiting: list[_Child]) -> None:
+    """The caller is cancelled: each child still waiting is cancelled as a Task would be (what it
+    waits on is cancelled, or, after a bare yield, CancelledError is thrown in) and handed to a Task
+    of its own, in its context, so that cleanup which itself awaits (a driver ending its query)
+    runs to its end after the caller has gone."""
+    loop = asyncio.get_running_loop()
     for child in waiting:
         if child.waits_on is not None:
             child.waits_on.cancel()
-        if _step(child, results):
-            child.iterator.close()
+        task = loop.create_task(_rest(child.iterator), context=child.context)
+        if child.waits_on is None:
+            task.cancel()
+        _finishing.add(task)
+        task.add_done_callback(_finished)
+
+
+_finishing: set[asyncio.Task[Any]] = set()  # the event loop keeps only weak references to tasks
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _finishing.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the request that started it has already ended
+
+
+async def _rest(iterator: Generator[Any, None, Any]) -> Any:
+    return await _Resumed(iterator)
+
+
+class _Resumed:
+    """A child's coroutine, part way through, as an awaitable: awaiting it carries it on."""
+
+    __slots__ = ("iterator",)
+
+    def __init__(self, iterator: Generator[Any, None, Any]) -> None:
+        self.iterator = iterator
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.iterator
