@@ -8,10 +8,14 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.models import Model
+
+from models.accounts import ApiToken, User
 
 
 class Dialect(StrEnum):
@@ -19,9 +23,12 @@ class Dialect(StrEnum):
     SQLITE = "sqlite"
 
 
+_DIALECTS = {dialect.value: dialect for dialect in Dialect}
+
+
 def dialect() -> Dialect:
     """The database of the default connection."""
-    return Dialect(connections.get("default").capabilities.dialect)
+    return _DIALECTS[connections.get("default").capabilities.dialect]
 
 
 class AdvisoryLock(IntEnum):
@@ -73,14 +80,16 @@ INSERT_EVENT_IN_ORDER = (
     " FROM pg_advisory_xact_lock($8) RETURNING id"
 )
 
-_NUMBERED = re.compile(r"\$\d+")
+# A parameter: `$n`, or `= ANY($n::int[])` (a list of ids), which SQLite is sent as `IN (?, …)`.
+_PARAMETER = re.compile(r"= ANY\(\$(\d+)::int\[\]\)|\$(\d+)")
 
 
 async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
+    parameters = list(values)
     if dialect() != Dialect.POSTGRES:
-        statement = _NUMBERED.sub("?", statement)
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, list(values))
+        statement, parameters = _for_sqlite(statement, values)
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, parameters)
     return rows
 
 
@@ -199,3 +208,85 @@ INSERT_NOTIFICATIONS_AND_EVENTS = (
     " SELECT 'event' AS kind, id, NULL::int AS user_id FROM recorded"
     " UNION ALL SELECT 'notification', id, user_id FROM notified"
 )
+
+
+def _for_sqlite(statement: str, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    flat: list[Any] = []
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            items = list(values[int(match.group(1)) - 1])
+            flat.extend(items)
+            return "IN (" + ",".join("?" * len(items)) + ")"
+        flat.append(values[int(match.group(2)) - 1])
+        return "?"
+
+    return _PARAMETER.sub(one, statement), flat
+
+
+# ---- rows as models, without the ORM building the statement
+
+M = TypeVar("M", bound=Model)
+
+_COLUMNS: dict[type[Model], tuple[str, ...]] = {}
+
+
+def columns_of(model: type[Model]) -> tuple[str, ...]:
+    """`model`'s columns (read once Tortoise is initialised: foreign keys' columns are added then)."""
+    found = _COLUMNS.get(model)
+    if found is None:
+        found = _COLUMNS[model] = tuple(model._meta.fields_db_projection.values())
+    return found
+
+
+def select_list(model: type[Model], alias: str, prefix: str | None = None) -> str:
+    """The select list of `model`'s columns from the table aliased `alias`; with a prefix each column
+    is named `prefix.column`, which `joined` reads back as a related row."""
+    if prefix is None:
+        return ", ".join(f'{alias}."{column}"' for column in columns_of(model))
+    return ", ".join(f'{alias}."{column}" AS "{prefix}.{column}"' for column in columns_of(model))
+
+
+def instances(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+    """Rows read with `select_list(model, …)` as models, converted as the ORM converts its own reads."""
+    make = model._init_from_db
+    return [make(**row) for row in rows]
+
+
+def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[Model]]) -> list[M]:
+    """Like `instances`, each with its related rows (read with `select_list(other, alias, name)`) set
+    where `select_related(name)` sets them: None where the join found no row."""
+    own = columns_of(model)
+    plans = [
+        (f"_{name}", f"{name}.id", other, [(column, f"{name}.{column}") for column in columns_of(other)])
+        for name, other in related.items()
+    ]
+    made: list[M] = []
+    for row in rows:
+        instance = model._init_from_db(**{column: row[column] for column in own})
+        for attribute, key, other, names in plans:
+            value = None if row[key] is None else other._init_from_db(**{column: row[name] for column, name in names})
+            object.__setattr__(instance, attribute, value)
+        made.append(instance)
+    return made
+
+
+async def rows_by_id(model: type[M], ids: Collection[int]) -> list[M]:
+    """The rows of these ids, in no order (what the request's loaders batch)."""
+    table = model._meta.db_table
+    statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" = ANY($1::int[])'
+    return instances(model, await fetch(statement, list(ids)))
+
+
+def viewer_of_token() -> str:
+    """The token of digest $1 with its user (`joined(ApiToken, rows, {"user": User})`) when the user is
+    ACTIVE ($2): on every request, where the ORM's form of this join costs several times the CPU the
+    database spends on it. Whether a session has expired is read from the row (resolvers/viewer.py)."""
+    return (
+        f"SELECT {select_list(ApiToken, 't')}, {select_list(User, 'u', 'user')}"
+        ' FROM api_token t JOIN "user" u ON u."id" = t."user_id" WHERE t."digest" = $1 AND u."status" = $2 LIMIT 1'
+    )
+
+
+# The apps shared with a user ($1): on every request.
+APP_IDS_OF_USER = 'SELECT "app_id" FROM app_access WHERE "user_id" = $1'
