@@ -41,6 +41,20 @@ MEMBERS_NOTIFICATION_SETTINGS = (
     " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = $1"
 )
 
+# Who a token belongs to, on every HTTP request and WebSocket connect: the ORM's form (a filter
+# across the relation and select_related) costs about four times the CPU. Parameters: digest, status.
+USER_OF_TOKEN = 'SELECT u.* FROM api_token t JOIN "user" u ON u.id = t.user_id WHERE t.digest = $1 AND u.status = $2'
+
+# PostgreSQL only. Of the (token digest, user id, role) that open WebSockets were accepted with, those
+# no longer granted (token gone, user not ACTIVE or in another role): every second, for every open
+# socket, so the arrays go whole as three parameters and only the few lost come back.
+# Parameters: digests, user ids, roles, status.
+RIGHTS_LOST = (
+    "SELECT g.digest, g.user_id, g.role FROM unnest($1::varchar[], $2::int[], $3::varchar[]) AS g(digest, user_id, role)"
+    ' WHERE NOT EXISTS (SELECT 1 FROM api_token t JOIN "user" u ON u.id = t.user_id'
+    " WHERE t.digest = g.digest AND u.id = g.user_id AND u.role = g.role AND u.status = $4)"
+)
+
 # PostgreSQL only. Takes the EVENT_ORDER lock in the statement that draws the event's id (one round
 # trip on every change); taking it again for a second event of the same transaction is harmless
 # (it is re-entrant). Parameters: account, app, conversation, message, actor, type, occurred_at, lock.

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from models import ApiToken, AppAccess, Role, User, UserStatus
+from models.sql import RIGHTS_LOST, USER_OF_TOKEN, Dialect, dialect, fetch
 from models.typed import ids_of
 from resolvers import clock
 from resolvers.errors import Forbidden
@@ -76,8 +77,8 @@ async def authenticate(token: str | None) -> Viewer | None:
 async def authenticate_digest(token_digest: str) -> Viewer | None:
     """Who the token of this digest belongs to now, in one statement: nobody once the token is
     deleted or its user DEACTIVATED. Also how an open WebSocket re-reads its viewer per operation."""
-    row = await ApiToken.filter(digest=token_digest, user__status=UserStatus.ACTIVE).select_related("user").first()
-    return Viewer(row.user, token_digest) if row else None
+    rows = await fetch(USER_OF_TOKEN, token_digest, UserStatus.ACTIVE.value)
+    return Viewer(User._init_from_db(**rows[0]), token_digest) if rows else None
 
 
 # Distinct tokens per statement of `current_rights`: well under both databases' limit of bound parameters.
@@ -97,6 +98,23 @@ async def current_rights(digests: Collection[str]) -> dict[str, tuple[int, Role]
         for token_digest, user_id, role in rows:
             rights[token_digest] = (user_id, Role(role))
     return rights
+
+
+Grant = tuple[str, int, str]  # (token digest, user id, role) as a socket was accepted with them
+
+
+async def lost_rights(grants: Collection[Grant]) -> set[Grant]:
+    """Those of `grants` the token no longer gives: it is deleted, or its user is not ACTIVE or has
+    another role. One statement (PostgreSQL: the grants go as arrays and only the lost come back;
+    SQLite: by `current_rights`)."""
+    if not grants:
+        return set()
+    if dialect() != Dialect.POSTGRES:
+        rights = await current_rights({grant[0] for grant in grants})
+        return {grant for grant in grants if rights.get(grant[0]) != (grant[1], grant[2])}
+    digests, user_ids, roles = (list(column) for column in zip(*grants, strict=True))
+    rows = await fetch(RIGHTS_LOST, digests, user_ids, roles, UserStatus.ACTIVE.value)
+    return {(row["digest"], row["user_id"], row["role"]) for row in rows}
 
 
 async def rights_changed(user_ids: Iterable[int]) -> None:

@@ -17,7 +17,7 @@ import weakref
 from contextlib import suppress
 from typing import Protocol
 
-from resolvers.viewer import Viewer, current_rights
+from resolvers.viewer import Viewer, lost_rights
 from subscriptions.hub import Hub
 
 log = logging.getLogger("switchboard.revocation")
@@ -80,22 +80,20 @@ class Sentry:
                 log.warning("re-checking the rights of open WebSockets failed: %s", error)
 
     async def check(self, sockets: list[Watched]) -> None:
-        rights = await current_rights(
-            {socket.accepted.digest for socket in sockets if socket.accepted and socket.accepted.digest}
+        accepted = [(socket, socket.accepted) for socket in sockets]
+        lost = await lost_rights(
+            {(viewer.digest, viewer.user.id, viewer.user.role) for _, viewer in accepted if viewer and viewer.digest}
         )
-        for socket in sockets:
-            accepted = socket.accepted
-            if accepted is None:
+        if not lost:
+            return
+        for socket, viewer in accepted:
+            if viewer is None or (viewer.digest, viewer.user.id, viewer.user.role) not in lost:
                 continue
-            user_id, role = rights.get(accepted.digest or "", (None, None))
-            if not still_grants(accepted, user_id, role):
-                log.info(
-                    "closing a WebSocket of user %s with 4403: its token no longer grants what it did", accepted.user.id
-                )
-                # In a task of its own: a client that stopped reading must not hold up the others.
-                closing = asyncio.create_task(socket.revoke(), name="ws-revoke")
-                self._closing.add(closing)
-                closing.add_done_callback(self._closing.discard)
+            log.info("closing a WebSocket of user %s with 4403: its token no longer grants what it did", viewer.user.id)
+            # In a task of its own: a client that stopped reading must not hold up the others.
+            closing = asyncio.create_task(socket.revoke(), name="ws-revoke")
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
 
 _sentries: weakref.WeakKeyDictionary[Hub, Sentry] = weakref.WeakKeyDictionary()
