@@ -545,6 +545,11 @@ async def run(
                 server.wait_ready()
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{servers[0].port}", timeout=30) as client:
                 conversation_id = await open_conversation(client, app_id, admin_token)
+                # The same events with no subscriber: what each costs the servers whoever listens
+                # (the mutation, the hub reading it back), so the cost per delivery can be told apart.
+                quiet_before = sum(server.cpu_seconds() for server in servers)
+                quiet_events = await steady(client, admin_token, conversation_id, rate, min(seconds, 5), first=0)
+                quiet = (sum(server.cpu_seconds() for server in servers) - quiet_before) / quiet_events
                 baseline_rss = [server.rss_bytes() for server in servers]
                 # Each server's subscribers split over client processes of at most `per_client` sockets.
                 chunks = -(-subscribers // (per_client * processes)) * processes
@@ -568,14 +573,14 @@ async def run(
                 if connected < len(tokens):
                     raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
                 # Every subscription is registered once a probe event reached every subscriber.
-                await toggle(client, admin_token, conversation_id, 0)
+                await toggle(client, admin_token, conversation_id, quiet_events)
                 await clients.reach(subscribers, 60)
                 idle_rss = [server.rss_bytes() for server in servers]
                 await clients.ask("reset")
                 recording = profiler(servers[0], profile, f"deliver-{subscribers}")
                 split_before = [cpu_split(server) for server in servers]
                 cpu_before = sum(server.cpu_seconds() for server in servers)
-                sent = await steady(client, admin_token, conversation_id, rate, seconds, first=1)
+                sent = await steady(client, admin_token, conversation_id, rate, seconds, first=quiet_events + 1)
                 await clients.reach(sent * subscribers, 15)
                 cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
                 split = [cpu_split(server) for server in servers]
@@ -604,6 +609,11 @@ async def run(
                 f"server CPU/delivery {cpu / max(delivered, 1) * 1e6:6.1f} us  memory/idle subscriber {per_subscriber / 1024:6.1f} KB"
             )
             per = 1e6 / max(delivered, 1)
+            marginal = (cpu - quiet * sent) * per
+            print(
+                f"{'':>6} server CPU per event with no subscriber {quiet * 1e3:.2f} ms (the mutation, the hub's read); "
+                f"beyond it, per delivery: {marginal:5.1f} us (rendering once per group, writing to every socket)"
+            )
             print(
                 f"{'':>6} server CPU/delivery: user {user * per:5.1f} us + system {system * per:5.1f} us "
                 f"(payload {size} bytes); the floor, send() of such a frame to {min(subscribers, 1000)} loopback "
@@ -629,7 +639,9 @@ async def main() -> None:
     parser.add_argument("--runs", default="100x10,1000x10,10000x10,20000x10x2")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--per-client", type=int, default=2500, help="subscribers per client process at most")
-    parser.add_argument("--profile", type=Path, help="a folder: py-spy profiles of the first server per phase")
+    parser.add_argument(
+        "--profile", type=Path, help="a folder: py-spy profiles of the first server per phase (pip install py-spy)"
+    )
     parser.add_argument("--database-url", default=postgres_url())
     parser.add_argument(
         "--redis-url", default=os.environ.get("SWITCHBOARD_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
