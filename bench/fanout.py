@@ -240,7 +240,7 @@ async def client_worker() -> None:
     `count` (payloads received so far), `reset` (forget them), `report PATH` (latencies written to
     PATH as doubles), `close`."""
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=1 << 26)  # the first line carries every token
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     config = json.loads(await reader.readline())
     arrivals = Arrivals()
@@ -334,11 +334,14 @@ class Clients:
         return list(await asyncio.gather(*(process.ask(command) for process in self.processes)))
 
     async def reach(self, target: int, within: float) -> int:
-        """Polls until `target` payloads arrived in all (or `within` s passed); the count."""
-        deadline = time.monotonic() + within
+        """Polls until `target` payloads arrived in all, or none arrived for `within` s; the count.
+        (A server that fell behind is waited for while it makes progress: what never comes is lost.)"""
+        count, progress = -1, time.monotonic()
         while True:
-            count = sum(reply["count"] for reply in await self.ask("count"))
-            if count >= target or time.monotonic() > deadline:
+            now = sum(reply["count"] for reply in await self.ask("count"))
+            if now > count:
+                count, progress = now, time.monotonic()
+            if count >= target or time.monotonic() - progress > within:
                 return count
             await asyncio.sleep(0.1)
 
@@ -574,7 +577,8 @@ async def run(
                     raise SystemExit(f"only {connected} of {len(tokens)} subscribers connected")
                 # Every subscription is registered once a probe event reached every subscriber.
                 await toggle(client, admin_token, conversation_id, quiet_events)
-                await clients.reach(subscribers, 60)
+                if await clients.reach(subscribers, 60) < subscribers:
+                    raise SystemExit("the probe event did not reach every subscriber")
                 idle_rss = [server.rss_bytes() for server in servers]
                 await clients.ask("reset")
                 recording = profiler(servers[0], profile, f"deliver-{subscribers}")
