@@ -246,7 +246,7 @@ async def client_worker() -> None:
     arrivals = Arrivals()
     stats = [Subscriber(arrivals) for _ in config["tokens"]]
     opening = asyncio.Semaphore(config["concurrency"])
-    began = time.perf_counter()
+    began, cpu_at_reset = time.perf_counter(), cpu_now()
     clients = await asyncio.gather(
         *(subscribe(config["port"], token, opening, s) for token, s in zip(config["tokens"], stats, strict=True))
     )
@@ -261,19 +261,27 @@ async def client_worker() -> None:
                 s.latencies.clear()
                 s.received = 0
             arrivals.reset()
+            cpu_at_reset = cpu_now()
             answer({})
         elif command == "report":
             latencies = array("d", (value for s in stats for value in s.latencies))
             Path(argument).write_bytes(latencies.tobytes())  # noqa: ASYNC240  # the run is over
             received = sum(s.received for s in stats)
             size = max(s.size for s in stats)
-            answer({"received": received, "errors": sum(s.errors for s in stats), "size": size})
+            cpu = cpu_now() - cpu_at_reset
+            answer({"received": received, "errors": sum(s.errors for s in stats), "size": size, "cpu": cpu})
         elif command == "close":
             break
     for client in clients:
         if client is not None and client.transport is not None:
             client.transport.close()
     answer({})
+
+
+def cpu_now() -> float:
+    """This process's user + system CPU seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def answer(message: dict[str, object]) -> None:
@@ -604,6 +612,7 @@ async def run(
             per_subscriber = (sum(idle_rss) - sum(baseline_rss)) / subscribers
             raw = await raw_redis(redis_url, subscribers, rate, min(seconds, 10))
             size = max(report["size"] for report in reports)
+            client_cpu = sum(report["cpu"] for report in reports)
             floor = kernel_floor(size, min(subscribers, 1000))
             print(
                 f"{subscribers:>6} subscribers x {rate:>3} events/s on {processes} server process(es), "
@@ -620,7 +629,7 @@ async def run(
             )
             print(
                 f"{'':>6} server CPU/delivery: user {user * per:5.1f} us + system {system * per:5.1f} us "
-                f"(payload {size} bytes); the floor, send() of such a frame to {min(subscribers, 1000)} loopback "
+                f"(payload {size} bytes); the clients' CPU per delivery: {client_cpu * per:5.1f} us; the floor, send() of such a frame to {min(subscribers, 1000)} loopback "
                 f"sockets from a bare loop: user {floor[0] * 1e6:4.1f} us + system {floor[1] * 1e6:4.1f} us"
             )
             print(
