@@ -266,6 +266,9 @@ def _closed(handler: RealtimeHandler) -> bool:
     return ws.application_state != WebSocketState.CONNECTED or ws.client_state != WebSocketState.CONNECTED
 
 
+PING_FRAME = text_frame(b'{"type":"ping"}')
+
+
 class _KeepAlive:
     """One task per interval and loop pings every acknowledged connection (graphql-transport-ws `ping`)."""
 
@@ -285,9 +288,17 @@ class _KeepAlive:
     async def _run(self, interval: float, handlers: weakref.WeakSet[RealtimeHandler]) -> None:
         while handlers:
             await asyncio.sleep(interval)
-            for handler in list(handlers):
+            for number, handler in enumerate(list(handlers), 1):
                 if _closed(handler):
                     handlers.discard(handler)
+                    continue
+                writer = frame_writer(handler.websocket.ws.scope)  # type: ignore[attr-defined]
+                if writer is not None:
+                    # The same frame for every socket, written as the hub writes events; a socket over
+                    # its write buffer gets none (the hub ends it at its next event).
+                    writer.write(PING_FRAME, cast("GraphQLView", handler.view).write_buffer_limit)
+                    if number % 256 == 0:
+                        await asyncio.sleep(0)  # thousands of sockets: let the loop breathe
                     continue
                 with suppress(Exception):
                     await handler.send_message({"type": "ping"})
