@@ -1,6 +1,7 @@
 """Real-time fan-out (docs/DESIGN.md §5): N WebSocket subscribers of `inboxEvents`, events at a steady rate.
 
-    .venv/bin/python bench/fanout.py [--runs 100x10,1000x10,10000x1x2] [--seconds 20]
+    .venv/bin/python bench/fanout.py [--runs 100x10,1000x10,10000x10,20000x10x2] [--seconds 20]
+                                     [--per-client 2500] [--profile DIR]
                                      [--database-url postgres://…] [--redis-url redis://…]
 
 A run `NxR[xP]` is N subscribers (distinct users, all with access to the app), R events/s, P server
@@ -8,11 +9,20 @@ processes (default 1; subscribers split evenly, events enter through the first).
 `switchboard serve` (one uvicorn worker, uvloop + httptools) on PostgreSQL and Redis. Events are
 the admin closing and reopening a conversation through the GraphQL API (one event each; inbound
 messages would also write a notification row per member, R-NOTIFY, which is not fan-out); latency is
-the event's occurredAt (written in the transaction, before commit) -> payload received. Prints p50/p99, events lost
-(expected - received, must be 0), server CPU per delivery (utime+stime of the servers during the
-steady phase / deliveries), server memory per idle subscriber (RSS growth / N, connection included).
-Beside it, measured in the same run: raw `redis.asyncio` pub/sub fanned out to N asyncio queues in
-one process (same N and rate; plus its burst throughput), the floor any server can approach.
+the event's occurredAt (written in the transaction, before commit) -> payload received.
+
+The subscribers are bare graphql-transport-ws clients in child processes of at most `--per-client`
+sockets each (`--client-worker`, driven over pipes): no process reaches its open-file limit, and
+the clients' CPU is never counted as the servers'. Before they connect, the same events run for 5 s
+with no subscriber: each event's own cost. Prints p50/p99, events lost (expected - received, must
+be 0; a server that falls behind is waited for while it makes progress), server CPU per delivery
+(the servers' own utime+stime during the steady phase / deliveries; user and system apart; and
+beyond each event's own cost), the clients' CPU per delivery, server memory per idle subscriber
+(RSS growth / N, connection included), and the time and server CPU for N subscribers to connect.
+Beside it, measured in the same run: the kernel's floor (a bare loop `send()`ing a frame of the
+payload's size to 1,000 loopback sockets read by another process), and raw `redis.asyncio` pub/sub
+fanned out to N asyncio queues in one process (same N and rate; plus its burst throughput).
+`--profile DIR` writes py-spy profiles of the first server while connecting and delivering.
 Each run uses a fresh database (created and dropped here) on the server of --database-url
 (default: BENCH_POSTGRES_URL, else SWITCHBOARD_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
 """
