@@ -19,6 +19,7 @@ from models import (
 )
 from models.sql import MESSAGE_DELIVERED, fetch
 from resolvers import clock, notes
+from resolvers.admin import holds_active
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
@@ -66,6 +67,13 @@ def validate_inbound(inbound: InboundMessage) -> None:
         raise ValidationFailed("A message needs text or an attachment.", field="text")
 
 
+def stored_attachments(inbound: InboundMessage) -> list[Attachment]:
+    """What `message.attachments` holds for an inbound message: the provider's links as the providers
+    kept them (http(s) only). Both inbound paths (one message here, a batch in resolvers/inbound_batch.py)
+    write attachments from this one function."""
+    return inbound.attachments
+
+
 async def receive_message(inbound: InboundMessage) -> Received:
     """Stores an inbound message once, however often or concurrently it is delivered.
 
@@ -96,7 +104,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             conversation_id=conversation.id,
             direction=Direction.INBOUND,
             text=inbound.text,
-            attachments=inbound.attachments,
+            attachments=stored_attachments(inbound),
             sender_name=contact.name,
             status=DeliveryStatus.RECEIVED,
             provider_message_id=inbound.provider_message_id,
@@ -157,8 +165,13 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
     elif conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         conversation.version += 1
-        await conversation.save(update_fields=["status", "version"])
+        left = conversation.assignee_id is not None and not await holds_active(conversation.assignee_id)
+        if left:  # R-ADMIN: their assignee was deactivated; it comes back to the team, unassigned
+            conversation.assignee_id = None
+        await conversation.save(update_fields=["status", "version", "assignee_id"] if left else ["status", "version"])
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
+        if left:
+            c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation)
     return conversation, False
 
 

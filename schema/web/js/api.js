@@ -18,7 +18,9 @@ export class Api {
     try {
       response = await fetch("/graphql", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` },
+        headers: this.token
+          ? { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` }
+          : { "Content-Type": "application/json" },
         body: JSON.stringify({ query, variables }),
       });
     } catch (error) {
@@ -60,6 +62,8 @@ export class Api {
         query.has("notifications") && query.has("notificationSettings") && mutation.has("updateNotificationSettings"),
       notificationStream: subscription.has("notifications"),
       markRead: mutation.has("markNotificationsRead"),
+      templates: mutation.has("sendTemplate") && mutation.has("startConversation"),
+      admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
     };
   }
 }
