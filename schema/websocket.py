@@ -240,7 +240,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             and time.monotonic() - signed_in_at < cast("GraphQLView", self.view).recheck_seconds
         ):
             # The first operation, right after `connection_init` read the token: that read serves it,
-            # so connecting and subscribing is one statement. It is no older than what the periodic
+            # so connecting and subscribing read the token once. It is no older than what the periodic
             # re-check allows an open socket (schema/revocation.py), which closes the socket as ever.
             return Viewer(accepted.user, accepted.digest)
         viewer = await authenticate_digest(accepted.digest)
