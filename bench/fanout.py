@@ -326,7 +326,7 @@ class ClientProcess:
         assert self.process.stdout is not None
         line = await self.process.stdout.readline()
         if not line:
-            raise SystemExit("a bench client process exited")
+            raise ConnectionError("a bench client process exited")  # not SystemExit: `close` suppresses it
         return json.loads(line)
 
     async def ask(self, command: str) -> dict[str, Any]:
@@ -652,9 +652,11 @@ async def run(
                 flush=True,
             )
         finally:
-            await clients.close()
-            for server in servers:
-                server.stop()
+            try:
+                await clients.close()
+            finally:
+                for server in servers:
+                    server.stop()
 
 
 async def main() -> None:
