@@ -71,6 +71,17 @@ LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 ACTIVE_USER = "SELECT id FROM \"user\" WHERE id = $1 AND status = 'ACTIVE'"
 AND_AVAILABLE = " AND available"
 
+# PostgreSQL only. Of the (token digest, user id, role) that open WebSockets were accepted with, those
+# no longer granted (token gone or expired, user not ACTIVE or in another role): every second, for
+# every open socket, so the arrays go whole as three parameters and only the few lost come back.
+# Parameters: digests, user ids, roles, status, now.
+RIGHTS_LOST = (
+    "SELECT g.digest, g.user_id, g.role FROM unnest($1::varchar[], $2::int[], $3::varchar[]) AS g(digest, user_id, role)"
+    ' WHERE NOT EXISTS (SELECT 1 FROM api_token t JOIN "user" u ON u.id = t.user_id'
+    " WHERE t.digest = g.digest AND u.id = g.user_id AND u.role = g.role AND u.status = $4"
+    " AND (t.expires_at IS NULL OR t.expires_at > $5))"
+)
+
 # PostgreSQL only. Takes the EVENT_ORDER lock in the statement that draws the event's id (one round
 # trip on every change); taking it again for a second event of the same transaction is harmless
 # (it is re-entrant). Parameters: account, app, conversation, message, actor, type, occurred_at, lock.

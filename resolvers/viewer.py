@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 
 from models import ApiToken, Role, TokenKind, User, UserStatus
-from models.sql import APP_IDS_OF_USER, fetch, joined, viewer_of_token
+from models.sql import APP_IDS_OF_USER, RIGHTS_LOST, Dialect, dialect, fetch, joined, viewer_of_token
 from resolvers import clock
 from resolvers.errors import Forbidden
 from subscriptions import publisher
@@ -125,6 +125,23 @@ async def current_rights(digests: Collection[str]) -> dict[str, tuple[int, Role]
         for token_digest, user_id, role in rows:
             rights[token_digest] = (user_id, Role(role))
     return rights
+
+
+Grant = tuple[str, int, str]  # (token digest, user id, role) as a socket was accepted with them
+
+
+async def lost_rights(grants: Collection[Grant]) -> set[Grant]:
+    """Those of `grants` the token no longer gives: it is deleted, or its user is not ACTIVE or has
+    another role. One statement (PostgreSQL: the grants go as arrays and only the lost come back;
+    SQLite: by `current_rights`)."""
+    if not grants:
+        return set()
+    if dialect() != Dialect.POSTGRES:
+        rights = await current_rights({grant[0] for grant in grants})
+        return {grant for grant in grants if rights.get(grant[0]) != (grant[1], grant[2])}
+    digests, user_ids, roles = (list(column) for column in zip(*grants, strict=True))
+    rows = await fetch(RIGHTS_LOST, digests, user_ids, roles, UserStatus.ACTIVE.value, clock.now())
+    return {(row["digest"], row["user_id"], row["role"]) for row in rows}
 
 
 async def rights_changed(user_ids: Iterable[int]) -> None:
