@@ -22,9 +22,10 @@ SHARED = {
     "the MESSAGE_RECEIVED event (on PostgreSQL with the event-order lock in the same statement)": 1,
 }
 EXISTING_CONVERSATION = sum(SHARED.values()) + 1  # the CRM link check (R-NOTE)
-# none found: the contact looked up and created, the conversation created, CONVERSATION_CREATED;
-# no link check, nobody can have linked a conversation before it is committed
-FRESH_CONVERSATION = sum(SHARED.values()) + 4
+# none found: the contact looked up and created, the conversation created, CONVERSATION_CREATED, the
+# app's assignment policy (R-ROUTE: MANUAL here, so no lock and no candidates); no link check, nobody
+# can have linked a conversation before it is committed
+FRESH_CONVERSATION = sum(SHARED.values()) + 5
 
 
 async def _statements(app: ApiApp, contact: str, text: str, **sent: str) -> tuple[int, str]:

@@ -1,0 +1,304 @@
+"""R-ROUTE: automatic assignment of new and reopened unassigned conversations, with a cap per user,
+and the queue taken oldest first the moment someone becomes eligible."""
+
+import asyncio
+
+from models import AssignmentMode, Conversation, InboxEvent, InboxEventType, MessagingApp, Notification
+from models import NotificationKind as Kind
+from models.sql import AdvisoryLock
+from resolvers.clock import ManualClock
+from resolvers.ids import pk_of
+from tests.support import (
+    CLOSE,
+    REOPEN,
+    SET_AVAILABILITY,
+    UNASSIGN,
+    Api,
+    Person,
+    Team,
+    postgres_only,
+    queued_behind,
+)
+
+SET_POLICY = """mutation($app: ID!, $m: AssignmentMode!, $cap: Int) {
+  setAssignmentPolicy(appId: $app, mode: $m, maxOpenPerUser: $cap) { id assignmentPolicy { mode maxOpenPerUser } } }"""
+POLICY = "{ messagingApps { id assignmentPolicy { mode maxOpenPerUser } } }"
+SHARE = "mutation($id: ID!, $u: [ID!]!) { shareMessagingApp(id: $id, userIds: $u) { id } }"
+DEACTIVATE = "mutation($id: ID!) { deactivateUser(id: $id) { id status } }"
+REACTIVATE = "mutation($id: ID!) { reactivateUser(id: $id) { id status } }"
+
+
+async def set_policy(api: Api, team: Team, mode: str, cap: int | None = None) -> None:
+    await api.data(SET_POLICY, {"app": team.app.id, "m": mode, "cap": cap}, token=team.admin.token)
+
+
+async def arrive(team: Team, clock: ManualClock, *contacts: str) -> None:
+    """Each contact writes in, a minute apart (so "oldest" means something)."""
+    for contact in contacts:
+        clock.advance(minutes=1)
+        await team.app.receive(contact)
+
+
+async def assignees(team: Team) -> dict[str, str | None]:
+    """Each of the app's open conversations: contact -> the assignee's name (None: queued)."""
+    rows = await Conversation.filter(app_id=pk_of("MessagingApp", team.app.id), status="OPEN").prefetch_related(
+        "contact", "assignee"
+    )
+    return {row.contact.external_id: row.assignee.name.split()[0] if row.assignee else None for row in rows}
+
+
+def names(*people: Person) -> list[str]:
+    return [person.name.split()[0] for person in people]
+
+
+async def test_r_route_manual_is_the_default_and_assigns_nobody(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+
+    policy = (await api.data(POLICY, token=team.admin.token))["messagingApps"][0]["assignmentPolicy"]
+    await arrive(team, clock, "c1", "c2")
+
+    assert policy == {"mode": "MANUAL", "maxOpenPerUser": None}
+    assert await assignees(team) == {"c1": None, "c2": None}
+    assert await api.contacts_in(team.bob, "UNASSIGNED") == ["c2", "c1"]
+
+
+async def test_r_route_round_robin_gives_turns_in_order_with_an_event_and_a_notification(
+    api: Api, clock: ManualClock
+) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN")
+
+    await arrive(team, clock, "c1", "c2", "c3", "c4")
+
+    assert await assignees(team) == {"c1": "Ana", "c2": "Bob", "c3": "Carol", "c4": "Ana"}
+    assert await api.contacts_in(team.bob, "ASSIGNED_TO_ME") == ["c2"]
+    c2 = pk_of("Conversation", await team.app.conversation_id("c2"))
+    events = await InboxEvent.filter(conversation_id=c2).order_by("id").values_list("type", "actor_id")
+    assert events == [
+        (InboxEventType.CONVERSATION_CREATED, None),
+        (InboxEventType.CONVERSATION_ASSIGNED, None),  # no actor: the app's policy
+        (InboxEventType.MESSAGE_RECEIVED, None),
+    ]
+    told = await Notification.filter(conversation_id=c2, kind=Kind.CONVERSATION_ASSIGNED_TO_ME).values_list(
+        "user_id", flat=True
+    )
+    assert told == [pk_of("User", team.bob.id)]
+
+
+async def test_r_route_balanced_picks_the_least_loaded(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN")
+    await arrive(team, clock, "a1", "b1", "c1", "a2", "b2")  # Ana 2, Bob 2, Carol 1
+    await api.data(CLOSE, {"id": await team.app.conversation_id("a1")}, token=team.admin.token)  # Ana 1
+
+    await set_policy(api, team, "BALANCED")
+    await arrive(team, clock, "n1", "n2", "n3")
+
+    # Ana and Carol hold 1 each: n1 to the first of them in turn after Bob (Carol), n2 to Ana; then
+    # everyone holds 2 and n3 goes on in turn, to Bob
+    got = await assignees(team)
+    assert [got["n1"], got["n2"], got["n3"]] == ["Carol", "Ana", "Bob"]
+
+
+async def test_r_route_cap_respected_and_arrivals_queue(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    policy = (await api.data(SET_POLICY, {"app": team.app.id, "m": "BALANCED", "cap": 1}, token=team.admin.token))[
+        "setAssignmentPolicy"
+    ]["assignmentPolicy"]
+
+    await arrive(team, clock, "c1", "c2", "c3", "c4", "c5")
+
+    assert policy == {"mode": "BALANCED", "maxOpenPerUser": 1}
+    got = await assignees(team)
+    assert sorted(name for name in got.values() if name) == ["Ana", "Bob", "Carol"]
+    assert [contact for contact, name in got.items() if name is None] == ["c4", "c5"]
+    assert await api.contacts_in(team.bob, "UNASSIGNED") == ["c5", "c4"]
+
+
+async def test_r_route_queue_drains_oldest_first_when_a_close_frees_a_slot(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+    await arrive(team, clock, "c1", "c2", "c3", "c4", "c5")  # c4, c5 queued
+
+    await api.data(CLOSE, {"id": await team.app.conversation_id("c2")}, token=team.bob.token)
+
+    assert await assignees(team) == {"c1": "Ana", "c3": "Carol", "c4": "Bob", "c5": None}
+
+
+async def test_r_route_queue_drains_when_an_unassign_frees_a_slot(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+    await arrive(team, clock, "c1", "c2", "c3", "c4")  # c4 queued
+    await api.data(SET_AVAILABILITY, {"a": False}, token=team.bob.token)
+
+    await api.data(UNASSIGN, {"id": await team.app.conversation_id("c2")}, token=team.bob.token)
+
+    # Bob is unavailable: his slot is nobody's; the queue (c2 now oldest in it) waits
+    assert await assignees(team) == {"c1": "Ana", "c2": None, "c3": "Carol", "c4": None}
+    await api.data(CLOSE, {"id": await team.app.conversation_id("c3")}, token=team.carol.token)
+    assert await assignees(team) == {"c1": "Ana", "c2": "Carol", "c4": None}
+
+
+async def test_r_route_queue_drains_oldest_first_when_availability_returns(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    for person in (team.admin, team.bob, team.carol):
+        await api.data(SET_AVAILABILITY, {"a": False}, token=person.token)
+    await set_policy(api, team, "ROUND_ROBIN", 2)
+    await arrive(team, clock, "c1", "c2", "c3")
+    assert await assignees(team) == {"c1": None, "c2": None, "c3": None}
+
+    await api.data(SET_AVAILABILITY, {"a": True}, token=team.bob.token)
+
+    assert await assignees(team) == {"c1": "Bob", "c2": "Bob", "c3": None}
+    assert await api.contacts_in(team.bob, "ASSIGNED_TO_ME") == ["c2", "c1"]
+
+
+async def test_r_route_queue_drains_when_a_user_is_reactivated(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    for person in (team.admin, team.carol):
+        await api.data(SET_AVAILABILITY, {"a": False}, token=person.token)
+    await set_policy(api, team, "BALANCED", 1)
+    await arrive(team, clock, "c1", "c2")  # c1 to Bob, c2 queued
+
+    await api.data(DEACTIVATE, {"id": team.bob.id}, token=team.admin.token)
+    assert await assignees(team) == {"c1": None, "c2": None}  # his c1 is queued again, nobody may take it
+
+    await api.data(REACTIVATE, {"id": team.bob.id}, token=team.admin.token)
+    assert await assignees(team) == {"c1": "Bob", "c2": None}
+
+
+async def test_r_route_a_deactivated_users_conversations_go_to_the_others(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+    await arrive(team, clock, "c1", "c2")  # Ana, Bob; Carol has a free slot
+
+    await api.data(DEACTIVATE, {"id": team.bob.id}, token=team.admin.token)
+
+    assert await assignees(team) == {"c1": "Ana", "c2": "Carol"}
+
+
+async def test_r_route_queue_drains_when_access_is_given(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    olga = await api.create_user(team.admin, "Olga Outsider")
+    for person in (team.admin, team.bob, team.carol):
+        await api.data(SET_AVAILABILITY, {"a": False}, token=person.token)
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+    await arrive(team, clock, "c1", "c2")
+    assert await assignees(team) == {"c1": None, "c2": None}  # Olga has no access: never a candidate
+
+    await api.data(SHARE, {"id": team.app.id, "u": [team.bob.id, team.carol.id, olga.id]}, token=team.admin.token)
+
+    assert await assignees(team) == {"c1": "Olga", "c2": None}
+
+
+async def test_r_route_queue_drains_when_the_policy_changes(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await arrive(team, clock, "c1", "c2", "c3", "c4")  # MANUAL: all queued
+
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+
+    assert await assignees(team) == {"c1": "Ana", "c2": "Bob", "c3": "Carol", "c4": None}
+
+
+async def test_r_route_deactivated_and_unavailable_users_are_skipped(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await api.data(SET_AVAILABILITY, {"a": False}, token=team.bob.token)
+    await api.data(DEACTIVATE, {"id": team.carol.id}, token=team.admin.token)
+    await set_policy(api, team, "ROUND_ROBIN")
+
+    await arrive(team, clock, "c1", "c2", "c3")
+
+    assert await assignees(team) == {"c1": "Ana", "c2": "Ana", "c3": "Ana"}
+
+
+async def test_r_route_a_reopened_unassigned_conversation_is_routed(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await arrive(team, clock, "c1", "c2")
+    for contact in ("c1", "c2"):
+        await api.data(CLOSE, {"id": await team.app.conversation_id(contact)}, token=team.bob.token)
+    await set_policy(api, team, "ROUND_ROBIN")
+
+    await api.data(REOPEN, {"id": await team.app.conversation_id("c1")}, token=team.bob.token)  # by someone
+    await arrive(team, clock, "c2")  # by the customer writing
+
+    assert await assignees(team) == {"c1": "Ana", "c2": "Bob"}
+
+
+async def test_r_route_manual_again_leaves_arrivals_unassigned(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN", 5)
+    await arrive(team, clock, "c1")
+
+    await set_policy(api, team, "MANUAL", 5)
+    await arrive(team, clock, "c2")
+
+    assert await assignees(team) == {"c1": "Ana", "c2": None}
+    app = await MessagingApp.get(id=pk_of("MessagingApp", team.app.id))
+    assert (app.assignment_mode, app.max_open_per_user) == (AssignmentMode.MANUAL, 5)
+
+
+async def test_r_route_only_an_admin_of_the_account_sets_the_policy(api: Api) -> None:
+    team = await api.create_team()
+    other = await api.create_account("Globex", "Gus Admin")
+
+    variables = {"app": team.app.id, "m": "ROUND_ROBIN", "cap": None}
+    assert await api.error_code(SET_POLICY, variables, token=team.bob.token) == "FORBIDDEN"
+    assert await api.error_code(SET_POLICY, variables, token=other.token) == "NOT_FOUND"
+    for cap in (0, -1, 10_001):
+        result = await api.execute(SET_POLICY, {**variables, "cap": cap}, token=team.admin.token)
+        assert result["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+        assert result["errors"][0]["extensions"]["field"] == "maxOpenPerUser"
+
+    policy = (await api.data(POLICY, token=team.admin.token))["messagingApps"][0]["assignmentPolicy"]
+    assert policy == {"mode": "MANUAL", "maxOpenPerUser": None}
+
+
+async def test_r_route_never_gives_a_conversation_to_another_accounts_user(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    other = await api.create_account("Globex", "Gus Admin")
+    other_app = await api.install_api_app(other, name="Globex chat")
+    await api.data(SET_POLICY, {"app": other_app.id, "m": "ROUND_ROBIN", "cap": None}, token=other.token)
+    await set_policy(api, team, "ROUND_ROBIN")
+
+    await other_app.receive("g1")
+    await arrive(team, clock, "c1")
+
+    globex = await Conversation.get(app_id=pk_of("MessagingApp", other_app.id)).prefetch_related("assignee")
+    assert globex.assignee.name == "Gus Admin"
+    assert await assignees(team) == {"c1": "Ana"}
+
+
+async def test_r_route_concurrent_arrivals_never_exceed_the_cap(
+    api: Api, db: str, database: str, clock: ManualClock
+) -> None:
+    """Five first messages, each from its own transaction, all created before any of them routes (they
+    queue behind the app's routing lock): with two users and a cap of 2, four are given, one queued."""
+    url = postgres_only(db, database)
+    team = await api.create_team()
+    await api.data(SET_AVAILABILITY, {"a": False}, token=team.carol.token)
+    await set_policy(api, team, "BALANCED", 2)
+
+    lock = (
+        "SELECT pg_advisory_xact_lock($1::int, $2::int)",
+        AdvisoryLock.APP_ROUTING,
+        pk_of("MessagingApp", team.app.id),
+    )
+    await queued_behind(url, lock, [team.app.receive(f"race-{n}") for n in range(5)])
+
+    got = await assignees(team)
+    held = [name for name in got.values() if name]
+    assert sorted(held) == ["Ana", "Ana", "Bob", "Bob"]
+    assert list(got.values()).count(None) == 1
+    events = await InboxEvent.filter(type=InboxEventType.CONVERSATION_ASSIGNED).count()
+    assert events == 4
+
+
+async def test_r_route_arrivals_at_once_on_both_databases_keep_the_cap(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+
+    await asyncio.gather(*(team.app.receive(f"at-once-{n}") for n in range(6)))
+
+    got = await assignees(team)
+    assert sorted(name for name in got.values() if name) == ["Ana", "Bob", "Carol"]
+    assert list(got.values()).count(None) == 3
