@@ -117,8 +117,8 @@ async def deactivate_user(viewer: Viewer, user_id: str) -> User:
             # Under the row lock the version read is the current one: compare-and-set cannot lose.
             await compare_and_set(conversation, assignee_id=None)
             c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
-    # R-ROUTE: what they held is queued; routed in a transaction of its own, right after, because
-    # routing locks an app before its users' rows and this one holds the user's row already.
+    # R-ROUTE: what they held is queued and goes to the others, in a transaction of its own right
+    # after: routing takes an app's lock before users' rows, and this one holds the user's row.
     async with change() as c:
         await routing.drain(c, {conversation.app_id for conversation in held})
     await rights_changed([user.id])
@@ -130,13 +130,13 @@ async def reactivate_user(viewer: Viewer, user_id: str) -> User:
     invitation gives them one) and with none of the conversations they had."""
     viewer.require_admin()
     user = await account_user(viewer, user_id)
-    async with change() as c:
+    async with in_transaction():
         user = await _lock_admins(viewer, user.id)
         if user.status == UserStatus.ACTIVE:
             return user
-        apps = await routing.user_app_ids(user.id)
-        await routing.lock_routing(apps)  # before the user's row: the order routing takes them in
         await User.filter(id=user.id).update(status=UserStatus.ACTIVE, available=True)
         user.status, user.available = UserStatus.ACTIVE, True
-        await routing.drain(c, apps)  # R-ROUTE: they take queued conversations at once
+    # R-ROUTE: they take queued conversations at once, in a transaction of their own (as below).
+    async with change() as c:
+        await routing.drain(c, await routing.user_app_ids(user.id))
     return user

@@ -15,14 +15,13 @@ from resolvers.viewer import Viewer
 
 async def set_availability(viewer: Viewer, available: bool) -> User:
     """Going unavailable leaves the conversations a user already has with them. Becoming available
-    takes queued conversations of the user's apps at once (R-ROUTE): their routing locks are taken
-    before the user's row, the order routing takes them in."""
-    async with change() as c:
-        apps = await routing.user_app_ids(viewer.id) if available else []
-        await routing.lock_routing(apps)
-        await User.filter(id=viewer.id).update(available=available)
-        await routing.drain(c, apps)
+    takes queued conversations of the user's apps at once (R-ROUTE), in a transaction right after
+    this one: routing takes an app's lock before users' rows, and this one holds the user's row."""
+    await User.filter(id=viewer.id).update(available=available)
     viewer.user.available = available
+    if available:
+        async with change() as c:
+            await routing.drain(c, await routing.user_app_ids(viewer.id))
     return viewer.user
 
 
