@@ -2,12 +2,21 @@
 and the queue taken oldest first the moment someone becomes eligible."""
 
 import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
 
 from models import AssignmentMode, Conversation, InboxEvent, InboxEventType, MessagingApp, Notification
 from models import NotificationKind as Kind
 from models.sql import AdvisoryLock
+from providers.api_channel import sign
 from resolvers.clock import ManualClock
 from resolvers.ids import pk_of
+from tests.conftest import POSTGRES_URL, REDIS_URL, require
+from tests.processes import PostgresDatabase, command_env, run, switchboard
 from tests.support import (
     CLOSE,
     REOPEN,
@@ -302,3 +311,71 @@ async def test_r_route_arrivals_at_once_on_both_databases_keep_the_cap(api: Api,
     got = await assignees(team)
     assert sorted(name for name in got.values() if name) == ["Ana", "Bob", "Carol"]
     assert list(got.values()).count(None) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_r_route_arrivals_racing_on_two_server_processes_never_exceed_the_cap(tmp_path: Path) -> None:
+    """Two `switchboard serve` processes on one PostgreSQL database and one Redis; twenty first
+    messages posted to both at once; round robin with a cap of 3 for two people: six are given,
+    three each, and fourteen wait; every conversation has one assignment event at most."""
+    require(POSTGRES_URL, "SWITCHBOARD_TEST_POSTGRES_URL")
+    require(REDIS_URL, "SWITCHBOARD_TEST_REDIS_URL")
+    assert POSTGRES_URL and REDIS_URL
+    database = PostgresDatabase(POSTGRES_URL)
+    await database.create()
+    try:
+        env = command_env(database.url, REDIS_URL=REDIS_URL)
+        args = ["--name", "Acme", "--admin-name", "Ana", "--admin-email", "ana@acme.test"]
+        headers = {
+            "Authorization": f"Bearer {json.loads(run('create-account', *args, env=env, cwd=tmp_path).stdout)['token']}"
+        }
+        with switchboard("serve", env=env, cwd=tmp_path) as one, switchboard("serve", env=env, cwd=tmp_path) as two:
+            async with httpx.AsyncClient(base_url=one.url, headers=headers) as http:
+                bob = await http.post(
+                    "/graphql",
+                    json={"query": 'mutation { createUser(name: "Bob", email: "bob@acme.test") { user { id } } }'},
+                )
+                bob_id = bob.json()["data"]["createUser"]["user"]["id"]
+                install = {
+                    "provider": "API",
+                    "name": "Chat",
+                    "credentials": {"secret": "s3cret-s3cret-s3cret", "deliveryUrl": "http://127.0.0.1:9/"},
+                    "shareWith": [bob_id],
+                }
+                installed = await http.post(
+                    "/graphql",
+                    json={
+                        "query": "mutation($i: InstallMessagingAppInput!) { installMessagingApp(input: $i) { id } }",
+                        "variables": {"i": install},
+                    },
+                )
+                app_id = installed.json()["data"]["installMessagingApp"]["id"]
+                policy = {"app": app_id, "m": "ROUND_ROBIN", "cap": 3}
+                set_policy = await http.post("/graphql", json={"query": SET_POLICY, "variables": policy})
+                assert "errors" not in set_policy.json(), set_policy.text
+
+            async def post(server_url: str, n: int) -> int:
+                body = json.dumps({"messageId": f"m-{n}", "sender": {"id": f"c-{n}"}, "text": "Hi"}).encode()
+                signature = {"X-Switchboard-Signature": sign("s3cret-s3cret-s3cret", body)}
+                async with httpx.AsyncClient(base_url=server_url) as client:
+                    response = await client.post(f"/webhooks/api/{app_id}", content=body, headers=signature)
+                return response.status_code
+
+            statuses = await asyncio.gather(*(post((one, two)[n % 2].url, n) for n in range(20)))
+
+        assert statuses == [200] * 20
+        connection = await asyncpg.connect(database.url.replace("postgres://", "postgresql://", 1))
+        try:
+            held = await connection.fetch(
+                "SELECT assignee_id, count(*) AS n FROM conversation GROUP BY assignee_id ORDER BY assignee_id"
+            )
+            assigned_events = await connection.fetchval(
+                "SELECT count(*) FROM inbox_event WHERE type = 'CONVERSATION_ASSIGNED'"
+            )
+        finally:
+            await connection.close()
+        assert [row["n"] for row in held] == [3, 3, 14]  # Ana, Bob, then the queue (NULL sorts last)
+        assert assigned_events == 6
+    finally:
+        await database.drop()
