@@ -302,6 +302,31 @@ async def test_r_route_concurrent_arrivals_never_exceed_the_cap(
     assert events == 4
 
 
+async def test_r_route_availability_returning_while_a_conversation_arrives_never_exceeds_the_cap(
+    api: Api, db: str, database: str, clock: ManualClock
+) -> None:
+    """Bob (cap 1) turns available as a customer writes in, both held behind the app's routing lock
+    until each waits there: one of the two conversations is his, the other waits."""
+    url = postgres_only(db, database)
+    team = await api.create_team()
+    for person in (team.admin, team.bob, team.carol):
+        await api.data(SET_AVAILABILITY, {"a": False}, token=person.token)
+    await set_policy(api, team, "BALANCED", 1)
+    await arrive(team, clock, "queued")
+
+    lock = (
+        "SELECT pg_advisory_xact_lock($1::int, $2::int)",
+        AdvisoryLock.APP_ROUTING,
+        pk_of("MessagingApp", team.app.id),
+    )
+    writers = [api.data(SET_AVAILABILITY, {"a": True}, token=team.bob.token), team.app.receive("arriving")]
+    await queued_behind(url, lock, writers)
+
+    got = await assignees(team)
+    assert sorted(got) == ["arriving", "queued"]
+    assert sorted(got.values(), key=str) == ["Bob", None]
+
+
 async def test_r_route_arrivals_at_once_on_both_databases_keep_the_cap(api: Api, clock: ManualClock) -> None:
     team = await api.create_team()
     await set_policy(api, team, "ROUND_ROBIN", 1)
