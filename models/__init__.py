@@ -1,6 +1,6 @@
 """Tortoise models. Every row belongs to one account (R-TENANT)."""
 
-from models.accounts import Account, ApiToken, Role, User, UserStatus
+from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
 from models.apps import AppAccess, AssignmentMode, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
@@ -14,6 +14,7 @@ from models.notifications import (
     OutboxEmail,
 )
 from models.outbound import OutboundSend
+from models.signin import CodePurpose, RateCounter, SignInCode, SignInEmail
 from models.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "AppAccess",
     "AssignmentMode",
     "Attachment",
+    "CodePurpose",
     "Contact",
     "Conversation",
     "ConversationLink",
@@ -46,9 +48,13 @@ __all__ = [
     "OutboxEmail",
     "Person",
     "Provider",
+    "RateCounter",
     "Role",
+    "SignInCode",
+    "SignInEmail",
     "TemplateCategory",
     "TemplateStatus",
+    "TokenKind",
     "User",
     "UserStatus",
 ]

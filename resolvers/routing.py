@@ -78,12 +78,18 @@ async def lock_routing(app_ids: Iterable[int]) -> None:
             await fetch(LOCK_APP_ROUTING, AdvisoryLock.APP_ROUTING, app_id)
 
 
+async def _routed(app_ids: Iterable[int]) -> list[int]:
+    """Of `app_ids`, those whose policy is not MANUAL, in id order: one statement, no lock (each
+    is read again under its lock), so arrivals in MANUAL apps cost only this."""
+    ids = sorted(set(app_ids))
+    if not ids:
+        return []
+    query = MessagingApp.filter(id__in=ids).exclude(assignment_mode=AssignmentMode.MANUAL).order_by("id")
+    return list(await ids_of(query, "id"))
+
+
 async def _turns(app_id: int) -> _Turns | None:
-    """The app's turns under its lock; None for MANUAL. The policy is read once before the lock, so
-    a MANUAL app costs one statement and no lock, and again under it."""
-    app = await MessagingApp.get_or_none(id=app_id)
-    if app is None or app.assignment_mode == AssignmentMode.MANUAL:
-        return None
+    """The app's turns, under its lock; None if it is (by now) MANUAL or gone."""
     await lock_routing([app_id])
     app = await MessagingApp.get_or_none(id=app_id)
     if app is None or app.assignment_mode == AssignmentMode.MANUAL:
@@ -122,12 +128,12 @@ async def route_new(c: Change, conversations: Sequence[Conversation]) -> None:
     """Inside the transaction that created or reopened `conversations` (their rows locked by it):
     each one still open and unassigned goes to the next eligible user of its app's policy, in the
     order given; under MANUAL, or with everyone at the cap, it stays queued. Costs one statement
-    per app under MANUAL."""
+    when every app is MANUAL."""
     by_app: dict[int, list[Conversation]] = {}
     for conversation in conversations:
         if _queued(conversation):
             by_app.setdefault(conversation.app_id, []).append(conversation)
-    for app_id in sorted(by_app):
+    for app_id in await _routed(by_app):
         turns = await _turns(app_id)
         if turns is None:
             continue
@@ -137,11 +143,28 @@ async def route_new(c: Change, conversations: Sequence[Conversation]) -> None:
         await _save_turn(turns)
 
 
+async def route_new_ids(c: Change, conversation_ids: Sequence[tuple[int, int]]) -> dict[int, int]:
+    """`route_new` for a writer that holds rows, not models (the inbound batch,
+    `resolvers/inbound_batch.py`): (app id, conversation id) pairs in arrival order, their rows
+    locked by the caller. The conversations are loaded only in apps with a policy. Returns the
+    assignee each routed conversation was given."""
+    by_app: dict[int, list[int]] = {}
+    for app_id, conversation_id in conversation_ids:
+        by_app.setdefault(app_id, []).append(conversation_id)
+    routed = await _routed(by_app)
+    if not routed:
+        return {}
+    ids = [conversation_id for app_id in routed for conversation_id in by_app[app_id]]
+    rows = {row.id: row for row in await Conversation.filter(id__in=ids)}
+    await route_new(c, [rows[conversation_id] for conversation_id in ids if conversation_id in rows])
+    return {row.id: row.assignee_id for row in rows.values() if row.assignee_id is not None}
+
+
 async def drain(c: Change, app_ids: Iterable[int]) -> None:
     """Inside a transaction in which someone may have become eligible: each app's queue (open,
     unassigned), oldest first (`created_at`, then id), goes to its eligible users until their free
     slots run out."""
-    for app_id in sorted(set(app_ids)):
+    for app_id in await _routed(app_ids):
         turns = await _turns(app_id)
         if turns is None:
             continue

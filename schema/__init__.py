@@ -23,6 +23,7 @@ from schema.notifications import NotificationsMutation, NotificationsQuery, Noti
 from schema.planner import EXECUTORS, Planner, reference_only
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
+from schema.signin import SignInMutation, SignInQuery
 from schema.suggestions import HideSuggestions, HideSuggestionsExecutor
 from schema.team import TeamMutation, TeamQuery
 from schema.templates import TemplatesMutation
@@ -36,10 +37,21 @@ def _described(root: type, description: str) -> type:
     return root
 
 
-Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
+Query = merge_types(
+    "Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery, SignInQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation, TemplatesMutation),
+    (
+        TeamMutation,
+        InboxMutation,
+        AppsMutation,
+        NotificationsMutation,
+        CrmMutation,
+        RepliesMutation,
+        TemplatesMutation,
+        SignInMutation,
+    ),
 )
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     _field.extensions.append(FreshLoaders())

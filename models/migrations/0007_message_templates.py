@@ -10,7 +10,7 @@ from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_inbox_event_unlinked')]
+    dependencies = [('models', '0005_signin')]
 
     initial = False
 

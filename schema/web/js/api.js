@@ -18,7 +18,9 @@ export class Api {
     try {
       response = await fetch("/graphql", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` },
+        headers: this.token
+          ? { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` }
+          : { "Content-Type": "application/json" },
         body: JSON.stringify({ query, variables }),
       });
     } catch (error) {
