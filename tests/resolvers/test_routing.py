@@ -309,6 +309,26 @@ async def test_r_route_concurrent_arrivals_never_exceed_the_cap(
     assert await InboxEvent.filter(type=InboxEventType.CONVERSATION_ASSIGNED).count() == 2
 
 
+async def test_r_route_a_batch_of_arrivals_in_one_transaction_keeps_turns_and_the_cap(
+    api: Api, test_settings: Settings, clock: ManualClock
+) -> None:
+    """Five first messages written in one transaction (PostgreSQL's inbound batch; SQLite writes them
+    one by one): round robin with a cap of 1 gives three in turn and queues two."""
+    team = await api.create_team()
+    await set_policy(api, team, "ROUND_ROBIN", 1)
+    use_settings(dataclasses.replace(test_settings, ingest_batch_size=5, ingest_batch_ms=10_000))
+    try:
+        await asyncio.gather(*(team.app.receive(f"c{n}") for n in range(1, 6)))
+    finally:
+        use_settings(test_settings)
+
+    got = await assignees(team)
+    given = sorted((contact, name) for contact, name in got.items() if name)
+    assert sorted(name for _, name in given) == ["Ana", "Bob", "Carol"]
+    assert list(got.values()).count(None) == 2
+    assert await InboxEvent.filter(type=InboxEventType.CONVERSATION_ASSIGNED).count() == 3
+
+
 async def test_r_route_availability_returning_while_a_conversation_arrives_never_exceeds_the_cap(
     api: Api, db: str, database: str, clock: ManualClock, one_message_a_batch: None
 ) -> None:
