@@ -1,7 +1,7 @@
 """Tortoise models. Every row belongs to one account (R-TENANT)."""
 
 from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
-from models.apps import AppAccess, MessagingApp, Provider
+from models.apps import AppAccess, AssignmentMode, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
 from models.inbox import Attachment, Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
@@ -21,6 +21,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "AppAccess",
+    "AssignmentMode",
     "Attachment",
     "CodePurpose",
     "Contact",

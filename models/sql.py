@@ -40,6 +40,9 @@ class AdvisoryLock(IntEnum):
     # With the account's id as second key (the two-key form, a key space apart from EVENT_ORDER's):
     # serialises the changes that could take an account's last active admin away (R-ADMIN).
     ACCOUNT_ADMINS = 0x5B1E_AD77
+    # With the app's id as second key: serialises automatic assignment in an app (R-ROUTE), so two
+    # arrivals on two processes never both take a user's last free slot nor the same turn.
+    APP_ROUTING = 0x5B1E_2077
 
 
 # Every webhook's app, read together for the webhooks arriving at the same moment (one round trip
@@ -65,6 +68,22 @@ MEMBERS_NOTIFICATION_SETTINGS = (
 
 # PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
 LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+
+# PostgreSQL only. Parameters: AdvisoryLock.APP_ROUTING, the app's id (R-ROUTE).
+LOCK_APP_ROUTING = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+
+# R-ROUTE: who may be given an app's conversation automatically (access, ACTIVE, available) with how
+# many open conversations each holds in the app, in id order. The count is read from the partial
+# index ix_conversation_open_load (migration 0011), not kept in a counter. Parameters: the app, twice.
+ROUTING_CANDIDATES = (
+    "SELECT u.id, (SELECT count(*) FROM conversation c WHERE c.app_id = $1 AND c.assignee_id = u.id"
+    " AND c.status = 'OPEN' AND c.assignee_id IS NOT NULL AND c.deleted_at IS NULL) AS open"
+    ' FROM app_access a JOIN "user" u ON u.id = a.user_id'
+    " WHERE a.app_id = $2 AND u.status = 'ACTIVE' AND u.available ORDER BY u.id"
+)
+# On PostgreSQL the candidates are read FOR SHARE, as `holds_active` does (R-ADMIN): a deactivation
+# or an availability change committing meanwhile waits for the assignment, then sees it.
+FOR_SHARE_OF_USERS = " FOR SHARE OF u"
 
 # The user row if they are ACTIVE (R-ADMIN), and with AND_AVAILABLE if they may be given a conversation
 # (R-AVAIL). Read FOR SHARE on PostgreSQL (resolvers/admin.holds_active), the row stays so until commit.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import F
 
 from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
-from resolvers import clock
+from resolvers import clock, routing
 from resolvers.access import require_conversation
 from resolvers.admin import holds_active
 from resolvers.errors import Forbidden
@@ -39,6 +39,10 @@ async def _set_status(
             c.record(event, conversation, actor_id=viewer.id)
             if "assignee_id" in changes:
                 c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
+            if status == ConversationStatus.OPEN:
+                await routing.route_new(c, [conversation])  # R-ROUTE: reopened unassigned
+            elif assignee is not None:
+                await routing.drain(c, [conversation.app_id])  # R-ROUTE: closing freed a slot
     return conversation
 
 
@@ -68,4 +72,6 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
             last_inbound_at=None,
         )
         c.record(InboxEventType.CONVERSATION_DELETED, conversation, actor_id=viewer.id)
+        if conversation.status == ConversationStatus.OPEN and conversation.assignee_id is not None:
+            await routing.drain(c, [conversation.app_id])  # R-ROUTE: its assignee has a slot free
     return conversation.id

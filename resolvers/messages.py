@@ -18,7 +18,7 @@ from models import (
     MessagingApp,
 )
 from models.sql import MESSAGE_DELIVERED, fetch
-from resolvers import clock, notes
+from resolvers import clock, notes, routing
 from resolvers.admin import holds_active
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
@@ -95,7 +95,9 @@ async def _receive_once(inbound: InboundMessage) -> Received:
         if await fetch(MESSAGE_DELIVERED, inbound.app_id, inbound.provider_message_id):
             existing = await Message.get(app_id=inbound.app_id, provider_message_id=inbound.provider_message_id)
             return Received(existing, duplicate=True)
-        conversation, created = await _live_conversation(c, inbound)
+        conversation, created, opened = await _live_conversation(c, inbound)
+        if opened:  # new, back from deletion or reopened: R-ROUTE's policy may give it to someone
+            await routing.route_new(c, [conversation])
         contact = conversation.contact
         now = clock.now()
         message = await Message.create(
@@ -132,9 +134,10 @@ async def set_last_message(conversation: Conversation, message: Message) -> None
     await conversation.save(update_fields=fields)
 
 
-async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conversation, bool]:
+async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conversation, bool, bool]:
     """R-NEW, R-REOPEN, and R-DELETE's resurrection: the (app, contact) conversation, open, its row
-    locked, with its contact (both found in one statement), and whether this created it."""
+    locked, with its contact (both found in one statement), whether this created it, and whether
+    this opened it (created, brought back or reopened: R-ROUTE's arrivals)."""
     conversation = await (
         Conversation.filter(app_id=inbound.app_id, contact__external_id=inbound.contact_external_id)
         .select_related("contact")
@@ -152,7 +155,7 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
         )
         conversation.contact = contact
         c.record(InboxEventType.CONVERSATION_CREATED, conversation)
-        return conversation, True
+        return conversation, True, True
     await _update_contact(conversation.contact, inbound)
     if conversation.deleted_at is not None:
         conversation.deleted_at = None
@@ -162,7 +165,8 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
         conversation.created_at = clock.now()
         await conversation.save(update_fields=["deleted_at", "status", "assignee_id", "version", "created_at"])
         c.record(InboxEventType.CONVERSATION_CREATED, conversation)
-    elif conversation.status == ConversationStatus.CLOSED:
+        return conversation, False, True
+    if conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         conversation.version += 1
         left = conversation.assignee_id is not None and not await holds_active(conversation.assignee_id)
@@ -172,7 +176,8 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
         if left:
             c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation)
-    return conversation, False
+        return conversation, False, True
+    return conversation, False, False
 
 
 async def _new_or_existing_contact(inbound: InboundMessage) -> Contact:

@@ -3,7 +3,7 @@
 The roots are apart: each concern's Query, Mutation and Subscription fields, with its inputs, are in
 schema/<concern>.py and take their types from here."""
 
-from schema.types.apps import MessagingApp, Provider
+from schema.types.apps import AssignmentMode, AssignmentPolicy, MessagingApp, Provider
 from schema.types.common import (
     After,
     Connection,
@@ -39,6 +39,8 @@ __all__ = [
     "Account",
     "After",
     "ApiToken",
+    "AssignmentMode",
+    "AssignmentPolicy",
     "Attachment",
     "Connection",
     "Contact",

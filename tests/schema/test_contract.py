@@ -40,8 +40,6 @@ OWED: dict[str, int] = {
     "Mutation.sendMessage(attachmentIds:)": 14,
     "Mutation.sendMessage(text:)": 14,  # optional in the contract (a file alone is a message)
     # issue 16: the team inside the inbox
-    "AssignmentMode": 16,
-    "AssignmentPolicy": 16,
     "Label": 16,
     "PresenceActivity": 16,
     "Presence": 16,
@@ -49,7 +47,6 @@ OWED: dict[str, int] = {
     "ConversationSearchHit": 16,
     "ConversationSearchEdge": 16,
     "ConversationSearchConnection": 16,
-    "MessagingApp.assignmentPolicy": 16,
     "Conversation.labels": 16,
     "Conversation.presence": 16,
     "Direction.INTERNAL": 16,
@@ -70,7 +67,6 @@ OWED: dict[str, int] = {
     "Mutation.updateCannedReply": 16,
     "Mutation.deleteCannedReply": 16,
     "Mutation.renderCannedReply": 16,
-    "Mutation.setAssignmentPolicy": 16,
     "Mutation.sendMessage(expectedLastMessageId:)": 16,
     "Subscription.conversationPresence": 16,
 }
