@@ -19,7 +19,7 @@ INDEXES = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_inbox_event_unlinked")]
+    dependencies = [("models", "0007_message_templates")]
 
     operations = [
         ops.AddField(
