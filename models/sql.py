@@ -8,10 +8,12 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 
 class Dialect(StrEnum):
@@ -21,7 +23,12 @@ class Dialect(StrEnum):
 
 def dialect() -> Dialect:
     """The database of the default connection."""
-    return Dialect(connections.get("default").capabilities.dialect)
+    return dialect_of(connections.get("default"))
+
+
+def dialect_of(client: BaseDBAsyncClient) -> Dialect:
+    """The database of `client` (a migration's)."""
+    return Dialect(client.capabilities.dialect)
 
 
 class AdvisoryLock(IntEnum):
@@ -71,3 +78,104 @@ async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
         statement = _NUMBERED.sub("?", statement)
     rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, list(values))
     return rows
+
+
+# ---- R-SEARCH: a page of hits of each tier (resolvers/search.py ranks them and reads the cursors)
+
+
+class _Statement:
+    """A statement being written: `param` numbers each value in order ($1, $2 …), as `fetch` expects."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+    def params(self, values: list[Any]) -> str:
+        return ", ".join(self.param(value) for value in values)
+
+
+def _digits_only(column: str, postgres: bool) -> str:
+    """`column` without separators, so a phone number's digits run together. SQLite has no
+    regexp_replace: the separators phone numbers are written with are removed one by one."""
+    if postgres:
+        return f"regexp_replace({column}, '[^0-9]', '', 'g')"  # the expression of ix_contact_phone_trgm
+    for character in "+ -().:/":
+        column = f"replace({column}, '{character}', '')"
+    return column
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search's terms, in the viewer's apps. `name_patterns` are LIKE patterns of folded words (letters
+    and digits only), `phone_pattern` one of digits; `fts_query` is in the database's own FTS syntax."""
+
+    account_id: int
+    app_ids: list[int]
+    name_patterns: list[str]
+    phone_pattern: str | None
+    fts_query: str
+
+    def _contact_matches(self, s: _Statement, postgres: bool) -> str:
+        # the expression of ix_contact_name_trgm (migration 0012) on PostgreSQL
+        name = "lower(sb_unaccent(k.name))" if postgres else "lower(k.name)"
+        words = " AND ".join(f"{name} LIKE {s.param(pattern)}" for pattern in self.name_patterns)
+        condition = f"(k.name IS NOT NULL AND {words})"
+        if self.phone_pattern:
+            phone = _digits_only("k.external_id", postgres)
+            condition = f"({condition} OR {phone} LIKE {s.param(self.phone_pattern)})"
+        return condition
+
+    def _visible(self, s: _Statement, alias: str) -> str:
+        return f"{alias}.account_id = {s.param(self.account_id)} AND {alias}.app_id IN ({s.params(self.app_ids)})"
+
+    def contact_hits(self, after: tuple[int, int] | None, limit: int) -> tuple[str, ...]:
+        """Live conversations whose contact matches, by (last message id, id) descending, after `after`.
+        Rows: conversation_id, sort_key. Returns the statement and its values, for `fetch`."""
+        s = _Statement()
+        key = "coalesce(c.last_message_id, 0)"
+        statement = (
+            f"SELECT c.id AS conversation_id, {key} AS sort_key FROM conversation c JOIN contact k ON k.id = c.contact_id"
+            f" WHERE {self._visible(s, 'c')} AND c.deleted_at IS NULL"
+            f" AND {self._contact_matches(s, dialect() == Dialect.POSTGRES)}"
+        )
+        if after:
+            statement += f" AND ({key}, c.id) < ({s.param(after[0])}, {s.param(after[1])})"
+        statement += f" ORDER BY sort_key DESC, c.id DESC LIMIT {s.param(limit)}"
+        return (statement, *s.values)
+
+    def message_hits(self, on: Dialect, before: int | None, limit: int) -> tuple[str, ...]:
+        """Per live conversation whose contact does not match, its newest matching message, newest
+        first, older than `before`. Rows: message_id, conversation_id."""
+        s = _Statement()
+        if on == Dialect.POSTGRES:
+            # Read backwards by id (a common word) or from the GIN index (a rare one): the planner
+            # chooses. NOT EXISTS keeps each conversation's newest match only.
+            matches = "sb_search_document({}.text) @@ to_tsquery('simple', sb_unaccent({}))"
+            statement = (
+                "SELECT m.id AS message_id, m.conversation_id FROM message m"
+                " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
+                f" WHERE {self._visible(s, 'm')} AND m.conversation_id IS NOT NULL"
+                f" AND {matches.format('m', s.param(self.fts_query))} AND c.deleted_at IS NULL"
+                f" AND NOT {self._contact_matches(s, True)}"
+                " AND NOT EXISTS (SELECT 1 FROM message n WHERE n.conversation_id = m.conversation_id"
+                f" AND n.id > m.id AND {matches.format('n', s.param(self.fts_query))})"
+            )
+            if before is not None:
+                statement += f" AND m.id < {s.param(before)}"
+            statement += f" ORDER BY m.id DESC LIMIT {s.param(limit)}"
+        else:
+            statement = (
+                "SELECT max(m.id) AS message_id, m.conversation_id FROM message_search"
+                " JOIN message m ON m.id = message_search.rowid"
+                " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
+                f" WHERE message_search MATCH {s.param(self.fts_query)} AND {self._visible(s, 'm')}"
+                f" AND m.conversation_id IS NOT NULL AND c.deleted_at IS NULL AND NOT {self._contact_matches(s, False)}"
+                " GROUP BY m.conversation_id"
+            )
+            if before is not None:
+                statement += f" HAVING max(m.id) < {s.param(before)}"
+            statement += f" ORDER BY message_id DESC LIMIT {s.param(limit)}"
+        return (statement, *s.values)
