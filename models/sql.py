@@ -107,6 +107,9 @@ def _digits_only(column: str, postgres: bool) -> str:
     return column
 
 
+_SAFE_TSQUERY = re.compile(r"[^\W_]+( & [^\W_]+)*")
+
+
 @dataclass(frozen=True)
 class Search:
     """One search's terms, in the viewer's apps. `name_patterns` are LIKE patterns of folded words (letters
@@ -153,15 +156,20 @@ class Search:
         if on == Dialect.POSTGRES:
             # Read backwards by id (a common word) or from the GIN index (a rare one): the planner
             # chooses. NOT EXISTS keeps each conversation's newest match only.
-            matches = "sb_search_document({}.text) @@ to_tsquery('simple', sb_unaccent({}))"
+            # The query is written into the statement, not passed as a parameter: the planner needs
+            # its words to estimate how many messages hold them, and a cached generic plan would not
+            # have them. `fts_query` is words of letters and digits joined by ` & `, checked here.
+            if not _SAFE_TSQUERY.fullmatch(self.fts_query):
+                raise ValueError("not a search of words")
+            matches = f"{{}}.search_document @@ to_tsquery('simple', '{self.fts_query}')"
             statement = (
                 "SELECT m.id AS message_id, m.conversation_id FROM message m"
                 " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
                 f" WHERE {self._visible(s, 'm')} AND m.conversation_id IS NOT NULL"
-                f" AND {matches.format('m', s.param(self.fts_query))} AND c.deleted_at IS NULL"
+                f" AND {matches.format('m')} AND c.deleted_at IS NULL"
                 f" AND NOT {self._contact_matches(s, True)}"
                 " AND NOT EXISTS (SELECT 1 FROM message n WHERE n.conversation_id = m.conversation_id"
-                f" AND n.id > m.id AND {matches.format('n', s.param(self.fts_query))})"
+                f" AND n.id > m.id AND {matches.format('n')})"
             )
             if before is not None:
                 statement += f" AND m.id < {s.param(before)}"

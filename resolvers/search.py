@@ -5,7 +5,8 @@ A hit is a conversation. Its rank has two tiers, then recency:
 
 1. the contact matches — every word of the query is in its name, or the query's digits are in its
    phone number (`external_id`); newest conversation first (its last message's id);
-2. otherwise a message matches — every word of the query starts a word of the text; the hit shows
+2. otherwise a message matches — every word of the query is a word of the text (whole words,
+   any case, accents ignored); the hit shows
    the conversation's newest matching message, and the newest such message ranks first.
 
 Ties fall to the conversation's id, so the order is total and a cursor `(tier, key, id)` resumes it
@@ -44,13 +45,14 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
-    """Lower case without accents, one character at a time (so positions survive, for highlighting)."""
-    return "".join(_fold_char(char) for char in text)
+    """Lower case without accents, as `sb_unaccent` and `to_tsvector` see a word (migration 0012)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _fold_char(char: str) -> str:
-    folded = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)).casefold()
-    return folded[:1] if folded else char.casefold()[:1] or char
+def _fold_in_place(text: str) -> str:
+    """`fold` one character at a time, each to one character, so positions survive (for highlighting)."""
+    return "".join((fold(char) or char)[:1] for char in text)
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,11 @@ class SearchPage:
 
 
 def _fts_query(query: Query) -> str:
-    """The words as a query of the database's own syntax: each a quoted prefix, all required. Words
-    hold only letters and digits, so nothing in them can be syntax."""
+    """The words as a query of the database's own syntax, all required. Words hold only letters and
+    digits, so nothing in them can be syntax."""
     if dialect() == Dialect.POSTGRES:
-        return " & ".join(f"'{word}':*" for word in query.words)
-    return " ".join(f'"{word}"*' for word in query.words)
+        return " & ".join(query.words)
+    return " ".join(f'"{word}"' for word in query.words)
 
 
 def _search(viewer: Viewer, app_ids: list[int], query: Query) -> sql.Search:
@@ -155,24 +157,22 @@ async def search_conversations(
 
 def _highlight_hit(query: Query, conversation: Conversation, message: Message | None) -> str | None:
     if message is not None:
-        return highlight(message.text or "", query.words, prefix=True)
+        return highlight(message.text or "", query.words, whole_words=True)
     contact = conversation.contact
     if contact.name and all(word in fold(contact.name) for word in query.words):
-        return highlight(contact.name, query.words, prefix=False)
+        return highlight(contact.name, query.words, whole_words=False)
     return highlight_digits(contact.external_id, query.digits)
 
 
-def highlight(text: str, words: Sequence[str], *, prefix: bool) -> str:
-    """`text` HTML-escaped with each match of `words` in <mark>: with `prefix`, the words of the text
-    that start with one of them (as the full-text match does); else any occurrence. Long text is cut
-    to a snippet around the first match."""
-    folded = fold(text)
+def highlight(text: str, words: Sequence[str], *, whole_words: bool) -> str:
+    """`text` HTML-escaped with each match of `words` in <mark>: with `whole_words`, the words of the
+    text equal to one of them (as the full-text match does); else any occurrence (as a name matches).
+    Long text is cut to a snippet around the first match."""
     spans: list[tuple[int, int]] = []
-    if prefix:
-        for found in _WORD.finditer(folded):
-            if any(found.group().startswith(word) for word in words):
-                spans.append(found.span())
+    if whole_words:
+        spans = [found.span() for found in _WORD.finditer(text) if fold(found.group()) in words]
     else:
+        folded = _fold_in_place(text)
         for word in words:
             spans += [(m.start(), m.start() + len(word)) for m in re.finditer(re.escape(word), folded)]
     return _marked(text, _merged(spans))
