@@ -84,17 +84,25 @@ async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
 
 
 class _Statement:
-    """A statement being written: `param` numbers each value in order ($1, $2 …), as `fetch` expects."""
+    """A search statement being written, its values inlined as constants: the planner must see them
+    (a rare word is read from the index, a common one backwards by id) and a prepared statement's
+    cached generic plan would not. Only integers and strings of letters, digits, spaces, `%` and
+    `&` are taken, so a value can never close its quotes."""
 
-    def __init__(self) -> None:
-        self.values: list[Any] = []
+    def param(self, value: int | str) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(value)
+        if isinstance(value, int):
+            return str(int(value))
+        if not _SAFE_TEXT.fullmatch(value):
+            raise ValueError("not a search of words")
+        return f"'{value}'"
 
-    def param(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-    def params(self, values: list[Any]) -> str:
+    def params(self, values: list[int]) -> str:
         return ", ".join(self.param(value) for value in values)
+
+
+_SAFE_TEXT = re.compile(r"[\w %&]*")
 
 
 def _digits_only(column: str, postgres: bool) -> str:
@@ -105,9 +113,6 @@ def _digits_only(column: str, postgres: bool) -> str:
     for character in "+ -().:/":
         column = f"replace({column}, '{character}', '')"
     return column
-
-
-_SAFE_TSQUERY = re.compile(r"[^\W_]+( & [^\W_]+)*")
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,9 @@ class Search:
     def _visible(self, s: _Statement, alias: str) -> str:
         return f"{alias}.account_id = {s.param(self.account_id)} AND {alias}.app_id IN ({s.params(self.app_ids)})"
 
-    def contact_hits(self, after: tuple[int, int] | None, limit: int) -> tuple[str, ...]:
+    def contact_hits(self, after: tuple[int, int] | None, limit: int) -> str:
         """Live conversations whose contact matches, by (last message id, id) descending, after `after`.
-        Rows: conversation_id, sort_key. Returns the statement and its values, for `fetch`."""
+        Rows: conversation_id, sort_key. Returns the statement, for `fetch`."""
         s = _Statement()
         key = "coalesce(c.last_message_id, 0)"
         statement = (
@@ -147,21 +152,16 @@ class Search:
         if after:
             statement += f" AND ({key}, c.id) < ({s.param(after[0])}, {s.param(after[1])})"
         statement += f" ORDER BY sort_key DESC, c.id DESC LIMIT {s.param(limit)}"
-        return (statement, *s.values)
+        return statement
 
-    def message_hits(self, on: Dialect, before: int | None, limit: int) -> tuple[str, ...]:
+    def message_hits(self, on: Dialect, before: int | None, limit: int) -> str:
         """Per live conversation whose contact does not match, its newest matching message, newest
         first, older than `before`. Rows: message_id, conversation_id."""
         s = _Statement()
         if on == Dialect.POSTGRES:
             # Read backwards by id (a common word) or from the GIN index (a rare one): the planner
             # chooses. NOT EXISTS keeps each conversation's newest match only.
-            # The query is written into the statement, not passed as a parameter: the planner needs
-            # its words to estimate how many messages hold them, and a cached generic plan would not
-            # have them. `fts_query` is words of letters and digits joined by ` & `, checked here.
-            if not _SAFE_TSQUERY.fullmatch(self.fts_query):
-                raise ValueError("not a search of words")
-            matches = f"{{}}.search_document @@ to_tsquery('simple', '{self.fts_query}')"
+            matches = f"{{}}.search_document @@ to_tsquery('simple', {s.param(self.fts_query)})"
             statement = (
                 "SELECT m.id AS message_id, m.conversation_id FROM message m"
                 " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
@@ -186,4 +186,4 @@ class Search:
             if before is not None:
                 statement += f" HAVING max(m.id) < {s.param(before)}"
             statement += f" ORDER BY message_id DESC LIMIT {s.param(limit)}"
-        return (statement, *s.values)
+        return statement

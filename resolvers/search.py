@@ -95,7 +95,7 @@ def _fts_query(query: Query) -> str:
     digits, so nothing in them can be syntax."""
     if dialect() == Dialect.POSTGRES:
         return " & ".join(query.words)
-    return " ".join(f'"{word}"' for word in query.words)
+    return " ".join(query.words)  # FTS5 barewords; its operators (AND, OR, NOT, NEAR) are upper case only
 
 
 def _search(viewer: Viewer, app_ids: list[int], query: Query) -> sql.Search:
@@ -128,11 +128,11 @@ async def search_conversations(
     search = _search(viewer, app_ids, query)
     if start is None or start[0] == CONTACT_TIER:
         resume = (start[1], start[2]) if start else None
-        rows = await fetch(*search.contact_hits(resume, size + 1))
+        rows = await fetch(search.contact_hits(resume, size + 1))
         found += [(CONTACT_TIER, row["sort_key"], row["conversation_id"], None) for row in rows]
     if len(found) <= size:
         before = start[1] if start and start[0] == MESSAGE_TIER else None
-        rows = await fetch(*search.message_hits(dialect(), before, size + 1 - len(found)))
+        rows = await fetch(search.message_hits(dialect(), before, size + 1 - len(found)))
         found += [(MESSAGE_TIER, row["message_id"], row["conversation_id"], row["message_id"]) for row in rows]
     page = found[:size]
     conversations = {
