@@ -190,7 +190,7 @@ async def test_r_search_malformed_cursor_is_validation_failed(api: Api) -> None:
         assert code == "VALIDATION_FAILED"
 
 
-async def test_r_search_a_page_of_50_costs_as_many_queries_as_a_page_of_5(api: Api, clock: ManualClock) -> None:
+async def test_r_search_a_page_of_50_costs_as_many_queries_as_a_page_of_15(api: Api, clock: ManualClock) -> None:
     # Given 60 conversations matching, 10 by their contact's name
     team = await api.create_team()
     for n in range(60):
