@@ -204,6 +204,11 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> str:
         first = spans[0][0] if spans else 0
         begin = max(0, min(first - SNIPPET_LENGTH // 4, len(text) - SNIPPET_LENGTH))
         end = begin + SNIPPET_LENGTH
+        # cut between words where the snippet's edges fall inside one
+        space = text.find(" ", begin, first) if begin else -1
+        begin = space + 1 if space != -1 else begin
+        space = text.rfind(" ", first + 1, end) if end < len(text) else -1
+        end = space if space != -1 else end
     out = ["…" if begin else ""]
     at = begin
     for start, stop in spans:

@@ -210,3 +210,20 @@ async def test_r_search_a_page_of_50_costs_as_many_queries_as_a_page_of_15(api: 
     assert len(costs[50]) == len(costs[15]), "\n".join(costs[50])
     # who is asking, their apps, the two tiers, the conversations, the messages, the apps, the last messages
     assert len(costs[50]) <= 8, "\n".join(costs[50])
+
+
+async def test_r_search_highlight_of_a_long_message_is_a_snippet_around_the_match(api: Api) -> None:
+    # Given a long message whose match sits in the middle
+    team = await api.create_team()
+    text = "lorem " * 100 + "(needle) & found " + "ipsum " * 100
+    await team.app.receive("cust", text)
+
+    [edge] = (await _search(api, team.bob, "needle"))["edges"]
+
+    # Then the highlight is a cut of the text around the match, marked, escaped, with ellipses
+    highlight = edge["node"]["highlight"]
+    assert highlight.startswith("…lorem") and highlight.endswith("…")
+    assert "(<mark>needle</mark>) &amp; found ipsum" in highlight
+    assert len(highlight) < len(text) // 2
+    # And the message itself is whole
+    assert edge["node"]["message"]["text"] == text
