@@ -154,11 +154,11 @@ class Search:
         statement += f" ORDER BY sort_key DESC, c.id DESC LIMIT {s.param(limit)}"
         return statement
 
-    def message_hits(self, on: Dialect, before: int | None, limit: int) -> str:
+    def message_hits(self, before: int | None, limit: int) -> str:
         """Per live conversation whose contact does not match, its newest matching message, newest
         first, older than `before`. Rows: message_id, conversation_id."""
         s = _Statement()
-        if on == Dialect.POSTGRES:
+        if dialect() == Dialect.POSTGRES:
             # Read backwards by id (a common word) or from the GIN index (a rare one): the planner
             # chooses. NOT EXISTS keeps each conversation's newest match only.
             matches = f"{{}}.search_document @@ to_tsquery('simple', {s.param(self.fts_query)})"

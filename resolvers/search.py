@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from models import Conversation, Message, sql
 from models.sql import Dialect, dialect, fetch
-from resolvers.access import visible_app_ids
+from resolvers.access import visible_app_ids, visible_conversations, visible_messages
 from resolvers.errors import ValidationFailed
 from resolvers.pagination import cursor_id, decode_cursor, encode_cursor, page_size
 from resolvers.viewer import Viewer
@@ -132,18 +132,24 @@ async def search_conversations(
         found += [(CONTACT_TIER, row["sort_key"], row["conversation_id"], None) for row in rows]
     if len(found) <= size:
         before = start[1] if start and start[0] == MESSAGE_TIER else None
-        rows = await fetch(search.message_hits(dialect(), before, size + 1 - len(found)))
+        rows = await fetch(search.message_hits(before, size + 1 - len(found)))
         found += [(MESSAGE_TIER, row["message_id"], row["conversation_id"], row["message_id"]) for row in rows]
     page = found[:size]
-    conversations = {
-        row.id: row for row in await Conversation.filter(id__in=[hit[2] for hit in page]).select_related("contact")
-    }
+    # Loaded through the visibility rule again: a conversation deleted between the two reads is left out.
+    found_conversations = visible_conversations(viewer, app_ids).filter(id__in=[hit[2] for hit in page])
+    conversations = {row.id: row for row in await found_conversations.select_related("contact")}
     message_ids = [hit[3] for hit in page if hit[3] is not None]
-    messages = {row.id: row for row in await Message.filter(id__in=message_ids)} if message_ids else {}
+    messages = (
+        {row.id: row for row in await visible_messages(viewer, app_ids).filter(id__in=message_ids)}
+        if message_ids
+        else {}
+    )
     hits = []
     for tier, key, conversation_id, message_id in page:
-        conversation = conversations[conversation_id]
+        conversation = conversations.get(conversation_id)
         message = messages.get(message_id) if message_id is not None else None
+        if conversation is None or (message_id is not None and message is None):
+            continue
         hits.append(
             Hit(
                 conversation=conversation,
