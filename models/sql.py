@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from models.accounts import ApiToken, User
@@ -28,7 +30,12 @@ _DIALECTS = {dialect.value: dialect for dialect in Dialect}
 
 def dialect() -> Dialect:
     """The database of the default connection."""
-    return _DIALECTS[connections.get("default").capabilities.dialect]
+    return dialect_of(connections.get("default"))
+
+
+def dialect_of(client: BaseDBAsyncClient) -> Dialect:
+    """The database of `client` (a migration's). A dict lookup, not `Dialect(…)`: it runs per statement."""
+    return _DIALECTS[client.capabilities.dialect]
 
 
 class AdvisoryLock(IntEnum):
@@ -320,3 +327,110 @@ def viewer_of_token() -> str:
 
 # The apps shared with a user ($1): on every request.
 APP_IDS_OF_USER = 'SELECT "app_id" FROM app_access WHERE "user_id" = $1'
+# ---- R-SEARCH: a page of hits of each tier (resolvers/search.py ranks them and reads the cursors)
+
+
+class _Statement:
+    """A search statement being written, its values inlined as constants: the planner must see them
+    (a rare word is read from the index, a common one backwards by id) and a prepared statement's
+    cached generic plan would not. Only integers and strings of letters, digits, spaces, `%` and
+    `&` are taken, so a value can never close its quotes."""
+
+    def param(self, value: int | str) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(value)
+        if isinstance(value, int):
+            return str(int(value))
+        if not _SAFE_TEXT.fullmatch(value):
+            raise ValueError("not a search of words")
+        return f"'{value}'"
+
+    def params(self, values: list[int]) -> str:
+        return ", ".join(self.param(value) for value in values)
+
+
+_SAFE_TEXT = re.compile(r"[\w %&]*")
+
+
+def _digits_only(column: str, postgres: bool) -> str:
+    """`column` without separators, so a phone number's digits run together. SQLite has no
+    regexp_replace: the separators phone numbers are written with are removed one by one."""
+    if postgres:
+        return f"regexp_replace({column}, '[^0-9]', '', 'g')"  # the expression of ix_contact_phone_trgm
+    for character in "+ -().:/":
+        column = f"replace({column}, '{character}', '')"
+    return column
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search's terms, in the viewer's apps. `name_patterns` are LIKE patterns of folded words (letters
+    and digits only), `phone_pattern` one of digits; `fts_query` is in the database's own FTS syntax."""
+
+    account_id: int
+    app_ids: list[int]
+    name_patterns: list[str]
+    phone_pattern: str | None
+    fts_query: str
+
+    def _contact_matches(self, s: _Statement, postgres: bool) -> str:
+        # the expression of ix_contact_name_trgm (migration 0012) on PostgreSQL
+        name = "lower(sb_unaccent(k.name))" if postgres else "lower(k.name)"
+        words = " AND ".join(f"{name} LIKE {s.param(pattern)}" for pattern in self.name_patterns)
+        condition = f"(k.name IS NOT NULL AND {words})"
+        if self.phone_pattern:
+            phone = _digits_only("k.external_id", postgres)
+            condition = f"({condition} OR {phone} LIKE {s.param(self.phone_pattern)})"
+        return condition
+
+    def _visible(self, s: _Statement, alias: str) -> str:
+        return f"{alias}.account_id = {s.param(self.account_id)} AND {alias}.app_id IN ({s.params(self.app_ids)})"
+
+    def contact_hits(self, after: tuple[int, int] | None, limit: int) -> str:
+        """Live conversations whose contact matches, by (last message id, id) descending, after `after`.
+        Rows: conversation_id, sort_key. Returns the statement, for `fetch`."""
+        s = _Statement()
+        key = "coalesce(c.last_message_id, 0)"
+        statement = (
+            f"SELECT c.id AS conversation_id, {key} AS sort_key FROM conversation c JOIN contact k ON k.id = c.contact_id"
+            f" WHERE {self._visible(s, 'c')} AND c.deleted_at IS NULL"
+            f" AND {self._contact_matches(s, dialect() == Dialect.POSTGRES)}"
+        )
+        if after:
+            statement += f" AND ({key}, c.id) < ({s.param(after[0])}, {s.param(after[1])})"
+        statement += f" ORDER BY sort_key DESC, c.id DESC LIMIT {s.param(limit)}"
+        return statement
+
+    def message_hits(self, before: int | None, limit: int) -> str:
+        """Per live conversation whose contact does not match, its newest matching message, newest
+        first, older than `before`. Rows: message_id, conversation_id."""
+        s = _Statement()
+        if dialect() == Dialect.POSTGRES:
+            # Read backwards by id (a common word) or from the GIN index (a rare one): the planner
+            # chooses. NOT EXISTS keeps each conversation's newest match only.
+            matches = f"{{}}.search_document @@ to_tsquery('simple', {s.param(self.fts_query)})"
+            statement = (
+                "SELECT m.id AS message_id, m.conversation_id FROM message m"
+                " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
+                f" WHERE {self._visible(s, 'm')} AND m.conversation_id IS NOT NULL"
+                f" AND {matches.format('m')} AND c.deleted_at IS NULL"
+                f" AND NOT {self._contact_matches(s, True)}"
+                " AND NOT EXISTS (SELECT 1 FROM message n WHERE n.conversation_id = m.conversation_id"
+                f" AND n.id > m.id AND {matches.format('n')})"
+            )
+            if before is not None:
+                statement += f" AND m.id < {s.param(before)}"
+            statement += f" ORDER BY m.id DESC LIMIT {s.param(limit)}"
+        else:
+            statement = (
+                "SELECT max(m.id) AS message_id, m.conversation_id FROM message_search"
+                " JOIN message m ON m.id = message_search.rowid"
+                " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
+                f" WHERE message_search MATCH {s.param(self.fts_query)} AND {self._visible(s, 'm')}"
+                f" AND m.conversation_id IS NOT NULL AND c.deleted_at IS NULL AND NOT {self._contact_matches(s, False)}"
+                " GROUP BY m.conversation_id"
+            )
+            if before is not None:
+                statement += f" HAVING max(m.id) < {s.param(before)}"
+            statement += f" ORDER BY message_id DESC LIMIT {s.param(limit)}"
+        return statement

@@ -31,6 +31,7 @@ from schema.types.inbox import (
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
+from schema.types.search import ConversationSearchConnection, ConversationSearchEdge, ConversationSearchHit
 from schema.types.signin import ApiToken, CreatedToken, SignInResult, TokenKind
 from schema.types.team import Account, CreatedUser, Role, User, UserStatus
 from schema.types.templates import MessageTemplate, TemplateCategory, TemplateStatus
@@ -47,6 +48,9 @@ __all__ = [
     "Conversation",
     "ConversationConnection",
     "ConversationId",
+    "ConversationSearchConnection",
+    "ConversationSearchEdge",
+    "ConversationSearchHit",
     "ConversationStatus",
     "CreatedToken",
     "CreatedUser",
