@@ -22,10 +22,11 @@ from uvicorn.config import LOGGING_CONFIG
 
 import schema
 from models.db import REFUSED_VALUE, close_database, open_database, ping, refused_value
-from providers import api_channel, messenger, twilio
+from providers import api_channel, file_routes, messenger, twilio
 from providers.email import EmailWorker, email_sender
 from providers.runtime import ProviderRuntime
 from resolvers.clock import Clock, use_clock
+from resolvers.files import MAX_UPLOAD_BYTES
 from resolvers.links import CONVERSATION_PATH
 from schema import build_schema
 from schema.frames import BroadcastWebSockets
@@ -39,9 +40,10 @@ log = logging.getLogger("switchboard")
 class RequestLimits:
     """Gives every request an id (logged with masked errors) and refuses bodies over the limit with 413."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, *, upload_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.upload_bytes = max(upload_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -51,8 +53,12 @@ class RequestLimits:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        headers = dict(scope["headers"])
+        limit = self.max_body_bytes
+        if scope["path"] == "/graphql" and headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+            limit = self.upload_bytes  # R-MEDIA: uploadFile's file (the multipart request spec)
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             log.warning(
                 "request %s to %s: declared body of %r bytes refused", scope["request_id"], scope["path"], declared[:20]
             )
@@ -67,7 +73,7 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
+                if seen > limit:
                     log.warning(
                         "request %s to %s: body over %d bytes refused", scope["request_id"], scope["path"], seen
                     )
@@ -76,6 +82,9 @@ class RequestLimits:
 
         await self.app(scope, limited_receive, send)
 
+
+# A multipart upload's parts besides the file: `operations` and `map`, and the parts' headers.
+UPLOAD_FORM_BYTES = 100_000
 
 # On every HTTP response. nosniff: a browser never runs a response (a webhook's answer, a file) as a
 # type other than the one declared. no-referrer: nothing of ours reads Referer, and a link followed
@@ -204,6 +213,7 @@ def create_app(
         *api_channel.routes,
         *twilio.routes,
         *messenger.routes,
+        *file_routes.routes,
         Route("/", web_app),
         Route(CONVERSATION_PATH, web_app),
         Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
@@ -217,7 +227,9 @@ def create_app(
             ClientDisconnect: client_disconnected,
         },
     )
-    return SecurityHeaders(RequestLimits(app, settings.max_body_bytes))
+    return SecurityHeaders(
+        RequestLimits(app, settings.max_body_bytes, upload_bytes=MAX_UPLOAD_BYTES + UPLOAD_FORM_BYTES)
+    )
 
 
 class NoQueryStrings(logging.Filter):

@@ -47,6 +47,12 @@ class Settings:
     executor: str = "planner"  # "planner" (compiled plans) or "reference" (Strawberry on graphql-core)
     plan_cache_size: int = 1_000  # documents whose plans are kept
     persisted_queries_size: int = 10_000  # APQ documents kept, by hash
+    files_dir: str = "files"  # the directory file store, when FILES_URL is unset
+    files_url: str | None = None  # s3://bucket/prefix: S3-compatible object storage
+    files_s3_endpoint_url: str | None = None  # another S3-compatible service than AWS
+    files_s3_region: str = "us-east-1"
+    file_link_seconds: int = 3600  # how long a signed file URL given to a provider holds
+    file_copy_seconds: float = 5.0  # how often inbound media is copied and expired files swept; 0: never
 
     @property
     def production(self) -> bool:
@@ -57,6 +63,12 @@ class Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         return cls(
+            files_dir=env.get("FILES_DIR") or defaults.files_dir,
+            files_url=env.get("FILES_URL") or None,
+            files_s3_endpoint_url=env.get("FILES_S3_ENDPOINT_URL") or None,
+            files_s3_region=env.get("FILES_S3_REGION") or defaults.files_s3_region,
+            file_link_seconds=int(env.get("FILE_LINK_SECONDS") or defaults.file_link_seconds),
+            file_copy_seconds=float(env.get("FILE_COPY_SECONDS") or defaults.file_copy_seconds),
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,

@@ -4,6 +4,7 @@ from models.accounts import Account, ApiToken, Role, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
+from models.files import FileState, StoredFile
 from models.inbox import Attachment, Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
 from models.notifications import (
     EmailItem,
@@ -29,6 +30,7 @@ __all__ = [
     "Direction",
     "EmailItem",
     "EmailStatus",
+    "FileState",
     "InboxEvent",
     "InboxEventType",
     "Lead",
@@ -44,6 +46,7 @@ __all__ = [
     "Person",
     "Provider",
     "Role",
+    "StoredFile",
     "User",
     "UserStatus",
 ]

@@ -12,9 +12,11 @@ import httpx
 
 from models import Provider
 from providers.api_channel import ApiChannel
+from providers.files import HttpMediaFetcher, make_file_store
 from providers.messenger import MessengerChannel
 from providers.twilio import TwilioChannel, TwilioHttpClient
 from resolvers.delivery import Channel, retry_due_sends, use_channels
+from resolvers.files import copy_due_media, sweep_expired_files, use_file_store
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,21 +34,29 @@ class ProviderRuntime:
             Provider.MESSENGER: MessengerChannel(self.http, settings.graph_api_base_url, settings.graph_api_version),
             Provider.API: ApiChannel(self.http),
         }
+        self.files = make_file_store(settings)
+        self.media = HttpMediaFetcher(self.http)
         self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
+        self.files_interval = settings.file_copy_seconds  # 0: no media copy nor sweep in this process
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         use_channels(self.channels)
+        use_file_store(self.files, self.media)
         if self.retry_interval:
-            self._loop = asyncio.create_task(self._retry_forever(self.retry_interval), name="send-retry")
+            self._loops.append(asyncio.create_task(self._retry_forever(self.retry_interval), name="send-retry"))
+        if self.files_interval:
+            self._loops.append(asyncio.create_task(self._files_forever(self.files_interval), name="media-copy"))
 
     async def close(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            await asyncio.gather(self._loop, return_exceptions=True)
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
         await self.drain()
         use_channels({})
+        use_file_store(None)
+        await self.files.close()
         await self.http.aclose()
         await self.twilio_http.close()
 
@@ -74,3 +84,15 @@ class ProviderRuntime:
                     pass
             except Exception:
                 log.exception("send retry pass failed; trying again in %ss", interval)
+
+    async def _files_forever(self, interval: float) -> None:
+        """R-MEDIA: copies inbound media after the webhooks answered, and removes expired files."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                while await copy_due_media() > 0:
+                    pass
+                while await sweep_expired_files() > 0:
+                    pass
+            except Exception:
+                log.exception("media copy pass failed; trying again in %ss", interval)

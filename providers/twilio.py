@@ -285,6 +285,7 @@ class TwilioChannel:
                 from_=f"whatsapp:{credentials['fromNumber']}",
                 to=f"whatsapp:{outbound.contact.external_id}",
                 body=outbound.message.text or "",
+                media_url=[file.url for file in outbound.files] or None,  # R-MEDIA: Twilio fetches each
                 status_callback=status_callback_url(outbound.app.id, outbound.message.id),
             )
         except httpx.HTTPError as error:

@@ -26,6 +26,7 @@ from models import (
 from resolvers import clock
 from resolvers.credentials import decrypt_credentials
 from resolvers.events import Change, change
+from resolvers.files import public_url
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ REPLACES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
 
 
 @dataclass(frozen=True)
+class OutboundFile:
+    """A reply's file as a provider fetches it: a public, signed, expiring link (R-MEDIA)."""
+
+    url: str
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class Outbound:
     """Everything a channel needs to send one reply."""
 
@@ -51,6 +61,20 @@ class Outbound:
     app: MessagingApp
     credentials: Mapping[str, str]
     contact: Contact
+    files: tuple[OutboundFile, ...] = ()
+
+
+def outbound_files(message: Message) -> tuple[OutboundFile, ...]:
+    """Signed when the send is tried, so a retry hours later still hands the provider a live link."""
+    return tuple(
+        OutboundFile(
+            public_url(attachment["fileId"], attachment.get("filename")),
+            attachment.get("contentType") or "application/octet-stream",
+            attachment.get("filename") or "file",
+        )
+        for attachment in message.attachments or []
+        if "fileId" in attachment
+    )
 
 
 @dataclass(frozen=True)
@@ -226,7 +250,7 @@ async def deliver(message_id: int) -> SendResult | None:
             await settle(message_id, SendResult(error_code="DELETED", error_message="The conversation was deleted."))
         return None
     contact = await Contact.get(conversations__id=message.conversation_id)
-    outbound = Outbound(message, app, decrypt_credentials(app.credentials_encrypted), contact)
+    outbound = Outbound(message, app, decrypt_credentials(app.credentials_encrypted), contact, outbound_files(message))
     try:
         result = await channel.send(outbound)
     except Exception as error:  # a bug or an unforeseen transport error must not lose the message

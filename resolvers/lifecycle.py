@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import F
 
 from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
-from resolvers import clock
+from resolvers import clock, files
 from resolvers.access import require_conversation
 from resolvers.errors import Forbidden
 from resolvers.events import change
@@ -49,6 +49,7 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )
+        await files.forget_conversation_files(c, conversation.id)
         await Conversation.filter(id=conversation.id).update(
             deleted_at=clock.now(),
             status=ConversationStatus.OPEN,

@@ -18,7 +18,7 @@ from models import (
     MessagingApp,
 )
 from models.sql import MESSAGE_DELIVERED, fetch
-from resolvers import clock, notes
+from resolvers import clock, files, notes
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
@@ -96,13 +96,14 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             conversation_id=conversation.id,
             direction=Direction.INBOUND,
             text=inbound.text,
-            attachments=inbound.attachments,
+            attachments=files.pending_attachments(inbound.attachments),
             sender_name=contact.name,
             status=DeliveryStatus.RECEIVED,
             provider_message_id=inbound.provider_message_id,
             created_at=now,
             updated_at=now,
         )
+        await files.register_inbound(message)  # R-MEDIA: copied into the file store after the webhook answered
         await set_last_message(conversation, message)
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
         if not created:  # nobody can have linked a conversation this transaction creates
@@ -190,8 +191,16 @@ async def _update_contact(contact: Contact, inbound: InboundMessage) -> None:
 
 
 def shown_attachments(message: Message) -> list[Attachment]:
-    """Only http(s) links are ever shown (rows stored before webhooks dropped the others may hold them)."""
-    return [attachment for attachment in message.attachments or [] if is_web_url(attachment["url"])]
+    """R-MEDIA: a file of ours (one with a `state`) is shown at our authenticated URL, never the
+    provider's. Older rows hold the provider's link: only http(s) links are ever shown (rows stored
+    before webhooks dropped the others may hold them)."""
+    shown: list[Attachment] = []
+    for position, attachment in enumerate(message.attachments or []):
+        if "state" in attachment:
+            shown.append({**attachment, "url": files.attachment_url(message.id, position)})
+        elif is_web_url(attachment["url"]):
+            shown.append(attachment)
+    return shown
 
 
 @dataclass

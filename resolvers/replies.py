@@ -19,7 +19,7 @@ from models import (
     OutboundSend,
     Provider,
 )
-from resolvers import clock, notes
+from resolvers import clock, files, notes
 from resolvers.access import require_conversation
 from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
 from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
@@ -97,15 +97,22 @@ def _reply_text(provider: Provider, text: str) -> str:
     return text
 
 
-async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Message:
+async def send_message(
+    viewer: Viewer, conversation_id: str, text: str | None, attachment_ids: Sequence[str] = ()
+) -> Message:
     """Stores the reply QUEUED, then (after commit) hands it to the provider.
 
-    Returns it SENT when the provider accepted it, QUEUED when the provider could not be reached
-    (it is retried); raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it,
-    the message then being FAILED with that code in the thread."""
+    Text, files (R-MEDIA: uploads of the viewer's account, each used once) or both. Returns it SENT
+    when the provider accepted it, QUEUED when the provider could not be reached (it is retried);
+    raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it, the message then
+    being FAILED with that code in the thread."""
     conversation = await require_conversation(viewer, conversation_id)
     app = await MessagingApp.get(id=conversation.app_id)
-    text = _reply_text(app.provider, text)
+    if text is None and not attachment_ids:
+        raise ValidationFailed("A reply needs some text or a file.", field="text")
+    if text is not None:
+        text = _reply_text(app.provider, text)
+    uploads = await files.uploads_for_reply(viewer.account_id, app.provider, attachment_ids)
     results: list[SendResult | None] = []
     async with change() as c:
         conversation = await require_conversation(viewer, conversation_id, for_update=True)
@@ -116,8 +123,15 @@ async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Messa
                 windowEndedAt=_iso(reply_window_ends_at(app.provider, conversation)),
             )
         message = await record_outbound(
-            c, conversation, text=text, status=DeliveryStatus.QUEUED, sender_name=viewer.user.name, sent_by_id=viewer.id
+            c,
+            conversation,
+            text=text,
+            status=DeliveryStatus.QUEUED,
+            sender_name=viewer.user.name,
+            sent_by_id=viewer.id,
+            attachments=files.outbound_attachments(uploads),
         )
+        await files.claim_uploads(message, uploads)
         await OutboundSend.create(message_id=message.id, attempts=1, next_attempt_at=clock.now() + LEASE)
 
         async def send() -> None:

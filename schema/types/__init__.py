@@ -28,6 +28,7 @@ from schema.types.inbox import (
     MessageConnection,
     Section,
     SectionCounts,
+    UploadedFile,
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
@@ -71,6 +72,7 @@ __all__ = [
     "Role",
     "Section",
     "SectionCounts",
+    "UploadedFile",
     "User",
     "UserStatus",
     "connection",
