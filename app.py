@@ -114,7 +114,8 @@ class SecurityHeaders:
 
 WEB_DIR = Path(schema.__file__).parent / "web"
 WEB_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    # blob: shows the files fetched with the bearer token (R-MEDIA); they are never pages.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'",
     "Cache-Control": "no-cache",
 }
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import struct
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,7 +18,23 @@ from moto.server import ThreadedMotoServer
 from resolvers.files import copy_due_media, sweep_expired_files
 from tests.support import Api
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + secrets.token_bytes(64)
+
+def _png() -> bytes:
+    """A real 1×1 PNG (a browser decodes it)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
 PDF = b"%PDF-1.4\n" + b"0" * 200 + b"\n%%EOF\n"
 
 UPLOAD = "mutation($f: Upload!) { uploadFile(file: $f) { id filename contentType size } }"
