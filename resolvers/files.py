@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Protocol
 from urllib.parse import quote
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from models import Attachment, FileState, Message, MessagingApp, Provider, StoredFile
@@ -338,11 +339,12 @@ async def copy_due_media(limit: int = 20) -> int:
         ).update(attempts=row.attempts + 1, next_attempt_at=now + COPY_LEASE)
         if claimed:
             tried += 1
-            await _copy(row, row.attempts + 1)
+            await copy_file(row, row.attempts + 1)
     return tried
 
 
-async def _copy(row: StoredFile, attempts: int) -> None:
+async def copy_file(row: StoredFile, attempts: int) -> None:
+    """Copies one claimed inbound file (its `attempts`-th try) and settles its outcome."""
     app = (
         await MessagingApp.get_or_none(id=(await Message.get(id=row.message_id or 0)).app_id)
         if row.message_id
@@ -373,7 +375,8 @@ async def _copy(row: StoredFile, attempts: int) -> None:
     key = f"{row.account_id}/messages/{row.message_id}/{row.position}-{uuid.uuid4().hex[:8]}"
     await file_store().put(key, fetched.data, content_type)
     filename = clean_filename(fetched.filename) if fetched.filename else None
-    await _settle(row, FileState.STORED, _Copied(key, len(fetched.data), content_type, filename))
+    if not await _settle(row, FileState.STORED, _Copied(key, len(fetched.data), content_type, filename)):
+        await file_store().delete(key)  # the row went meanwhile (its conversation deleted, swept): keep nothing
 
 
 def _acceptable_inbound(content_type: str) -> bool:
@@ -399,15 +402,17 @@ class _Copied:
     filename: str | None
 
 
-async def _settle(row: StoredFile, state: FileState, stored: _Copied | None = None) -> None:
+async def _settle(row: StoredFile, state: FileState, stored: _Copied | None = None) -> bool:
     """The file's outcome, on its row and in its message's attachment, in one transaction. The row
     keeps any `expires_at` a deletion set meanwhile, so the sweep then removes the bytes."""
     async with in_transaction():
         found = vars(stored) if stored is not None else {}
-        await StoredFile.filter(id=row.id, state=FileState.PENDING).update(state=state, next_attempt_at=None, **found)
+        settled = await StoredFile.filter(id=row.id, state=FileState.PENDING).update(
+            state=state, next_attempt_at=None, **found
+        )
         message = await Message.filter(id=row.message_id or 0).select_for_update().first()
-        if message is None or message.conversation_id is None or row.position is None:
-            return
+        if not settled or message is None or message.conversation_id is None or row.position is None:
+            return bool(settled)
         attachments = list(message.attachments or [])
         if row.position < len(attachments):
             shown: Attachment = {**attachments[row.position], "state": state.value}
@@ -417,6 +422,7 @@ async def _settle(row: StoredFile, state: FileState, stored: _Copied | None = No
                 shown["filename"] = stored.filename
             attachments[row.position] = shown
             await Message.filter(id=message.id).update(attachments=attachments)
+    return True
 
 
 # ---- reading a file: only a user with access to its conversation
@@ -472,6 +478,12 @@ async def forget_conversation_files(c: Change, conversation_id: int) -> None:
         await sweep_expired_files()
 
     c.after_commit.append(sweep)
+
+
+async def forget_app_files(app_id: int) -> None:
+    """R-SETTINGS' uninstall removes the app's messages: their files expire now, for the sweep."""
+    messages = Message.filter(app_id=app_id).values("id")
+    await StoredFile.filter(message_id__in=Subquery(messages), expires_at__isnull=True).update(expires_at=clock.now())
 
 
 async def sweep_expired_files(limit: int = 500) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from models import FileState, Message, StoredFile
 from providers.sandbox.graph import FakeGraph
 from providers.sandbox.twilio import FakeTwilio
 from resolvers.clock import ManualClock
-from resolvers.files import public_url
+from resolvers.files import copy_file, public_url
 from resolvers.ids import pk_of
 from settings import Settings, get_settings, use_settings
 from tests.files_support import PDF, PNG, SEND, copy_media, s3_keys, sweep, upload, uploaded
@@ -426,3 +427,34 @@ async def test_r_media_files_both_ways_on_s3_compatible_storage(
     )
 
     assert await s3_keys(s3_server, s3_bucket) == []
+
+
+async def test_r_media_uninstalling_an_app_removes_its_files(inbox: Inbox) -> None:
+    await customer_sends_media(inbox, PNG, "image/png")
+    await copy_media()
+    kept = await uploaded(inbox.api, inbox.admin.token)  # not sent yet: no app's
+    assert len(stored_paths()) == 2
+
+    await inbox.api.data(
+        "mutation($id: ID!) { uninstallMessagingApp(id: $id) }", {"id": inbox.whatsapp_id}, token=inbox.admin.token
+    )
+    await sweep()
+
+    assert [path.read_bytes() for path in stored_paths()] == [PDF]
+    assert await StoredFile.all().values_list("id", flat=True) == [pk_of("UploadedFile", kept["id"])]
+
+
+async def test_r_media_a_copy_finishing_after_its_conversation_was_deleted_keeps_nothing(inbox: Inbox) -> None:
+    await customer_sends_media(inbox, PNG, "image/png")
+    conversation_id = (await inbox.conversation(CUSTOMER))["id"]
+    row = await StoredFile.get()
+    # the worker has claimed the copy (its lease) when the conversation is deleted and swept
+    await StoredFile.filter(id=row.id).update(attempts=1, next_attempt_at=inbox.clock.now() + timedelta(minutes=2))
+    await inbox.api.data(
+        "mutation($id: ID!) { deleteConversation(id: $id) }", {"id": conversation_id}, token=inbox.admin.token
+    )
+    assert await StoredFile.all().count() == 0
+
+    await copy_file(row, 1)  # then its fetch returns
+
+    assert stored_paths() == []
