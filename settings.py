@@ -53,6 +53,7 @@ class Settings:
     files_s3_region: str = "us-east-1"
     file_link_seconds: int = 3600  # how long a signed file URL given to a provider holds
     file_copy_seconds: float = 5.0  # how often inbound media is copied and expired files swept; 0: never
+    max_inbound_file_bytes: int = 100_000_000  # a larger inbound file is not copied (UNAVAILABLE)
 
     @property
     def production(self) -> bool:
@@ -69,6 +70,7 @@ class Settings:
             files_s3_region=env.get("FILES_S3_REGION") or defaults.files_s3_region,
             file_link_seconds=int(env.get("FILE_LINK_SECONDS") or defaults.file_link_seconds),
             file_copy_seconds=float(env.get("FILE_COPY_SECONDS") or defaults.file_copy_seconds),
+            max_inbound_file_bytes=int(env.get("MAX_INBOUND_FILE_BYTES") or defaults.max_inbound_file_bytes),
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,

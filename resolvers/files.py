@@ -36,8 +36,6 @@ UPLOAD_TTL = timedelta(days=1)
 # A copy of inbound media is tried this often, backing off (30 s doubling to 15 min), then given up.
 COPY_ATTEMPTS = 5
 COPY_LEASE = timedelta(seconds=120)
-# The largest inbound file copied (WhatsApp's largest document is 100 MB; Messenger's 25 MB).
-MAX_INBOUND_BYTES = 100 * MB
 
 IMAGES = ("image/jpeg", "image/png")
 DOCUMENTS = (
@@ -357,7 +355,7 @@ async def copy_file(row: StoredFile, attempts: int) -> None:
         if not is_web_url(url):
             raise FetchFailed("not an http(s) URL", permanent=True)
         fetched = await _fetcher[0].fetch(
-            app.provider, decrypt_credentials(app.credentials_encrypted), url, MAX_INBOUND_BYTES
+            app.provider, decrypt_credentials(app.credentials_encrypted), url, get_settings().max_inbound_file_bytes
         )
         content_type = content_type_of(fetched.content_type, fetched.filename or "")
         if not _acceptable_inbound(content_type):

@@ -3,7 +3,9 @@ and the file store: a directory, and a real S3-compatible server (moto) where na
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -217,6 +219,18 @@ async def test_r_media_an_upload_is_sent_once(inbox: Inbox) -> None:
     assert await Message.all().count() == before and len(inbox.twilio.sent) == 1
 
 
+async def test_r_media_two_replies_naming_one_upload_at_once_send_it_once(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    file = await uploaded(inbox.api, inbox.admin.token)
+
+    results = await asyncio.gather(*(send(inbox, conversation_id, [file["id"]], f"try {n}") for n in range(2)))
+
+    outcomes = sorted("SENT" if r.get("data") else reason(r)[1] or "" for r in results)
+    assert outcomes == ["SENT", "UPLOAD_ALREADY_USED"]
+    assert len(inbox.twilio.sent) == 1
+    assert await StoredFile.filter(message_id__isnull=False).count() == 1
+
+
 async def test_r_media_another_accounts_upload_is_not_found(inbox: Inbox) -> None:
     conversation_id = await whatsapp_conversation(inbox)
     outsider = await inbox.api.create_account("Otherco", "Olga Other")
@@ -381,6 +395,24 @@ async def test_r_media_deleting_a_conversation_deletes_its_files(inbox: Inbox) -
 # ---- the same on S3-compatible storage (moto's server)
 
 
+@asynccontextmanager
+async def inbox_with(
+    clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph, **changes: Any
+) -> AsyncIterator[Inbox]:
+    """The `inbox` fixture's team on an app with these settings changed."""
+    from app import create_app
+
+    settings = replace(faked_settings(test_settings, fake_twilio, fake_graph), **changes)
+    app = create_app(settings, clock=clock, manage_database=False)
+    try:
+        async with running(app), Api(app) as api:
+            inbox = await team(api, app, fake_twilio, fake_graph, clock)
+            yield inbox
+            await inbox.runtime.drain()
+    finally:
+        use_settings(test_settings)
+
+
 @pytest.fixture
 async def s3_inbox(
     db: str,
@@ -391,19 +423,21 @@ async def s3_inbox(
     s3_server: str,
     s3_bucket: str,
 ) -> AsyncIterator[Inbox]:
-    from app import create_app
+    changes = {"files_url": s3_bucket, "files_s3_endpoint_url": s3_server}
+    async with inbox_with(clock, test_settings, fake_twilio, fake_graph, **changes) as inbox:
+        yield inbox
 
-    settings = replace(
-        faked_settings(test_settings, fake_twilio, fake_graph), files_url=s3_bucket, files_s3_endpoint_url=s3_server
-    )
-    app = create_app(settings, clock=clock, manage_database=False)
-    try:
-        async with running(app), Api(app) as api:
-            inbox = await team(api, app, fake_twilio, fake_graph, clock)
-            yield inbox
-            await inbox.runtime.drain()
-    finally:
-        use_settings(test_settings)
+
+async def test_r_media_an_inbound_file_over_the_size_cap_is_unavailable(
+    db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph
+) -> None:
+    async with inbox_with(clock, test_settings, fake_twilio, fake_graph, max_inbound_file_bytes=len(PDF) - 1) as inbox:
+        await customer_sends_media(inbox, PDF, "application/pdf", "big one")
+        assert await copy_media() == 1
+        row = await StoredFile.get()
+        assert (row.state, row.attempts) == (FileState.UNAVAILABLE, 1)
+        assert stored_paths() == []
+        assert (await inbox.conversation(CUSTOMER))["messages"][-1]["text"] == "big one"
 
 
 async def test_r_media_files_both_ways_on_s3_compatible_storage(
