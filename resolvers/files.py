@@ -254,7 +254,7 @@ async def claim_uploads(message: Message, uploads: Sequence[StoredFile]) -> None
     """Inside the reply's transaction: each upload becomes the message's, once. A concurrent reply
     that claimed one first makes this one fail (and roll back) with UPLOAD_ALREADY_USED."""
     for position, row in enumerate(uploads):
-        claimed = await StoredFile.filter(id=row.id, message_id__isnull=True).update(
+        claimed = await StoredFile.filter(id=row.id, message_id__isnull=True, expires_at__gt=clock.now()).update(
             message_id=message.id, conversation_id=message.conversation_id, position=position, expires_at=None
         )
         if not claimed:
@@ -469,7 +469,7 @@ async def _with_bytes(row: StoredFile | None) -> tuple[StoredFile, bytes] | None
 
 async def forget_conversation_files(c: Change, conversation_id: int) -> None:
     """R-DELETE: inside the deletion's transaction, the conversation's files expire now; the sweep
-    (run right after commit, and periodically) removes their bytes from the store, then the rows."""
+    (run right after commit, and periodically) removes the rows, then their bytes."""
     await StoredFile.filter(conversation_id=conversation_id, expires_at__isnull=True).update(expires_at=clock.now())
 
     async def sweep() -> None:
@@ -485,13 +485,17 @@ async def forget_app_files(app_id: int) -> None:
 
 
 async def sweep_expired_files(limit: int = 500) -> int:
-    """Removes the files whose `expires_at` has passed: bytes first, then the row (a crash in
-    between leaves the row for the next sweep). Returns how many were removed."""
+    """Removes the files whose `expires_at` has passed: the row first, on the condition that it
+    is still expired (a reply may have just claimed an upload at its deadline), then the bytes.
+    A crash in between leaves bytes no row names, which nothing serves. Returns how many went."""
     if not _store:
         return 0
-    rows = await StoredFile.filter(expires_at__lte=clock.now()).order_by("expires_at").limit(limit)
+    now = clock.now()
+    rows = await StoredFile.filter(expires_at__lte=now).order_by("expires_at").limit(limit)
+    removed = 0
     for row in rows:
-        if row.key is not None:
-            await file_store().delete(row.key)
-        await StoredFile.filter(id=row.id).delete()
-    return len(rows)
+        if await StoredFile.filter(id=row.id, expires_at__lte=now).delete():
+            removed += 1
+            if row.key is not None:
+                await file_store().delete(row.key)
+    return removed
