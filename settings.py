@@ -32,6 +32,7 @@ class Settings:
     env: str = "development"
     whatsapp_new_installs: bool = True
     send_retry_seconds: float = 10.0
+    template_sync_seconds: float = 3600.0  # R-TEMPLATE: each WhatsApp app's templates synced this often; 0: never
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 12
     max_query_tokens: int = 2_000
@@ -88,6 +89,7 @@ class Settings:
             env=env.get("SWITCHBOARD_ENV") or defaults.env,
             whatsapp_new_installs=_bool(env.get("WHATSAPP_NEW_INSTALLS"), True),
             send_retry_seconds=float(env.get("SEND_RETRY_SECONDS") or defaults.send_retry_seconds),
+            template_sync_seconds=float(env.get("TEMPLATE_SYNC_SECONDS") or defaults.template_sync_seconds),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
             executor=(env.get("SWITCHBOARD_EXECUTOR") or defaults.executor).strip().lower(),
             plan_cache_size=int(env.get("PLAN_CACHE_SIZE") or defaults.plan_cache_size),

@@ -15,6 +15,7 @@ from models.notifications import (
     OutboxEmail,
 )
 from models.outbound import OutboundSend
+from models.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
     "Account",
@@ -36,6 +37,7 @@ __all__ = [
     "Lead",
     "LinkKind",
     "Message",
+    "MessageTemplate",
     "MessagingApp",
     "Note",
     "Notification",
@@ -47,6 +49,8 @@ __all__ = [
     "Provider",
     "Role",
     "StoredFile",
+    "TemplateCategory",
+    "TemplateStatus",
     "User",
     "UserStatus",
 ]

@@ -19,6 +19,7 @@ from models import (
     Direction,
     InboxEventType,
     Message,
+    MessageTemplate,
     MessagingApp,
     OutboundSend,
     Provider,
@@ -61,6 +62,9 @@ class Outbound:
     app: MessagingApp
     credentials: Mapping[str, str]
     contact: Contact
+    "The template it is sent from (R-TEMPLATE): the provider gets the template and the message's values."
+    template: MessageTemplate | None = None
+    "A reply's files (R-MEDIA), as public signed links."
     files: tuple[OutboundFile, ...] = ()
 
 
@@ -250,7 +254,9 @@ async def deliver(message_id: int) -> SendResult | None:
             await settle(message_id, SendResult(error_code="DELETED", error_message="The conversation was deleted."))
         return None
     contact = await Contact.get(conversations__id=message.conversation_id)
-    outbound = Outbound(message, app, decrypt_credentials(app.credentials_encrypted), contact, outbound_files(message))
+    template = await MessageTemplate.get_or_none(id=message.template_id) if message.template_id else None
+    credentials = decrypt_credentials(app.credentials_encrypted)
+    outbound = Outbound(message, app, credentials, contact, template, outbound_files(message))
     try:
         result = await channel.send(outbound)
     except Exception as error:  # a bug or an unforeseen transport error must not lose the message

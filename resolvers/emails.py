@@ -19,7 +19,16 @@ from typing import Protocol
 
 from tortoise.expressions import F, Q
 
-from models import Conversation, ConversationStatus, EmailItem, EmailStatus, NotificationKind, OutboxEmail, User
+from models import (
+    Conversation,
+    ConversationStatus,
+    EmailItem,
+    EmailStatus,
+    NotificationKind,
+    OutboxEmail,
+    User,
+    UserStatus,
+)
 from models.typed import ids_of
 from resolvers import clock
 from resolvers.access import visible_conversation
@@ -181,6 +190,8 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     """The email as it stands now; None when there is nothing left to tell or nobody may read it."""
     conversation: Conversation = email.conversation
     user: User = email.user
+    if user.status != UserStatus.ACTIVE:  # deactivated since it was queued: told nothing (R-ADMIN)
+        return None
     if await visible_conversation(Viewer(user), conversation) is None:
         return None
     items = await EmailItem.filter(email_id=email.id).order_by("id").select_related("message", "actor")

@@ -64,3 +64,7 @@ class QueryTooComplex(InboxError):
 
 class PersistedQueryNotFound(InboxError):
     code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class TemplateNotApproved(InboxError):
+    code = "TEMPLATE_NOT_APPROVED"

@@ -25,6 +25,7 @@ from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
 from schema.suggestions import HideSuggestions, HideSuggestionsExecutor
 from schema.team import TeamMutation, TeamQuery
+from schema.templates import TemplatesMutation
 from schema.transport import SubscriptionsOverWebSocket
 from settings import get_settings
 
@@ -37,7 +38,8 @@ def _described(root: type, description: str) -> type:
 
 Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
 Mutation = merge_types(
-    "Mutation", (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation)
+    "Mutation",
+    (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation, TemplatesMutation),
 )
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     _field.extensions.append(FreshLoaders())

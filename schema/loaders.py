@@ -52,6 +52,8 @@ class Loaders:
         self.lead_notes = _grouped(models.Note, "lead_id")
         self.deal_notes = _grouped(models.Note, "deal_id")
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
+        self.template = _by_id(models.MessageTemplate)
+        self.app_templates = _grouped(models.MessageTemplate, "app_id")
 
 
 class FreshLoaders(FieldExtension):

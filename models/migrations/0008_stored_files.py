@@ -7,7 +7,7 @@ from models.files import FileState
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_inbox_event_unlinked")]
+    dependencies = [("models", "0007_message_templates")]
 
     operations = [
         ops.CreateModel(

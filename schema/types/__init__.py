@@ -33,6 +33,7 @@ from schema.types.inbox import (
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
 from schema.types.team import Account, CreatedUser, Role, User, UserStatus
+from schema.types.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
     "Account",
@@ -58,6 +59,7 @@ __all__ = [
     "LinkKind",
     "Message",
     "MessageConnection",
+    "MessageTemplate",
     "MessagingApp",
     "Node",
     "Note",
@@ -72,6 +74,8 @@ __all__ = [
     "Role",
     "Section",
     "SectionCounts",
+    "TemplateCategory",
+    "TemplateStatus",
     "UploadedFile",
     "User",
     "UserStatus",

@@ -22,6 +22,7 @@ from schema.types.team import User
 
 if TYPE_CHECKING:  # the CRM's types refer to Conversation: they are imported where first needed
     from schema.types.crm import Deal, Lead, Person
+    from schema.types.templates import MessageTemplate
 
 ConversationStatus = models.ConversationStatus
 describe_enum(
@@ -158,6 +159,16 @@ class Message(Node):
         if self.row.sent_by_id is None:
             return None
         return User.of(await loaders_of(info).user.load(self.row.sent_by_id))
+
+    @strawberry.field(description="The template this message was sent from, if any (R-TEMPLATE).")
+    async def template(
+        self, info: Info
+    ) -> Annotated[MessageTemplate, strawberry.lazy("schema.types.templates")] | None:
+        from schema.types.templates import MessageTemplate
+
+        if self.row.template_id is None:
+            return None
+        return MessageTemplate.of(await loaders_of(info).template.load(self.row.template_id))
 
 
 @connection(

@@ -97,6 +97,8 @@ export class Api {
         query.has("notifications") && query.has("notificationSettings") && mutation.has("updateNotificationSettings"),
       notificationStream: subscription.has("notifications"),
       markRead: mutation.has("markNotificationsRead"),
+      templates: mutation.has("sendTemplate") && mutation.has("startConversation"),
+      admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
       files: mutation.has("uploadFile"),
     };
   }

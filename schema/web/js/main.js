@@ -6,6 +6,7 @@ import { CrmPanel } from "./crm.js";
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
+import { TeamPage } from "./team.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
 
 const TOKEN_KEY = "switchboard.token";
@@ -16,6 +17,7 @@ const SECTIONS = [
   ["CLOSED", "closed", "Closed"],
 ];
 const CONVERSATION_PATH = /^\/inbox\/conversations\/([^/]+)\/?$/;
+const TEAM_PATH = "/team";
 
 const VIEWER = "{ viewer { id name email role available } account { name } }";
 const PAGE_SIZE = 50;
@@ -52,6 +54,7 @@ const state = {
 let thread = null;
 let crm = null;
 let bell = null;
+let team = null;
 
 function toast(message, isError = false) {
   const region = $("#toast");
@@ -178,11 +181,23 @@ async function start(token) {
   });
   $("#crm").hidden = !state.features.linking;
   if (state.features.linking) {
-    crm = new CrmPanel({ api: state.api, root: $("#crm"), toast, changed: () => refresh({ list: true, thread: true }) });
+    crm = new CrmPanel({
+      api: state.api,
+      root: $("#crm"),
+      toast,
+      features: state.features,
+      changed: () => refresh({ list: true, thread: true }),
+      open: (id) => navigate(id),
+    });
   }
   if (state.features.notifications) {
     bell = new Bell({ api: state.api, features: state.features, root: $("#bell-wrap"), onOpen: (id) => navigate(id), toast });
     bell.load().catch((error) => toast(error.message, true));
+  }
+
+  if (state.features.admin && state.viewer.role === "ADMIN") {
+    team = new TeamPage({ api: state.api, viewer: state.viewer, root: $("#team"), toast });
+    $("#team-link").hidden = false;
   }
 
   if (state.features.live) {
@@ -308,6 +323,7 @@ function renderSections(counts) {
 }
 
 async function selectSection(section) {
+  if (location.pathname === TEAM_PATH) navigate(null);
   state.section = section;
   state.pages = 1;
   const [, , label] = SECTIONS.find(([name]) => name === section);
@@ -395,6 +411,16 @@ function navigate(id) {
 }
 
 async function route({ fromLocation }) {
+  const onTeam = location.pathname === TEAM_PATH && team !== null;
+  if (location.pathname === TEAM_PATH && !onTeam) history.replaceState({}, "", "/"); // admins only
+  document.body.classList.toggle("team-open", onTeam);
+  $("#team").hidden = !onTeam;
+  $("#team-link").setAttribute("aria-current", onTeam ? "page" : "false");
+  if (onTeam) {
+    await team.load();
+    $("#team-title").focus({ preventScroll: true });
+    return;
+  }
   const match = location.pathname.match(CONVERSATION_PATH);
   state.openId = match ? decodeURIComponent(match[1]) : null;
   $("#thread").hidden = !state.openId;
@@ -474,6 +500,12 @@ $("#signin-form").addEventListener("submit", (event) => {
 $("#signout").addEventListener("click", () => signOut());
 $("#availability").addEventListener("click", toggleAvailability);
 $("#back").addEventListener("click", () => navigate(null));
+$("#team-link").addEventListener("click", (event) => {
+  if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  if (location.pathname !== TEAM_PATH) history.pushState({}, "", TEAM_PATH);
+  route({ fromLocation: false });
+});
 $("#list-more").addEventListener("click", () => {
   state.pages += 1;
   loadInbox();
