@@ -4,6 +4,7 @@ from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
 from models.apps import AppAccess, AssignmentMode, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
+from models.files import FileState, StoredFile
 from models.inbox import Attachment, Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
 from models.notifications import (
     EmailItem,
@@ -33,6 +34,7 @@ __all__ = [
     "Direction",
     "EmailItem",
     "EmailStatus",
+    "FileState",
     "InboxEvent",
     "InboxEventType",
     "Lead",
@@ -52,6 +54,7 @@ __all__ = [
     "Role",
     "SignInCode",
     "SignInEmail",
+    "StoredFile",
     "TemplateCategory",
     "TemplateStatus",
     "TokenKind",

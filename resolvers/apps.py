@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models import AppAccess, MessagingApp, Provider, User
 from models.typed import ids_of
-from resolvers import clock, routing
+from resolvers import clock, files, routing
 from resolvers.access import account_app, visible_apps
 from resolvers.credentials import encrypt_credentials, validate_credentials
 from resolvers.errors import Forbidden, NotFound, ValidationFailed
@@ -93,7 +93,9 @@ async def uninstall_messaging_app(viewer: Viewer, app_id: str) -> int:
     """Removes the app with its contacts, conversations and messages."""
     viewer.require_admin()
     app = await account_app(viewer, app_id)
-    await app.delete()
+    async with in_transaction():
+        await files.forget_app_files(app.id)  # R-MEDIA: the sweep removes their bytes
+        await app.delete()
     viewer.forget_access()
     return app.id
 

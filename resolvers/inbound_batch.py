@@ -46,7 +46,7 @@ from models.sql import (
     AdvisoryLock,
     fetch,
 )
-from resolvers import clock, notes, routing
+from resolvers import clock, files, notes, routing
 from resolvers.emails import queue_email
 from resolvers.events import Change
 from resolvers.messages import InboundMessage, stored_attachments
@@ -154,6 +154,14 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
     placed = [
         (m, conversations[m.app_id, m.contact_external_id], message_ids[m.app_id, m.provider_message_id]) for m in new
     ]
+
+    # 5a. R-MEDIA: each attachment waits for its copy into the file store, after the answer
+    await files.register_inbound(
+        [
+            files.InboundFiles(conversation.account_id, message_id, conversation.id, stored_attachments(m))
+            for m, conversation, message_id in placed
+        ]
+    )
 
     # 5b. R-ROUTE: the conversations this batch created, brought back or reopened unassigned go to
     # someone by their app's policy (its CONVERSATION_ASSIGNED events follow the batch's, at commit)

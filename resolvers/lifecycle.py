@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import F
 
 from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
-from resolvers import clock, routing
+from resolvers import clock, files, routing
 from resolvers.access import require_conversation
 from resolvers.admin import holds_active
 from resolvers.errors import Forbidden
@@ -60,6 +60,7 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )
+        await files.forget_conversation_files(c, conversation.id)
         await Conversation.filter(id=conversation.id).update(
             deleted_at=clock.now(),
             status=ConversationStatus.OPEN,

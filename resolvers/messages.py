@@ -18,7 +18,7 @@ from models import (
     MessagingApp,
 )
 from models.sql import MESSAGE_DELIVERED, fetch
-from resolvers import clock, notes, routing
+from resolvers import clock, files, notes, routing
 from resolvers.admin import holds_active
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
@@ -70,8 +70,8 @@ def validate_inbound(inbound: InboundMessage) -> None:
 def stored_attachments(inbound: InboundMessage) -> list[Attachment]:
     """What `message.attachments` holds for an inbound message: the provider's links as the providers
     kept them (http(s) only). Both inbound paths (one message here, a batch in resolvers/inbound_batch.py)
-    write attachments from this one function."""
-    return inbound.attachments
+    write attachments from this one function. Each waits for its copy into the file store (R-MEDIA)."""
+    return files.pending_attachments(inbound.attachments)
 
 
 async def receive_message(inbound: InboundMessage) -> Received:
@@ -113,6 +113,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             created_at=now,
             updated_at=now,
         )
+        await files.register_inbound([message])  # R-MEDIA: copied into the file store after the webhook answered
         await set_last_message(conversation, message)
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
         if not created:  # nobody can have linked a conversation this transaction creates
@@ -208,8 +209,16 @@ async def _update_contact(contact: Contact, inbound: InboundMessage) -> None:
 
 
 def shown_attachments(message: Message) -> list[Attachment]:
-    """Only http(s) links are ever shown (rows stored before webhooks dropped the others may hold them)."""
-    return [attachment for attachment in message.attachments or [] if is_web_url(attachment["url"])]
+    """R-MEDIA: a file of ours (one with a `state`) is shown at our authenticated URL, never the
+    provider's. Older rows hold the provider's link: only http(s) links are ever shown (rows stored
+    before webhooks dropped the others may hold them)."""
+    shown: list[Attachment] = []
+    for position, attachment in enumerate(message.attachments or []):
+        if "state" in attachment:
+            shown.append({**attachment, "url": files.attachment_url(message.id, position)})
+        elif is_web_url(attachment["url"]):
+            shown.append(attachment)
+    return shown
 
 
 @dataclass

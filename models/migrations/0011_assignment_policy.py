@@ -19,7 +19,7 @@ INDEXES = {
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0007_message_templates")]
+    dependencies = [("models", "0008_stored_files")]
 
     operations = [
         ops.AddField(

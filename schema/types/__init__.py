@@ -28,6 +28,7 @@ from schema.types.inbox import (
     MessageConnection,
     Section,
     SectionCounts,
+    UploadedFile,
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
@@ -86,6 +87,7 @@ __all__ = [
     "TemplateCategory",
     "TemplateStatus",
     "TokenKind",
+    "UploadedFile",
     "User",
     "UserStatus",
     "connection",
