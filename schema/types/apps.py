@@ -48,7 +48,9 @@ describe_enum(
 
 @strawberry.type(description="An app's automatic assignment (R-ROUTE).")
 class AssignmentPolicy:
-    mode: AssignmentMode
+    mode: AssignmentMode = strawberry.field(
+        description="How new and reopened unassigned conversations of the app are assigned (R-ROUTE)."
+    )
     max_open_per_user: int | None = strawberry.field(
         description="At most this many open conversations per user from automatic assignment; null: no cap."
     )

@@ -197,6 +197,7 @@ async def test_r_search_a_page_of_50_costs_as_many_queries_as_a_page_of_15(api: 
         clock.advance(seconds=1)
         await team.app.receive(f"c-{n}", f"order {n}", name=f"Order Desk {n}" if n < 10 else f"Customer {n}")
 
+    await api.data("{ viewer { id } }", token=team.bob.token)  # the minute's first request writes lastUsedAt (R-SIGNIN)
     costs = {}
     for size in (15, 50):
         query = """query($first: Int) { searchConversations(query: "order", first: $first) { edges { node {
