@@ -63,6 +63,7 @@ class Settings:
     file_link_seconds: int = 3600  # how long a signed file URL given to a provider holds
     file_copy_seconds: float = 5.0  # how often inbound media is copied and expired files swept; 0: never
     max_inbound_file_bytes: int = 100_000_000  # a larger inbound file is not copied (UNAVAILABLE)
+    fetch_private_addresses: bool = False  # inbound media from loopback/private addresses: tests and the demo only
 
     @property
     def production(self) -> bool:
@@ -80,6 +81,7 @@ class Settings:
             file_link_seconds=int(env.get("FILE_LINK_SECONDS") or defaults.file_link_seconds),
             file_copy_seconds=float(env.get("FILE_COPY_SECONDS") or defaults.file_copy_seconds),
             max_inbound_file_bytes=int(env.get("MAX_INBOUND_FILE_BYTES") or defaults.max_inbound_file_bytes),
+            fetch_private_addresses=_bool(env.get("FETCH_PRIVATE_ADDRESSES"), False),
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,

@@ -20,6 +20,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from models import Provider
+from providers.egress import RefusedAddress
 from resolvers.files import Fetched, FetchFailed
 from settings import Settings
 
@@ -140,7 +141,8 @@ def make_file_store(settings: Settings) -> DirectoryStore | S3Store:
 class HttpMediaFetcher:
     """Fetches a provider's media URL. Twilio's need the account's Basic auth and redirect to
     storage elsewhere (httpx drops the Authorization header when a redirect leaves the origin);
-    Graph's are plain signed URLs."""
+    Graph's are plain signed URLs. `http` is providers.egress.media_client: no private address,
+    on any hop."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
@@ -170,6 +172,8 @@ class HttpMediaFetcher:
                     response.headers.get("content-type", ""),
                     _filename(response.headers.get("content-disposition", "")),
                 )
+        except RefusedAddress as refused:  # our own network: no retry will make it fetchable
+            raise FetchFailed(f"refused: {refused}", permanent=True) from None
         except httpx.UnsupportedProtocol as error:
             raise FetchFailed(f"not http(s): {error}", permanent=True) from None
         except httpx.TooManyRedirects:

@@ -13,6 +13,7 @@ import httpx
 
 from models import Provider
 from providers.api_channel import ApiChannel
+from providers.egress import media_client
 from providers.files import HttpMediaFetcher, make_file_store
 from providers.messenger import MessengerChannel
 from providers.twilio import TwilioChannel, TwilioHttpClient, TwilioTemplates
@@ -42,7 +43,8 @@ class ProviderRuntime:
             Provider.TWILIO_WHATSAPP: TwilioTemplates(self.twilio_http)
         }
         self.files = make_file_store(settings)
-        self.media = HttpMediaFetcher(self.http)
+        self.media_http = media_client(timeout=TIMEOUT, private_addresses=settings.fetch_private_addresses)
+        self.media = HttpMediaFetcher(self.media_http)
         self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
         self.template_sync_interval = settings.template_sync_seconds  # 0: no periodic sync in this process
         self.files_interval = settings.file_copy_seconds  # 0: no media copy nor sweep in this process
@@ -72,6 +74,7 @@ class ProviderRuntime:
         use_file_store(None)
         await self.files.close()
         await self.http.aclose()
+        await self.media_http.aclose()
         await self.twilio_http.close()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from models import (
+    ApiToken,
     AppAccess,
     Contact,
     Conversation,
@@ -36,7 +37,7 @@ from models import (
 from models.typed import ids_of
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
-from resolvers.viewer import Viewer
+from resolvers.viewer import Viewer, unexpired
 
 # ---- apps
 
@@ -84,6 +85,13 @@ async def account_user(viewer: Viewer, user_id: str) -> User:
     if user is None:
         raise NotFound("No such user.")
     return user
+
+
+def visible_tokens(viewer: Viewer) -> QuerySet[ApiToken]:
+    """The tokens that still authenticate which the viewer may see and revoke (R-SIGNIN): their
+    own; an ADMIN's, every token of the account."""
+    tokens = ApiToken.filter(unexpired())
+    return tokens.filter(user__account_id=viewer.account_id) if viewer.is_admin else tokens.filter(user_id=viewer.id)
 
 
 # ---- conversations and what hangs on them

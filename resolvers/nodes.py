@@ -11,6 +11,7 @@ from resolvers.access import (
     visible_contacts,
     visible_conversations,
     visible_messages,
+    visible_tokens,
 )
 from resolvers.errors import NotFound
 from resolvers.ids import parse_api_id
@@ -23,6 +24,8 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         type_name, pk = parse_api_id(api_id)
     except NotFound:
         return None
+    if type_name == "ApiToken":  # needs no apps
+        return await visible_tokens(viewer).get_or_none(id=pk)
     apps = await visible_app_ids(viewer)
     account = viewer.account_id
     if type_name == "User":

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from models import ApiToken, CodePurpose, SignInCode, TokenKind, User, UserStatus
 from resolvers import clock, passwords, ratelimit
+from resolvers.access import visible_tokens
 from resolvers.errors import Forbidden, NotFound, RateLimited, Unauthenticated, ValidationFailed
 from resolvers.events import change
 from resolvers.ids import pk_of
@@ -231,9 +232,7 @@ async def viewer_tokens(viewer: Viewer) -> list[ApiToken]:
 
 async def revoke_token(viewer: Viewer, api_id: str) -> str:
     """Own tokens; an ADMIN any token of the account. NOT_FOUND for anything else, as for a missing one."""
-    query = ApiToken.filter(id=pk_of("ApiToken", api_id))
-    query = query.filter(user__account_id=viewer.account_id) if viewer.is_admin else query.filter(user_id=viewer.id)
-    row = await query.first()
+    row = await visible_tokens(viewer).get_or_none(id=pk_of("ApiToken", api_id))
     if row is None:
         raise NotFound("No such token.")
     await ApiToken.filter(id=row.id).delete()

@@ -16,6 +16,7 @@ from schema.context import viewer_of
 from schema.types import (
     Account,
     After,
+    ApiToken,
     Contact,
     Conversation,
     ConversationConnection,
@@ -38,6 +39,7 @@ from schema.types import (
 
 NODE_TYPES: dict[type, type] = {
     models.User: User,
+    models.ApiToken: ApiToken,
     models.Account: Account,
     models.MessagingApp: MessagingApp,
     models.Conversation: Conversation,

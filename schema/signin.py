@@ -34,8 +34,7 @@ Password = Annotated[str, strawberry.argument(description="At least 10 character
 class SignInQuery:
     @strawberry.field(description="The viewer's sign-in sessions and API tokens (never the token itself).")
     async def viewer_tokens(self, info: Info) -> list[ApiToken]:
-        viewer = viewer_of(info)
-        return [ApiToken.of(row, viewer.digest) for row in await signin.viewer_tokens(viewer)]
+        return [ApiToken.of(row) for row in await signin.viewer_tokens(viewer_of(info))]
 
 
 @strawberry.type
@@ -89,9 +88,8 @@ class SignInMutation:
     async def create_api_token(
         self, info: Info, name: Annotated[str, strawberry.argument(description="What it is for, 1 to 200 characters.")]
     ) -> CreatedToken:
-        viewer = viewer_of(info)
-        created = await signin.create_api_token(viewer, name)
-        return CreatedToken(api_token=ApiToken.of(created.row, viewer.digest), token=created.token)
+        created = await signin.create_api_token(viewer_of(info), name)
+        return CreatedToken(api_token=ApiToken.of(created.row), token=created.token)
 
     @strawberry.mutation(
         description="Own tokens; ADMIN: any token of the account. Open WebSockets using it are closed (4403)."

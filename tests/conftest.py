@@ -54,6 +54,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         env="development",
         files_dir=str(tmp_path_factory.mktemp("files")),
         file_copy_seconds=0,  # tests copy inbound media and sweep by hand (tests/files_support.py)
+        fetch_private_addresses=True,  # the fake providers listen on 127.0.0.1 (tests/providers/test_egress.py: off)
         template_sync_seconds=0,  # tests that want the periodic sync turn it on
         executor=Settings.from_env().executor,  # SWITCHBOARD_EXECUTOR=reference runs the suite on graphql-core
     )

@@ -30,7 +30,13 @@ def command_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "REDIS_URL", "SMTP_URL"))
     }
-    env.update(DATABASE_URL=database_url, SECRET_KEY="cli-test-secret-key", SWITCHBOARD_ENV="development", **extra)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="cli-test-secret-key",
+        SWITCHBOARD_ENV="development",
+        FETCH_PRIVATE_ADDRESSES="true",
+        **extra,
+    )
     return env
 
 

@@ -76,6 +76,7 @@ def demo_settings(base: Settings, host: str, port: int) -> Settings:
         public_base_url=f"http://{public_host}:{port}",
         env="development",
         files_dir=str(DEMO_FILES),
+        fetch_private_addresses=True,  # its fake providers serve their media on this machine
     )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
 
 import models
 from resolvers.ids import to_api_id
+from schema.context import viewer_of
 from schema.types.common import Node, describe_enum
 from schema.types.team import User
 
@@ -40,10 +42,14 @@ class ApiToken(Node):
         description="When it last authenticated a request, to the minute; null if never."
     )
     expires_at: datetime | None = strawberry.field(description="A session's end; null for an API token.")
-    current: bool = strawberry.field(description="True for the token this request carries.")
+
+    @strawberry.field(description="True for the token this request carries.")
+    def current(self, info: Info) -> bool:
+        # asked of the request, not of the row: `node(id)` and `viewerTokens` render rows alike
+        return self.row.digest == viewer_of(info).digest
 
     @classmethod
-    def of(cls, row: models.ApiToken, current_digest: str | None) -> ApiToken:
+    def of(cls, row: models.ApiToken) -> ApiToken:
         return cls(
             id=strawberry.ID(to_api_id("ApiToken", row.id)),
             row=row,
@@ -52,7 +58,6 @@ class ApiToken(Node):
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             expires_at=row.expires_at,
-            current=row.digest == current_digest,
         )
 
 

@@ -358,6 +358,27 @@ async def test_r_media_a_provider_url_that_is_gone_is_unavailable_at_once(inbox:
     assert (await StoredFile.get()).state == FileState.UNAVAILABLE
 
 
+async def test_r_media_inbound_media_on_a_loopback_address_is_refused_without_a_request(
+    db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph
+) -> None:
+    # given the guard on (FETCH_PRIVATE_ADDRESSES off, as in production): fake Twilio is on 127.0.0.1
+    async with inbox_with(clock, test_settings, fake_twilio, fake_graph, fetch_private_addresses=False) as inbox:
+        message = await customer_sends_media(inbox, PDF, "application/pdf", "my invoice")
+        inbox.twilio.media_requests.clear()
+
+        # when the media worker runs
+        assert await copy_media() == 1
+
+        # then nothing was asked of the address, the file is UNAVAILABLE at once, the message stays
+        assert inbox.twilio.media_requests == []
+        row = await StoredFile.get()
+        assert (row.state, row.attempts) == (FileState.UNAVAILABLE, 1)
+        assert stored_paths() == []
+        shown = (await inbox.conversation(CUSTOMER))["messages"][-1]
+        assert (shown["text"], len(shown["attachments"])) == ("my invoice", 1)
+        assert (await fetch(inbox, message["attachments"][0]["url"], inbox.admin.token)).status_code == 404
+
+
 async def test_r_media_messenger_media_is_copied_by_url(inbox: Inbox) -> None:
     # Graph's attachment URLs are signed CDN links that need no credentials: the fake's storage host stands in.
     media_sid = inbox.twilio.add_media(ACCOUNT_SID, PNG, "image/png").rsplit("/", 1)[1]

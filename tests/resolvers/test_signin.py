@@ -3,6 +3,7 @@ email (through the real SMTP server of the tests), and rate-limited failures. On
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,7 +22,7 @@ from resolvers.signin_emails import deliver_due_sign_in_emails
 from resolvers.viewer import digest
 from settings import Settings, use_settings
 from tests.smtp_sink import SmtpSink
-from tests.support import Api, Person
+from tests.support import Api, Person, QueryCounter
 
 SENDER = "Switchboard <inbox@switchboard.test>"
 PASSWORD = "correct horse battery"
@@ -321,6 +322,111 @@ async def test_r_signin_members_revoke_only_their_own_tokens_admins_any_of_their
     # the account's admin can
     await api.data(REVOKE, {"id": bea_token}, token=ana.token)
     assert await api.error_code("{ viewer { id } }", token=bea.token) == "UNAUTHENTICATED"
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on ApiToken { kind name createdAt lastUsedAt expiresAt current } } }"""
+
+
+async def token_node(api: Api, api_id: str, token: str) -> dict[str, Any] | None:
+    node: dict[str, Any] | None = (await api.data(NODE, {"id": api_id}, token=token))["node"]
+    return node
+
+
+async def test_r_signin_node_of_an_own_token_shows_its_row_and_current_only_for_the_requests_token(
+    api: Api, clock: ManualClock, test_settings: Settings
+) -> None:
+    # given Ana's API token "Zapier" and a session of hers
+    ana = await ana_with_password(api)
+    created = (await api.data(CREATE_TOKEN, {"n": "Zapier"}, token=ana.token))["createApiToken"]
+    zapier = created["apiToken"]["id"]
+    session = (await api.data(SIGN_IN, {"e": ANA, "p": PASSWORD}))["signIn"]["token"]
+    session_id = next(t["id"] for t in (await api.data(TOKENS, token=session))["viewerTokens"] if t["current"])
+
+    # when she reads it by id with another token, then with itself
+    seen_by_ana = await api.execute(NODE, {"id": zapier}, token=ana.token)
+    seen_by_itself = await token_node(api, zapier, created["token"])
+
+    # then its row, as viewerTokens lists it; `current` only when the request carries it; never the token
+    assert seen_by_ana["data"]["node"] == {
+        "__typename": "ApiToken",
+        "id": zapier,
+        "kind": "API",
+        "name": "Zapier",
+        "createdAt": "2026-01-05T09:00:00+00:00",
+        "lastUsedAt": None,
+        "expiresAt": None,
+        "current": False,
+    }
+    assert created["token"] not in json.dumps(seen_by_ana)
+    assert seen_by_itself is not None and seen_by_itself["current"] is True
+    assert seen_by_itself["lastUsedAt"] == "2026-01-05T09:00:00+00:00"
+    session_row = await token_node(api, session_id, ana.token)
+    assert session_row is not None and session_row.pop("name").startswith("python-httpx/")  # its User-Agent
+    assert session_row == {
+        "__typename": "ApiToken",
+        "id": session_id,
+        "kind": "SESSION",
+        "createdAt": "2026-01-05T09:00:00+00:00",
+        "lastUsedAt": "2026-01-05T09:00:00+00:00",
+        "expiresAt": "2026-01-19T09:00:00+00:00",
+        "current": False,
+    }
+
+    # a session past its end no longer exists, as in viewerTokens
+    clock.advance(days=test_settings.session_days, seconds=1)
+    assert await token_node(api, session_id, ana.token) is None
+
+
+async def test_r_signin_node_of_another_users_token_is_null_for_a_member_found_for_their_admin(api: Api) -> None:
+    # given Ana (ADMIN) and two members of Acme, and Olga, the admin of Globex
+    ana = await api.create_account()
+    bea = await api.create_user(ana, "Bea Member")
+    cleo = await api.create_user(ana, "Cleo Member")
+    olga = await api.create_account("Globex", "Olga Other")
+    bea_token = (await api.data(TOKENS, token=bea.token))["viewerTokens"][0]["id"]
+    ana_token = (await api.data(TOKENS, token=ana.token))["viewerTokens"][0]["id"]
+
+    # then a member sees only their own, another account nothing: as if it did not exist
+    assert await token_node(api, bea_token, cleo.token) is None
+    assert await token_node(api, ana_token, bea.token) is None
+    assert await token_node(api, bea_token, olga.token) is None
+    assert await token_node(api, ana_token, olga.token) is None
+    assert (await token_node(api, bea_token, bea.token)) == {
+        **(await token_node(api, bea_token, ana.token) or {}),
+        "current": True,
+    }
+
+    # and the account's admin sees any of its tokens (not as hers)
+    seen_by_ana = await token_node(api, bea_token, ana.token)
+    assert seen_by_ana is not None and (seen_by_ana["id"], seen_by_ana["current"]) == (bea_token, False)
+
+
+async def test_r_signin_tokens_cost_no_query_per_token_in_viewer_tokens_nor_per_node(api: Api) -> None:
+    # given Ana with five tokens
+    ana = await api.create_account()
+    for n in range(4):
+        await api.data(CREATE_TOKEN, {"n": f"integration {n}"}, token=ana.token)
+    ids = [t["id"] for t in (await api.data(TOKENS, token=ana.token))["viewerTokens"]]
+    several = "query(" + ", ".join(f"$t{n}: ID!" for n in range(len(ids))) + ") { "
+    several += " ".join(f"t{n}: node(id: $t{n}) {{ id ... on ApiToken {{ name current }} }}" for n in range(len(ids)))
+    several += " }"
+
+    # when they are listed, then fetched one by one in a request
+    with QueryCounter() as listed:
+        tokens = (await api.data(TOKENS, token=ana.token))["viewerTokens"]
+    with QueryCounter() as one:
+        await api.data(NODE, {"id": ids[0]}, token=ana.token)
+    with QueryCounter() as five:
+        found = await api.data(several, {f"t{n}": api_id for n, api_id in enumerate(ids)}, token=ana.token)
+
+    # then the list costs who is asking, the clean-up of expired sessions and one select;
+    # each node its one statement, `current` nothing
+    assert len(tokens) == 5 and [t["current"] for t in tokens].count(True) == 1
+    assert len(listed.statements) <= 3, "\n".join(listed.statements)
+    assert [found[f"t{n}"]["id"] for n in range(len(ids))] == ids
+    assert [found[f"t{n}"]["current"] for n in range(len(ids))] == [t["current"] for t in tokens]
+    assert len(five.statements) == len(one.statements) + 4, "\n".join(five.statements)
 
 
 async def test_r_signin_sign_out_revokes_the_current_session_only(api: Api) -> None:
