@@ -4,7 +4,16 @@ from models.accounts import Account, ApiToken, Role, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
-from models.inbox import Attachment, Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
+from models.inbox import (
+    Attachment,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageMention,
+)
 from models.notifications import (
     EmailItem,
     EmailStatus,
@@ -34,6 +43,7 @@ __all__ = [
     "Lead",
     "LinkKind",
     "Message",
+    "MessageMention",
     "MessagingApp",
     "Note",
     "Notification",

@@ -64,3 +64,7 @@ class QueryTooComplex(InboxError):
 
 class PersistedQueryNotFound(InboxError):
     code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class MentionNoAccess(InboxError):
+    code = "MENTION_NO_ACCESS"

@@ -38,6 +38,18 @@ def _grouped(model: type[Model], key: str) -> DataLoader[int, list[Any]]:
     return DataLoader(load_fn=load)
 
 
+def _mentioned_users() -> DataLoader[int, list[Any]]:
+    """The users each comment mentions, in the order given (R-COMMENT): one query for a whole page."""
+
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        groups: dict[int, list[Any]] = {pk: [] for pk in ids}
+        for row in await models.MessageMention.filter(message_id__in=list(ids)).order_by("id").select_related("user"):
+            groups[row.message_id].append(row.user)
+        return [groups[pk] for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     def __init__(self) -> None:
         self.user = _by_id(models.User)
@@ -52,6 +64,7 @@ class Loaders:
         self.lead_notes = _grouped(models.Note, "lead_id")
         self.deal_notes = _grouped(models.Note, "deal_id")
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
+        self.mentions = _mentioned_users()
 
 
 class FreshLoaders(FieldExtension):

@@ -41,6 +41,8 @@ describe_enum(
     {
         "INBOUND": "From the contact, through the provider.",
         "OUTBOUND": "To the contact: a user's reply, or a message sent from the provider's own tools.",
+        "INTERNAL": "A comment by a user for the team; never sent to the contact, never in CRM notes, and it does "
+        "not move the conversation (R-COMMENT).",
     },
 )
 DeliveryStatus = models.DeliveryStatus
@@ -50,7 +52,7 @@ describe_enum(
     "Where a message is on its way (R-REPLY). Outbound messages only move forward: "
     "QUEUED < SENT < DELIVERED < READ; FAILED only from below DELIVERED.",
     {
-        "RECEIVED": "An INBOUND message, stored.",
+        "RECEIVED": "An INBOUND message, or an INTERNAL comment, stored.",
         "QUEUED": "Stored, not yet accepted by the provider (retried if the provider could not be reached).",
         "SENT": "Accepted by the provider.",
         "DELIVERED": "Reached the contact's device.",
@@ -97,9 +99,13 @@ class Attachment:
 @strawberry.type(description="One message of a conversation, from the contact or to them.")
 class Message(Node):
     row: strawberry.Private[models.Message]
-    direction: Direction = strawberry.field(description="INBOUND from the contact, OUTBOUND to them.")
+    direction: Direction = strawberry.field(
+        description="INBOUND from the contact, OUTBOUND to them, INTERNAL a comment for the team (R-COMMENT)."
+    )
     text: str | None = strawberry.field(description="The text; null for a message of attachments only.")
-    sender_name: str | None = strawberry.field(description="Contact name for INBOUND, user name for OUTBOUND.")
+    sender_name: str | None = strawberry.field(
+        description="Contact name for INBOUND, user name for OUTBOUND and INTERNAL."
+    )
     status: DeliveryStatus = strawberry.field(
         description="Where it is on its way (R-REPLY); INBOUND messages are RECEIVED."
     )
@@ -131,6 +137,12 @@ class Message(Node):
         if self.row.sent_by_id is None:
             return None
         return User.of(await loaders_of(info).user.load(self.row.sent_by_id))
+
+    @strawberry.field(description="Users mentioned in an INTERNAL comment (R-COMMENT); empty for other messages.")
+    async def mentions(self, info: Info) -> list[User]:
+        if self.row.direction != Direction.INTERNAL:
+            return []
+        return [User.of(user) for user in await loaders_of(info).mentions.load(self.row.id)]
 
 
 @connection(
@@ -175,7 +187,7 @@ class Conversation(Node):
     def assignee(self, info: Info) -> User | None:
         return related(self.row, "assignee", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
-    @strawberry.field(description="Its newest message, either way; null when it has none.")
+    @strawberry.field(description="Its newest message, either way; never a comment (R-COMMENT). Null when it has none.")
     async def last_message(self, info: Info) -> Message | None:
         if self.row.last_message_id is None:
             return None
