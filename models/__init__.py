@@ -14,6 +14,7 @@ from models.inbox import (
     Message,
     MessageMention,
 )
+from models.labels import ConversationLabel, Label
 from models.notifications import (
     EmailItem,
     EmailStatus,
@@ -31,6 +32,7 @@ __all__ = [
     "Attachment",
     "Contact",
     "Conversation",
+    "ConversationLabel",
     "ConversationLink",
     "ConversationStatus",
     "Deal",
@@ -40,6 +42,7 @@ __all__ = [
     "EmailStatus",
     "InboxEvent",
     "InboxEventType",
+    "Label",
     "Lead",
     "LinkKind",
     "Message",

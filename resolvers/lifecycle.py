@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from tortoise.expressions import F, Subquery
 
-from models import Conversation, ConversationStatus, InboxEventType, Message, MessageMention, MessagingApp
+from models import (
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    InboxEventType,
+    Message,
+    MessageMention,
+    MessagingApp,
+)
 from resolvers import clock
 from resolvers.access import require_conversation
 from resolvers.errors import Forbidden
@@ -48,6 +56,7 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
         conversation = await require_conversation(viewer, conversation_id, for_update=True)
         erased = Subquery(Message.filter(conversation_id=conversation.id).values("id"))
         await MessageMention.filter(message_id__in=erased).delete()
+        await ConversationLabel.filter(conversation_id=conversation.id).delete()  # it comes back bare (R-LABEL)
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )

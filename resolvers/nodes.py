@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from models import Account, Deal, Lead, Note, Person, User
+from models import Account, Deal, Label, Lead, Note, Person, User
 from resolvers.access import (
     visible_app_ids,
     visible_apps,
@@ -44,4 +44,5 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
     return None
 
 
-_CRM: dict[str, type[Model]] = {"Person": Person, "Lead": Lead, "Deal": Deal, "Note": Note}
+# Rows of the account that every user of it may see.
+_CRM: dict[str, type[Model]] = {"Person": Person, "Lead": Lead, "Deal": Deal, "Note": Note, "Label": Label}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
-from models import Conversation, ConversationStatus
+from models import Conversation, ConversationLabel, ConversationStatus
 from resolvers.access import visible_app_ids, visible_conversations
+from resolvers.labels import account_label
 from resolvers.pagination import decode_time_cursor, encode_cursor, page_size
 from resolvers.viewer import Viewer
 
@@ -55,22 +56,38 @@ class ConversationPage:
 
 
 async def conversations_page(
-    viewer: Viewer, section: Section, *, app_id: str | None = None, first: int | None = None, after: str | None = None
+    viewer: Viewer,
+    section: Section,
+    *,
+    app_id: str | None = None,
+    label_id: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
 ) -> ConversationPage:
     size = page_size(first)
     app_ids = await visible_app_ids(viewer, app_id)
+    label = (await account_label(viewer, label_id)).id if label_id is not None else None
     if not app_ids:
         return ConversationPage([], False, after is not None)
-    rows = await section_query(viewer, section, app_ids, after=after).limit(size + 1)
+    rows = await section_query(viewer, section, app_ids, after=after, label=label).limit(size + 1)
     return ConversationPage(rows[:size], len(rows) > size, after is not None)
 
 
+def _labeled(label: int) -> Q:
+    """R-LABEL's filter: a semi-join on conversation_label's unique (label, conversation) index, so
+    the section keeps its own index, order and keyset cursor."""
+    return Q(id__in=Subquery(ConversationLabel.filter(label_id=label).values("conversation_id")))
+
+
 def section_query(
-    viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None
+    viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None, label: int | None = None
 ) -> QuerySet[Conversation]:
     """A section's rows, newest first, with contact and assignee: one statement that the section's
-    partial index serves in order (migration 0002), starting at the cursor, never with OFFSET."""
+    partial index serves in order (migration 0002), starting at the cursor, never with OFFSET;
+    `label` (a label's pk) keeps only the conversations that carry it (R-LABEL)."""
     query = visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section))
+    if label is not None:
+        query = query.filter(_labeled(label))
     if after:
         at, last_id = decode_time_cursor(after, Conversation)
         # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
@@ -78,11 +95,16 @@ def section_query(
     return query.select_related("contact", "assignee").order_by("-last_message_at", "-id")
 
 
-async def section_total(viewer: Viewer, section: Section, *, app_id: str | None = None) -> int:
+async def section_total(
+    viewer: Viewer, section: Section, *, app_id: str | None = None, label_id: str | None = None
+) -> int:
     app_ids = await visible_app_ids(viewer, app_id)
     if not app_ids:
         return 0
-    return await visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section)).count()
+    query = visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section))
+    if label_id is not None:
+        query = query.filter(_labeled((await account_label(viewer, label_id)).id))
+    return await query.count()
 
 
 async def section_counts(viewer: Viewer, *, app_id: str | None = None) -> dict[Section, int]:

@@ -18,6 +18,7 @@ from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
+from schema.labels import LabelsMutation, LabelsQuery
 from schema.limits import QueryCost, limits_rule
 from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
@@ -36,10 +37,21 @@ def _described(root: type, description: str) -> type:
     return root
 
 
-Query = merge_types("Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery))
+Query = merge_types(
+    "Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery, LabelsQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (TeamMutation, InboxMutation, AppsMutation, NotificationsMutation, CrmMutation, RepliesMutation, CommentsMutation),
+    (
+        TeamMutation,
+        InboxMutation,
+        AppsMutation,
+        NotificationsMutation,
+        CrmMutation,
+        RepliesMutation,
+        CommentsMutation,
+        LabelsMutation,
+    ),
 )
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     _field.extensions.append(FreshLoaders())

@@ -50,6 +50,19 @@ def _mentioned_users() -> DataLoader[int, list[Any]]:
     return DataLoader(load_fn=load)
 
 
+def _labels_of_conversations() -> DataLoader[int, list[Any]]:
+    """Each conversation's labels, by name (R-LABEL): one query for a whole page."""
+
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        groups: dict[int, list[Any]] = {pk: [] for pk in ids}
+        rows = models.ConversationLabel.filter(conversation_id__in=list(ids)).select_related("label")
+        for row in await rows.order_by("label__name", "label_id"):
+            groups[row.conversation_id].append(row.label)
+        return [groups[pk] for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     def __init__(self) -> None:
         self.user = _by_id(models.User)
@@ -65,6 +78,7 @@ class Loaders:
         self.deal_notes = _grouped(models.Note, "deal_id")
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
         self.mentions = _mentioned_users()
+        self.conversation_labels = _labels_of_conversations()
 
 
 class FreshLoaders(FieldExtension):

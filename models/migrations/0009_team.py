@@ -1,4 +1,4 @@
-"""The team inside the inbox (issue 16): comments and mentions (R-COMMENT).
+"""The team inside the inbox (issue 16): comments and mentions (R-COMMENT), labels (R-LABEL).
 
 Written by `tortoise makemigrations`, then edited: the new enum values (Direction.INTERNAL,
 NotificationKind.MENTIONED, InboxEventType.COMMENT_ADDED and CONVERSATION_LABELED) need no SQL,
@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
+from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 from models.events import InboxEventType
@@ -122,5 +123,27 @@ class Migration(migrations.Migration):
                 enum_type=NotificationKind,
                 max_length=40,
             ),
+        ),
+        ops.CreateModel(
+            name='Label',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='labels', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(max_length=50)),
+                ('color', fields.CharField(max_length=7)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'label', 'app': 'models', 'unique_together': (('account', 'name'),), 'pk_attr': 'id', 'table_description': "An account's label (R-LABEL): admins make and remove them, anyone with access sets them."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ConversationLabel',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('label', fields.ForeignKeyField('models.Label', source_field='label_id', db_constraint=True, to_field='id', related_name='conversations', on_delete=OnDelete.CASCADE)),
+                ('conversation', fields.ForeignKeyField('models.Conversation', source_field='conversation_id', db_constraint=True, to_field='id', related_name='labels', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'conversation_label', 'app': 'models', 'unique_together': (('label', 'conversation'),), 'indexes': [Index(fields=['conversation_id', 'label_id'])], 'pk_attr': 'id', 'table_description': 'A label set on a conversation (R-LABEL).'},
+            bases=['Model'],
         ),
     ]

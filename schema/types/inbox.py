@@ -74,6 +74,17 @@ describe_enum(
 )
 
 
+@strawberry.type(description="An account's label, set on conversations to sort them (R-LABEL).")
+class Label(Node):
+    row: strawberry.Private[models.Label]
+    name: str = strawberry.field(description="Unique in the account, whatever its case; 1 to 50 characters.")
+    color: str = strawberry.field(description="#RRGGBB")
+
+    @classmethod
+    def of(cls, row: models.Label) -> Label:
+        return wrap(cls, "Label", row, ("name", "color"))
+
+
 @strawberry.type(description="The person writing in on one app, as the provider knows them.")
 class Contact(Node):
     row: strawberry.Private[models.Contact]
@@ -227,6 +238,10 @@ class Conversation(Node):
         from schema.types import crm
 
         return await crm.linked_deal(info, self.row)
+
+    @strawberry.field(description="Its labels, by name (R-LABEL).")
+    async def labels(self, info: Info) -> list[Label]:
+        return [Label.of(row) for row in await loaders_of(info).conversation_labels.load(self.row.id)]
 
     @strawberry.field(
         description="Whether a free-form reply can be sent now (the provider's reply window is open, R-REPLY); "

@@ -38,3 +38,38 @@ async def test_r_comment_added_event_reaches_subscribers_who_can_see_the_convers
     assert added["conversation"]["lastMessage"] == {"text": "Hi there"}
     assert carls_first["type"] == "CONVERSATION_CREATED"
     assert carls_first["conversation"]["contact"] == {"externalId": "cust-2"}
+
+
+LABELED = """subscription { inboxEvents { type conversationId actor { name } conversation { labels { name } } } }"""
+
+
+async def test_r_label_conversation_labeled_event_carries_the_new_labels(api: Api, server: Server) -> None:
+    # given Bea subscribed to the events of a conversation she can see, and a label
+    admin = await api.create_account()
+    bea = await api.create_user(admin, "Bea Member")
+    app = await api.install_api_app(admin, share_with=[bea])
+    await app.receive("cust-1", "Hi there")
+    conversation = await conversation_of(api, admin)
+    create = 'mutation { createLabel(name: "VIP", color: "#AA0000") { id } }'
+    vip = (await api.data(create, token=admin.token))["createLabel"]["id"]
+    async with Socket.opened(server, bea.token) as socket:
+        op = await socket.subscribe(LABELED)
+
+        # when the admin labels it, then deletes the label
+        await api.data(
+            "mutation($id: ID!, $l: [ID!]!) { setConversationLabels(id: $id, labelIds: $l) { id } }",
+            {"id": conversation, "l": [vip]},
+            token=admin.token,
+        )
+        labeled = await socket.event(op)
+        await api.data("mutation($id: ID!) { deleteLabel(id: $id) }", {"id": vip}, token=admin.token)
+        unlabeled = await socket.event(op)
+
+    # then each change arrives as CONVERSATION_LABELED with the labels as they are after it
+    assert labeled == {
+        "type": "CONVERSATION_LABELED",
+        "conversationId": conversation,
+        "actor": {"name": admin.name},
+        "conversation": {"labels": [{"name": "VIP"}]},
+    }
+    assert (unlabeled["type"], unlabeled["conversation"]) == ("CONVERSATION_LABELED", {"labels": []})
