@@ -2,6 +2,7 @@
 
 from models.accounts import Account, ApiToken, Role, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
+from models.canned import CannedReply
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
 from models.inbox import (
@@ -30,6 +31,7 @@ __all__ = [
     "ApiToken",
     "AppAccess",
     "Attachment",
+    "CannedReply",
     "Contact",
     "Conversation",
     "ConversationLabel",

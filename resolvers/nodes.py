@@ -12,6 +12,7 @@ from resolvers.access import (
     visible_conversations,
     visible_messages,
 )
+from resolvers.canned import visible_canned_reply
 from resolvers.errors import NotFound
 from resolvers.ids import parse_api_id
 from resolvers.notifications import visible_notification
@@ -39,6 +40,8 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         return await visible_messages(viewer, apps).get_or_none(id=pk)
     if type_name == "Notification":
         return await visible_notification(viewer, pk)
+    if type_name == "CannedReply":
+        return await visible_canned_reply(viewer, pk)
     if type_name in _CRM:
         return await _CRM[type_name].get_or_none(id=pk, account_id=account)
     return None

@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.apps import AppsMutation, AppsQuery
+from schema.canned import CannedMutation, CannedQuery
 from schema.comments import CommentsMutation
 from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
@@ -38,7 +39,7 @@ def _described(root: type, description: str) -> type:
 
 
 Query = merge_types(
-    "Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery, LabelsQuery)
+    "Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery, LabelsQuery, CannedQuery)
 )
 Mutation = merge_types(
     "Mutation",
@@ -51,6 +52,7 @@ Mutation = merge_types(
         RepliesMutation,
         CommentsMutation,
         LabelsMutation,
+        CannedMutation,
     ),
 )
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]

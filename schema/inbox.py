@@ -16,6 +16,7 @@ from schema.context import viewer_of
 from schema.types import (
     Account,
     After,
+    CannedReply,
     Contact,
     Conversation,
     ConversationConnection,
@@ -48,6 +49,7 @@ NODE_TYPES: dict[type, type] = {
     models.Deal: Deal,
     models.Note: Note,
     models.Label: Label,
+    models.CannedReply: CannedReply,
 }
 
 

@@ -1,4 +1,5 @@
-"""The team inside the inbox (issue 16): comments and mentions (R-COMMENT), labels (R-LABEL).
+"""The team inside the inbox (issue 16): comments and mentions (R-COMMENT), labels (R-LABEL)
+and canned replies (a shared shortcut is unique through a hand-written partial index, as in 0002).
 
 Written by `tortoise makemigrations`, then edited: the new enum values (Direction.INTERNAL,
 NotificationKind.MENTIONED, InboxEventType.COMMENT_ADDED and CONVERSATION_LABELED) need no SQL,
@@ -145,5 +146,23 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'conversation_label', 'app': 'models', 'unique_together': (('label', 'conversation'),), 'indexes': [Index(fields=['conversation_id', 'label_id'])], 'pk_attr': 'id', 'table_description': 'A label set on a conversation (R-LABEL).'},
             bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CannedReply',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='canned_replies', on_delete=OnDelete.CASCADE)),
+                ('owner', fields.ForeignKeyField('models.User', source_field='owner_id', null=True, db_constraint=True, to_field='id', related_name='canned_replies', on_delete=OnDelete.CASCADE)),
+                ('shortcut', fields.CharField(max_length=32)),
+                ('text', fields.TextField(unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'canned_reply', 'app': 'models', 'unique_together': (('owner', 'shortcut'),), 'indexes': [Index(fields=['account_id', 'shortcut'])], 'pk_attr': 'id', 'table_description': "A saved reply: the owner's own, or shared with the whole team when `owner` is null."},
+            bases=['Model'],
+        ),
+        ops.RunSQL(
+            "CREATE UNIQUE INDEX ux_canned_reply_shared ON canned_reply (account_id, shortcut) WHERE owner_id IS NULL",
+            reverse_sql="DROP INDEX ux_canned_reply_shared",
         ),
     ]

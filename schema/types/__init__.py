@@ -32,12 +32,13 @@ from schema.types.inbox import (
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
-from schema.types.team import Account, CreatedUser, Role, User, UserStatus
+from schema.types.team import Account, CannedReply, CreatedUser, Role, User, UserStatus
 
 __all__ = [
     "Account",
     "After",
     "Attachment",
+    "CannedReply",
     "Connection",
     "Contact",
     "Conversation",
