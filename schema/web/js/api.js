@@ -60,6 +60,9 @@ export class Api {
         query.has("notifications") && query.has("notificationSettings") && mutation.has("updateNotificationSettings"),
       notificationStream: subscription.has("notifications"),
       markRead: mutation.has("markNotificationsRead"),
+      comments: mutation.has("addComment"),
+      labels: query.has("labels") && mutation.has("setConversationLabels") && conversation.has("labels"),
+      canned: query.has("cannedReplies") && mutation.has("renderCannedReply"),
     };
   }
 }

@@ -6,6 +6,7 @@ import { CrmPanel } from "./crm.js";
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
+import { labelChip } from "./team.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
 
 const TOKEN_KEY = "switchboard.token";
@@ -19,9 +20,9 @@ const CONVERSATION_PATH = /^\/inbox\/conversations\/([^/]+)\/?$/;
 
 const VIEWER = "{ viewer { id name email role available } account { name } }";
 const PAGE_SIZE = 50;
-const INBOX = `query Inbox($section: Section!, $after: String) {
+const inboxQuery = (features) => `query Inbox($section: Section!, $after: String${features.labels ? ", $labelId: ID" : ""}) {
   sectionCounts { unassigned assignedToMe assignedToOthers closed }
-  conversations(section: $section, first: ${PAGE_SIZE}, after: $after) {
+  conversations(section: $section, first: ${PAGE_SIZE}, after: $after${features.labels ? ", labelId: $labelId" : ""}) {
     pageInfo { hasNextPage endCursor }
     edges { node {
       id status lastMessageAt
@@ -29,8 +30,10 @@ const INBOX = `query Inbox($section: Section!, $after: String) {
       lastMessage { text direction attachments { contentType } }
       assignee { id name }
       app { name provider }
+      ${features.labels ? "labels { id name color }" : ""}
     } }
   }
+  ${features.labels ? "labels { id name color }" : ""}
 }`;
 const EVENTS = "subscription Events($after: String) { inboxEvents(after: $after) { cursor type conversationId } }";
 const AVAILABILITY = "mutation($available: Boolean!) { setAvailability(available: $available) { id available } }";
@@ -43,6 +46,7 @@ const state = {
   viewer: null,
   features: null,
   section: "UNASSIGNED",
+  labelId: null,
   pages: 1,
   openId: null,
   cursor: null,
@@ -324,7 +328,9 @@ async function loadInbox() {
   let after = null;
   try {
     for (let page = 0; page < state.pages; page++) {
-      data = await state.api.request(INBOX, { section: state.section, after });
+      const variables = { section: state.section, after };
+      if (state.features.labels) variables.labelId = state.labelId;
+      data = await state.api.request(inboxQuery(state.features), variables);
       rows.push(...data.conversations.edges.map((edge) => edge.node));
       after = data.conversations.pageInfo.endCursor;
       if (!data.conversations.pageInfo.hasNextPage) break;
@@ -335,6 +341,7 @@ async function loadInbox() {
     return;
   }
   if (request !== state.inboxRequest) return;
+  if (data.labels) renderLabelFilter(data.labels);
   state.counts = data.sectionCounts;
   renderSections(state.counts);
   $("#list-more").hidden = !data.conversations.pageInfo.hasNextPage;
@@ -343,9 +350,23 @@ async function loadInbox() {
   renderList(rows);
 }
 
+// The label filter (R-LABEL): the section, in its own order, narrowed to one label.
+function renderLabelFilter(labels) {
+  const select = $("#label-filter");
+  $("#label-filter-wrap").hidden = false;
+  if (state.labelId && !labels.some((label) => label.id === state.labelId)) {
+    state.labelId = null; // deleted meanwhile
+    loadInbox();
+  }
+  renderIf(select, JSON.stringify([labels, state.labelId]), () => [
+    h("option", { value: "" }, "All conversations"),
+    labels.map((label) => h("option", { value: label.id, selected: label.id === state.labelId }, label.name)),
+  ]);
+}
+
 function renderList(rows) {
   const list = $("#conversation-list");
-  const key = JSON.stringify([state.openId, rows.map((r) => [r.id, r.lastMessageAt, r.status, r.assignee && r.assignee.id, r.lastMessage && r.lastMessage.text])]);
+  const key = JSON.stringify([state.openId, rows.map((r) => [r.id, r.lastMessageAt, r.status, r.assignee && r.assignee.id, r.lastMessage && r.lastMessage.text, r.labels])]);
   $("#list-empty").hidden = rows.length > 0;
   renderIf(list, key, () =>
     rows.map((row) => {
@@ -377,7 +398,8 @@ function renderList(rows) {
               "span",
               { class: "tags" },
               h("span", { class: "channel" }, providerLabel(row.app.provider)),
-              row.assignee && h("span", { class: "assignee" }, row.assignee.name)
+              row.assignee && h("span", { class: "assignee" }, row.assignee.name),
+              (row.labels || []).map(labelChip)
             )
           )
         )
@@ -433,7 +455,7 @@ async function loadThread() {
   $("#thread").hidden = false;
   $("#no-thread").hidden = true;
   document.title = `${conversation.contact.name || conversation.contact.externalId} · Switchboard`;
-  thread.show(conversation, data.users);
+  thread.show(conversation, data.users, data.labels || []);
   if (crm) crm.render(conversation);
   if (bell) bell.seen(conversation.id);
   return conversation;
@@ -474,6 +496,11 @@ $("#signin-form").addEventListener("submit", (event) => {
 $("#signout").addEventListener("click", () => signOut());
 $("#availability").addEventListener("click", toggleAvailability);
 $("#back").addEventListener("click", () => navigate(null));
+$("#label-filter").addEventListener("change", (event) => {
+  state.labelId = event.target.value || null;
+  state.pages = 1;
+  loadInbox();
+});
 $("#list-more").addEventListener("click", () => {
   state.pages += 1;
   loadInbox();
