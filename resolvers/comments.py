@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models import AppAccess, Conversation, DeliveryStatus, Direction, InboxEventType, Message, MessageMention, User
+from models import (
+    AppAccess,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    InboxEventType,
+    Message,
+    MessageMention,
+    User,
+    UserStatus,
+)
 from models.typed import ids_of
 from resolvers import clock
 from resolvers.access import require_conversation
@@ -35,7 +45,7 @@ def _comment_text(text: str) -> str:
 async def _mentioned(viewer: Viewer, conversation: Conversation, user_ids: Sequence[str]) -> list[int]:
     """The mentioned users' ids, each once, in the order given. Another account's or a malformed id
     is NOT_FOUND (R-TENANT); a user of the account without access to the conversation's app is
-    MENTION_NO_ACCESS (they could not read what they would be told of)."""
+    MENTION_NO_ACCESS (they could not read what they would be told of), a DEACTIVATED one too."""
     if len(user_ids) > MAX_MENTIONS:
         raise ValidationFailed(f"At most {MAX_MENTIONS} mentions in one comment.", field="mentionUserIds")
     pks = list(dict.fromkeys(pk_of("User", user_id) for user_id in user_ids))
@@ -44,7 +54,9 @@ async def _mentioned(viewer: Viewer, conversation: Conversation, user_ids: Seque
     found = set(await ids_of(User.filter(id__in=pks, account_id=viewer.account_id), "id"))
     if len(found) != len(pks):
         raise NotFound("No such user.")
-    with_access = set(await ids_of(AppAccess.filter(app_id=conversation.app_id, user_id__in=pks), "user_id"))
+    # A DEACTIVATED user cannot sign in to read it (R-ADMIN): they have no access either.
+    sharing = AppAccess.filter(app_id=conversation.app_id, user_id__in=pks, user__status=UserStatus.ACTIVE)
+    with_access = set(await ids_of(sharing, "user_id"))
     refused = [pk for pk in pks if pk not in with_access]
     if refused:
         raise MentionNoAccess(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import InboxEvent, Message, MessageMention, OutboundSend
+from models import InboxEvent, Message, MessageMention, OutboundSend, User, UserStatus
 from resolvers.clock import ManualClock
+from resolvers.ids import pk_of
 from tests.notify_support import Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
 from tests.resolvers.crm_support import carla_linked, notes_of, texts
 from tests.smtp_sink import SmtpSink
@@ -209,6 +210,15 @@ async def test_r_comment_mentioning_someone_without_access_is_refused_and_nothin
     assert await InboxEvent.all().count() == events
     assert [n["kind"] for n in await notified(api, team.bob)].count("MENTIONED") == 0
     assert await deliver(sink) == 0
+
+
+async def test_r_comment_mentioning_a_deactivated_user_is_refused(api: Api, team: Team) -> None:
+    conversation = await carla_writes(api, team)
+    await User.filter(id=pk_of("User", team.cleo.id)).update(status=UserStatus.DEACTIVATED)
+
+    variables = {"c": conversation, "t": "Cleo?", "m": [team.cleo.id]}
+    assert await api.error_code(COMMENT, variables, token=team.ana.token) == "MENTION_NO_ACCESS"
+    assert await Message.filter(text="Cleo?").count() == 0
 
 
 async def test_r_comment_mention_of_another_accounts_user_or_a_malformed_id_is_not_found(api: Api, team: Team) -> None:
