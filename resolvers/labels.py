@@ -96,8 +96,12 @@ async def set_conversation_labels(viewer: Viewer, conversation_id: str, label_id
             removed = current - set(wanted)
             if removed:
                 await ConversationLabel.filter(conversation_id=conversation.id, label_id__in=removed).delete()
-            await ConversationLabel.bulk_create(
-                [ConversationLabel(conversation_id=conversation.id, label_id=pk) for pk in wanted if pk not in current]
-            )
+            added = [
+                ConversationLabel(conversation_id=conversation.id, label_id=pk) for pk in wanted if pk not in current
+            ]
+            try:
+                await ConversationLabel.bulk_create(added)
+            except IntegrityError:  # a label deleted meanwhile: the whole change is undone
+                raise NotFound("No such label.") from None
             c.record(InboxEventType.CONVERSATION_LABELED, conversation, actor_id=viewer.id)
     return conversation
