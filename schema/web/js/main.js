@@ -6,7 +6,7 @@ import { CrmPanel } from "./crm.js";
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
-import { labelChip } from "./team.js";
+import { labelChip } from "./teamwork.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
 
 const TOKEN_KEY = "switchboard.token";

@@ -3,7 +3,7 @@
 
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LINKED_FIELDS } from "./crm.js";
-import { CannedPicker, CommentBox, LabelEditor } from "./team.js";
+import { CannedPicker, CommentBox, LabelEditor } from "./teamwork.js";
 
 const STATUS_LABELS = {
   RECEIVED: "Received",
