@@ -206,6 +206,7 @@ def create_app(
         *messenger.routes,
         Route("/", web_app),
         Route(CONVERSATION_PATH, web_app),
+        Route("/team", web_app),
         Mount("/web", StaticFiles(directory=WEB_DIR), name="web"),
         Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR / "static"), name="graphiql"),
     ]

@@ -30,6 +30,9 @@ class AdvisoryLock(IntEnum):
     # Serialises the moment events are written, so event ids become visible in id order: a reader
     # resuming after id N can never later see a smaller id commit (no gap on replay).
     EVENT_ORDER = 0x5B1E_E7E7
+    # With the account's id as second key (the two-key form, a key space apart from EVENT_ORDER's):
+    # serialises the changes that could take an account's last active admin away (R-ADMIN).
+    ACCOUNT_ADMINS = 0x5B1E_AD77
 
 
 # R-IDEMPOTENT's check on every delivery: the ORM's form costs twice the CPU.
@@ -38,8 +41,17 @@ MESSAGE_DELIVERED = "SELECT 1 FROM message WHERE app_id = $1 AND provider_messag
 # On every inbound message: the ORM's form of this join costs three times the CPU.
 MEMBERS_NOTIFICATION_SETTINGS = (
     "SELECT a.user_id, s.kind, s.desktop, s.email FROM app_access a"
+    " JOIN \"user\" u ON u.id = a.user_id AND u.status = 'ACTIVE'"  # deactivated users are told nothing (R-ADMIN)
     " LEFT JOIN notification_setting s ON s.user_id = a.user_id WHERE a.app_id = $1"
 )
+
+# PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
+LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+
+# The user row if they are ACTIVE (R-ADMIN), and with AND_AVAILABLE if they may be given a conversation
+# (R-AVAIL). Read FOR SHARE on PostgreSQL (resolvers/admin.holds_active), the row stays so until commit.
+ACTIVE_USER = "SELECT id FROM \"user\" WHERE id = $1 AND status = 'ACTIVE'"
+AND_AVAILABLE = " AND available"
 
 # PostgreSQL only. Takes the EVENT_ORDER lock in the statement that draws the event's id (one round
 # trip on every change); taking it again for a second event of the same transaction is harmless

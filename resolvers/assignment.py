@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from models import Conversation, InboxEventType, User
+from models import Conversation, InboxEventType, User, UserStatus
 from resolvers.access import account_user, has_access, require_conversation
+from resolvers.admin import holds_active
 from resolvers.errors import AssigneeNoAccess, AssigneeUnavailable
 from resolvers.events import change
 from resolvers.notifications import notify_assigned
@@ -21,6 +22,8 @@ async def set_availability(viewer: Viewer, available: bool) -> User:
 async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str) -> Conversation:
     conversation = await require_conversation(viewer, conversation_id)
     assignee = await account_user(viewer, user_id)
+    if assignee.status != UserStatus.ACTIVE:
+        raise AssigneeUnavailable(f"{assignee.name} is deactivated.", reason="DEACTIVATED")
     if not assignee.available:
         raise AssigneeUnavailable(f"{assignee.name} is not available for new conversations.")
     if not await has_access(assignee.id, conversation.app_id):
@@ -28,6 +31,8 @@ async def assign_conversation(viewer: Viewer, conversation_id: str, user_id: str
     if conversation.assignee_id == assignee.id:
         return conversation
     async with change() as c:
+        if not await holds_active(assignee.id, available=True):  # again, in the transaction (R-ADMIN)
+            raise AssigneeUnavailable(f"{assignee.name} is no longer available for new conversations.")
         if await compare_and_set(conversation, assignee_id=assignee.id):
             c.record(InboxEventType.CONVERSATION_ASSIGNED, conversation, actor_id=viewer.id)
             await notify_assigned(c, conversation, actor_id=viewer.id)

@@ -28,6 +28,7 @@ from models import (
     NotificationKind,
     OutboxEmail,
     User,
+    UserStatus,
 )
 from models.typed import ids_of
 from resolvers import clock
@@ -190,6 +191,8 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     """The email as it stands now; None when there is nothing left to tell or nobody may read it."""
     conversation: Conversation = email.conversation
     user: User = email.user
+    if user.status != UserStatus.ACTIVE:  # deactivated since it was queued: told nothing (R-ADMIN)
+        return None
     if await visible_conversation(Viewer(user), conversation) is None:
         return None
     items = await EmailItem.filter(email_id=email.id).order_by("id").select_related("message", "actor")

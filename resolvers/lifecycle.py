@@ -15,6 +15,7 @@ from models import (
 )
 from resolvers import clock
 from resolvers.access import require_conversation
+from resolvers.admin import holds_active
 from resolvers.errors import Forbidden
 from resolvers.events import change
 from resolvers.versions import compare_and_set
@@ -38,8 +39,14 @@ async def _set_status(
     if conversation.status == status:
         return conversation
     async with change() as c:
-        if await compare_and_set(conversation, status=status):
+        changes: dict[str, object] = {"status": status}
+        assignee = conversation.assignee_id
+        if status == ConversationStatus.OPEN and assignee is not None and not await holds_active(assignee):
+            changes["assignee_id"] = None  # R-ADMIN: their assignee was deactivated; back to the team
+        if await compare_and_set(conversation, **changes):
             c.record(event, conversation, actor_id=viewer.id)
+            if "assignee_id" in changes:
+                c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
     return conversation
 
 

@@ -19,6 +19,7 @@ from models import (
 )
 from models.sql import MESSAGE_DELIVERED, fetch
 from resolvers import clock, notes
+from resolvers.admin import holds_active
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
 from resolvers.notifications import notify_inbound_message
@@ -157,8 +158,13 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
     elif conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         conversation.version += 1
-        await conversation.save(update_fields=["status", "version"])
+        left = conversation.assignee_id is not None and not await holds_active(conversation.assignee_id)
+        if left:  # R-ADMIN: their assignee was deactivated; it comes back to the team, unassigned
+            conversation.assignee_id = None
+        await conversation.save(update_fields=["status", "version", "assignee_id"] if left else ["status", "version"])
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
+        if left:
+            c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation)
     return conversation, False
 
 

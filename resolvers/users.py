@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import Account, Role, User
+from models import Account, Role, User, UserStatus
 from resolvers import clock
 from resolvers.errors import ValidationFailed
 from resolvers.text import email_address
@@ -20,17 +20,27 @@ class CreatedUser:
     token: str
 
 
-def _check(name: str, email: str) -> tuple[str, str]:
+def user_name(name: str) -> str:
+    """A display name as stored (GraphQL input arrives cleaned: schema/inputs.py): trimmed, 1 to 200
+    characters. Markup or SQL in it is kept as plain text (every statement binds it, every page escapes it)."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValidationFailed("name must have 1 to 200 characters.", field="name")
-    return name, email_address(email).lower()  # lowercased whole: one user per address, however typed
+    return name
+
+
+def user_email(email: str) -> str:
+    return email_address(email).lower()  # lowercased whole: one user per address, however typed
+
+
+def _check(name: str, email: str) -> tuple[str, str]:
+    return user_name(name), user_email(email)
 
 
 async def users(viewer: Viewer, *, available_only: bool = False) -> list[User]:
     query = User.filter(account_id=viewer.account_id)
-    if available_only:
-        query = query.filter(available=True)
+    if available_only:  # a deactivated user is never available (R-ADMIN): not listed, not counted
+        query = query.filter(available=True, status=UserStatus.ACTIVE)
     return await query.order_by("id")
 
 

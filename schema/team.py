@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import Account as AccountRow
-from resolvers import assignment, users
+from resolvers import admin, assignment, users
 from schema.context import viewer_of
 from schema.types import Account, CreatedUser, Role, User
 
@@ -58,3 +58,37 @@ class TeamMutation:
     ) -> CreatedUser:
         created = await users.create_user(viewer_of(info), name, email, role or Role.MEMBER)
         return CreatedUser(user=User.of(created.user), token=created.token)
+
+    @strawberry.mutation(
+        description="ADMIN (R-ADMIN): changes what is given and keeps the rest. VALIDATION_FAILED (extensions.field) "
+        "for a bad name or email, or an email already in use; FORBIDDEN with reason LAST_ADMIN for the account's "
+        "last ACTIVE admin losing the ADMIN role. A changed role closes the user's open WebSockets (4403)."
+    )
+    async def update_user(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The user.")],
+        name: Annotated[str | None, strawberry.argument(description="Display name, 1 to 200 characters.")] = None,
+        email: Annotated[str | None, strawberry.argument(description="Unique in the account.")] = None,
+        role: Annotated[Role | None, strawberry.argument(description="The new role.")] = None,
+    ) -> User:
+        return User.of(await admin.update_user(viewer_of(info), id, name=name, email=email, role=role))
+
+    @strawberry.mutation(
+        description="ADMIN (R-ADMIN): the user can no longer sign in. Deletes their tokens, closes their WebSockets on "
+        "every server (4403), unassigns their open conversations (one CONVERSATION_UNASSIGNED event each); keeps "
+        "their history, shares and notes. FORBIDDEN with reason LAST_ADMIN for the last ACTIVE admin."
+    )
+    async def deactivate_user(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The user.")]
+    ) -> User:
+        return User.of(await admin.deactivate_user(viewer_of(info), id))
+
+    @strawberry.mutation(
+        description="ADMIN (R-ADMIN): ACTIVE and available again, with no token: they sign in again (or are given a "
+        "new token)."
+    )
+    async def reactivate_user(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The user.")]
+    ) -> User:
+        return User.of(await admin.reactivate_user(viewer_of(info), id))

@@ -259,13 +259,20 @@ async def interleaved_writers(
     any writes: the interleaving a lost update needs, forced instead of hoped for. Their results."""
     from resolvers.ids import pk_of
 
+    lock = "SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE"
+    return await queued_behind(database_url, (lock, pk_of("Conversation", conversation_id)), writers)
+
+
+async def queued_behind(database_url: str, lock: tuple[Any, ...], writers: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """PostgreSQL: runs `writers` while another connection holds `lock` (a statement taking a lock,
+    then its arguments), and releases it only once every writer waits on a lock: each has read what
+    it reads before any writes. A writer that never waits (it takes no lock) fails the test with a
+    timeout. Their results."""
     holder = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
     running: list[asyncio.Future[Any]] = []
     try:
         async with holder.transaction():
-            await holder.execute(
-                "SELECT 1 FROM conversation WHERE id = $1 FOR UPDATE", pk_of("Conversation", conversation_id)
-            )
+            await holder.execute(*lock)
             running.extend(asyncio.ensure_future(writer) for writer in writers)
             waiting = (
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"

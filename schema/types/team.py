@@ -43,7 +43,8 @@ class User(Node):
     email: str = strawberry.field(description="Where their notification emails go; unique in the account.")
     role: Role = strawberry.field(description="ADMIN may change messaging settings, MEMBER may not (R-SETTINGS).")
     available: bool = strawberry.field(
-        description="Green dot: anyone may assign new conversations to this user (R-AVAIL). New users are available."
+        description="Green dot: anyone may assign new conversations to this user (R-AVAIL). New and reactivated "
+        "users are available, deactivated ones never (R-ADMIN)."
     )
     status: UserStatus = strawberry.field(
         description="A DEACTIVATED user's tokens authenticate nothing, and their open WebSockets are closed (R-ADMIN)."

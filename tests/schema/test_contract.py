@@ -62,9 +62,6 @@ OWED: dict[str, int] = {
     "Mutation.changePassword": 15,
     "Mutation.createApiToken": 15,
     "Mutation.revokeToken": 15,
-    "Mutation.updateUser": 15,
-    "Mutation.deactivateUser": 15,
-    "Mutation.reactivateUser": 15,
     # issue 16: the team inside the inbox
     "AssignmentMode": 16,
     "AssignmentPolicy": 16,

@@ -63,6 +63,7 @@ export class Api {
       comments: mutation.has("addComment"),
       labels: query.has("labels") && mutation.has("setConversationLabels") && conversation.has("labels"),
       canned: query.has("cannedReplies") && mutation.has("renderCannedReply"),
+      admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
     };
   }
 }

@@ -7,6 +7,7 @@ import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
 import { labelChip } from "./teamwork.js";
+import { TeamPage } from "./team.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
 
 const TOKEN_KEY = "switchboard.token";
@@ -17,6 +18,7 @@ const SECTIONS = [
   ["CLOSED", "closed", "Closed"],
 ];
 const CONVERSATION_PATH = /^\/inbox\/conversations\/([^/]+)\/?$/;
+const TEAM_PATH = "/team";
 
 const VIEWER = "{ viewer { id name email role available } account { name } }";
 const PAGE_SIZE = 50;
@@ -56,6 +58,7 @@ const state = {
 let thread = null;
 let crm = null;
 let bell = null;
+let team = null;
 
 function toast(message, isError = false) {
   const region = $("#toast");
@@ -189,6 +192,11 @@ async function start(token) {
     bell.load().catch((error) => toast(error.message, true));
   }
 
+  if (state.features.admin && state.viewer.role === "ADMIN") {
+    team = new TeamPage({ api: state.api, viewer: state.viewer, root: $("#team"), toast });
+    $("#team-link").hidden = false;
+  }
+
   if (state.features.live) {
     const data = await state.api.request("{ inboxEventCursor }");
     state.cursor = data.inboxEventCursor;
@@ -312,6 +320,7 @@ function renderSections(counts) {
 }
 
 async function selectSection(section) {
+  if (location.pathname === TEAM_PATH) navigate(null);
   state.section = section;
   state.pages = 1;
   const [, , label] = SECTIONS.find(([name]) => name === section);
@@ -417,6 +426,16 @@ function navigate(id) {
 }
 
 async function route({ fromLocation }) {
+  const onTeam = location.pathname === TEAM_PATH && team !== null;
+  if (location.pathname === TEAM_PATH && !onTeam) history.replaceState({}, "", "/"); // admins only
+  document.body.classList.toggle("team-open", onTeam);
+  $("#team").hidden = !onTeam;
+  $("#team-link").setAttribute("aria-current", onTeam ? "page" : "false");
+  if (onTeam) {
+    await team.load();
+    $("#team-title").focus({ preventScroll: true });
+    return;
+  }
   const match = location.pathname.match(CONVERSATION_PATH);
   state.openId = match ? decodeURIComponent(match[1]) : null;
   $("#thread").hidden = !state.openId;
@@ -500,6 +519,12 @@ $("#label-filter").addEventListener("change", (event) => {
   state.labelId = event.target.value || null;
   state.pages = 1;
   loadInbox();
+});
+$("#team-link").addEventListener("click", (event) => {
+  if (event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  if (location.pathname !== TEAM_PATH) history.pushState({}, "", TEAM_PATH);
+  route({ fromLocation: false });
 });
 $("#list-more").addEventListener("click", () => {
   state.pages += 1;
