@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -39,17 +40,38 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def _password(given: str | None, prompt: str, *, required: bool) -> str | None:
+    """`given`, else asked on a terminal (twice, not echoed); None when there is no terminal and
+    none is required (the account's admin then signs in with the printed token, or after a reset)."""
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        if required:
+            print("error: no terminal to ask the password on: pass it with --password", file=sys.stderr)
+            raise SystemExit(2)
+        return None
+    first = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} again: ") != first:
+        print("error: the two passwords differ", file=sys.stderr)
+        raise SystemExit(2)
+    return first
+
+
 def cmd_create_account(args: argparse.Namespace) -> None:
     from resolvers.errors import InboxError
     from resolvers.text import clean
     from resolvers.users import create_account
+
+    password = _password(args.admin_password, "The admin's password (10 characters at least)", required=False)
 
     async def run() -> dict[str, str]:
         await migrate(get_settings().database_url)
         await open_database(get_settings().database_url)
         try:
             # arguments are outside input too (bytes that are not UTF-8 arrive as lone surrogates)
-            account, admin = await create_account(*clean((args.name, args.admin_name, args.admin_email)))
+            account, admin = await create_account(
+                *clean((args.name, args.admin_name, args.admin_email)), admin_password=password
+            )
         finally:
             await close_database()
         return {
@@ -60,6 +82,32 @@ def cmd_create_account(args: argparse.Namespace) -> None:
 
     try:
         print(json.dumps(asyncio.run(run())))
+    except InboxError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_set_password(args: argparse.Namespace) -> None:
+    from resolvers.errors import InboxError
+    from resolvers.ids import pk_of
+    from resolvers.signin import set_password
+    from resolvers.text import clean
+
+    password = _password(args.password, f"New password of {args.email}", required=True)
+    assert password is not None
+
+    async def run() -> str:
+        await migrate(get_settings().database_url)
+        await open_database(get_settings().database_url)
+        try:
+            account = pk_of("Account", args.account) if args.account else None
+            user = await set_password(clean(args.email), password, account_id=account)
+        finally:
+            await close_database()
+        return to_api_id("User", user.id)
+
+    try:
+        print(json.dumps({"user_id": asyncio.run(run())}))
     except InboxError as error:
         print(f"error: {error.message}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -94,7 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     account.add_argument("--name", required=True)
     account.add_argument("--admin-name", required=True)
     account.add_argument("--admin-email", required=True)
+    account.add_argument("--admin-password", help="asked on the terminal when left out (R-SIGNIN)")
     account.set_defaults(run=cmd_create_account)
+
+    password = commands.add_parser("set-password", help="set a user's password (for operators)")
+    password.add_argument("email")
+    password.add_argument("--password", help="asked on the terminal when left out")
+    password.add_argument("--account", help="the account's id, when users of several accounts have this email")
+    password.set_defaults(run=cmd_set_password)
 
     demo = commands.add_parser("demo", help="a fresh demo database with simulated customers, then serve")
     demo.add_argument("--host", default="127.0.0.1")

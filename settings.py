@@ -32,6 +32,7 @@ class Settings:
     env: str = "development"
     whatsapp_new_installs: bool = True
     send_retry_seconds: float = 10.0
+    template_sync_seconds: float = 3600.0  # R-TEMPLATE: each WhatsApp app's templates synced this often; 0: never
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 12
     max_query_tokens: int = 2_000
@@ -41,12 +42,20 @@ class Settings:
     subscriber_queue_size: int = 1_000
     subscriber_write_buffer_bytes: int = 1_000_000  # unsent bytes on a socket before its subscriptions end
     subscription_render_budget_ms: int = 500
+    ingest_batch_size: int = 64  # webhooks written in one transaction, at most (PostgreSQL)
+    ingest_batch_ms: float = 2.0  # how long a batch stays open for more webhooks after its first
     redis_channel: str = "switchboard:events"
     websocket_ping_seconds: float = 15.0
     websocket_recheck_seconds: float = 1.0
     executor: str = "planner"  # "planner" (compiled plans) or "reference" (Strawberry on graphql-core)
     plan_cache_size: int = 1_000  # documents whose plans are kept
     persisted_queries_size: int = 10_000  # APQ documents kept, by hash
+    session_days: int = 14  # a signIn token's life (R-SIGNIN)
+    password_time_cost: int = 3  # Argon2id iterations; changing either rehashes on the next sign-in
+    password_memory_kib: int = 65_536  # Argon2id memory (RFC 9106's second recommendation)
+    sign_in_window_seconds: int = 900  # failures are counted per window
+    sign_in_failures_per_email: int = 10
+    sign_in_failures_per_address: int = 30
 
     @property
     def production(self) -> bool:
@@ -74,17 +83,30 @@ class Settings:
             env=env.get("SWITCHBOARD_ENV") or defaults.env,
             whatsapp_new_installs=_bool(env.get("WHATSAPP_NEW_INSTALLS"), True),
             send_retry_seconds=float(env.get("SEND_RETRY_SECONDS") or defaults.send_retry_seconds),
+            template_sync_seconds=float(env.get("TEMPLATE_SYNC_SECONDS") or defaults.template_sync_seconds),
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
             executor=(env.get("SWITCHBOARD_EXECUTOR") or defaults.executor).strip().lower(),
             plan_cache_size=int(env.get("PLAN_CACHE_SIZE") or defaults.plan_cache_size),
             persisted_queries_size=int(env.get("PERSISTED_QUERIES_SIZE") or defaults.persisted_queries_size),
             max_query_nodes=int(env.get("MAX_QUERY_NODES") or defaults.max_query_nodes),
+            session_days=int(env.get("SESSION_DAYS") or defaults.session_days),
+            password_time_cost=int(env.get("PASSWORD_TIME_COST") or defaults.password_time_cost),
+            password_memory_kib=int(env.get("PASSWORD_MEMORY_KIB") or defaults.password_memory_kib),
+            sign_in_window_seconds=int(env.get("SIGN_IN_WINDOW_SECONDS") or defaults.sign_in_window_seconds),
+            sign_in_failures_per_email=int(
+                env.get("SIGN_IN_FAILURES_PER_EMAIL") or defaults.sign_in_failures_per_email
+            ),
+            sign_in_failures_per_address=int(
+                env.get("SIGN_IN_FAILURES_PER_ADDRESS") or defaults.sign_in_failures_per_address
+            ),
             subscriber_write_buffer_bytes=int(
                 env.get("SUBSCRIBER_WRITE_BUFFER_BYTES") or defaults.subscriber_write_buffer_bytes
             ),
             subscription_render_budget_ms=int(
                 env.get("SUBSCRIPTION_RENDER_BUDGET_MS") or defaults.subscription_render_budget_ms
             ),
+            ingest_batch_size=max(1, int(env.get("INGEST_BATCH_SIZE") or defaults.ingest_batch_size)),
+            ingest_batch_ms=float(env.get("INGEST_BATCH_MS") or defaults.ingest_batch_ms),
         )
 
 

@@ -6,9 +6,13 @@ Runs, one after the other, on loopback only:
   1. a bare Starlette endpoint (uvicorn, uvloop + httptools) that checks the same Twilio signature and
      does one INSERT … ON CONFLICT DO NOTHING through asyncpg: the baseline;
   2. Switchboard itself (`app:create_app`, one uvicorn worker, uvloop + httptools).
-Each gets `--senders` keep-alive connections posting for `--seconds`; about 10 % of the posts repeat an
-earlier MessageSid (Twilio's retries, often while the first is still in flight). Prints accepted/s,
-p50/p99 latency, and rows stored vs distinct messages sent (which must match exactly).
+Each gets `--senders` keep-alive connections posting for `--seconds`. Redelivery is mixed in: one
+message in ten goes out five times at once (the next five posts of the senders, so the copies race
+each other, as a provider's retries of a slow webhook do). Prints accepted/s (every 200, copies
+included), p50/p99 latency, server CPU per request, and, counted in the database after the run, the
+rows stored against the distinct messages sent and the messages answered 200: none lost (every 200'd
+message stored), none doubled (one row per distinct message). Switchboard batches webhooks into
+group commits (`resolvers/ingest.py`; INGEST_BATCH_SIZE, INGEST_BATCH_MS).
 Each run uses a fresh database (created and dropped here) on the server of --database-url
 (default: BENCH_POSTGRES_URL, else SWITCHBOARD_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres).
 """
@@ -47,7 +51,8 @@ ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "a1b2c3d4" * 4
 FROM_NUMBER = "+14155238886"
 CONTACTS = 2_000
-DUPLICATE_SHARE = 0.10
+REDELIVERED_SHARE = 0.10  # of the distinct messages, each delivered REDELIVERIES times at once
+REDELIVERIES = 5
 # Both servers get the same connection pool (Tortoise's default is 5 connections).
 POOL = "?minsize=10&maxsize=20"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -105,7 +110,8 @@ class WebhookLoad:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     sids: set[str] = field(default_factory=set)
-    recent: list[tuple[bytes, str, str]] = field(default_factory=list)
+    accepted_sids: set[str] = field(default_factory=set)
+    queued: list[tuple[bytes, str, str]] = field(default_factory=list)
     posts: int = 0
     duplicates: int = 0
 
@@ -135,14 +141,13 @@ class WebhookLoad:
         return urlencode(form).encode(), self.validator.compute_signature(self.url, form), sid
 
     def next_request(self) -> tuple[bytes, str]:
-        if self.recent and random.random() < DUPLICATE_SHARE:
+        if self.queued:  # a copy of a message some other sender is posting right now
             self.duplicates += 1
-            body, signature, sid = random.choice(self.recent)
+            body, signature, sid = self.queued.pop()
         else:
             body, signature, sid = self.fresh()
-            self.recent.append((body, signature, sid))
-            if len(self.recent) > 200:
-                self.recent.pop(0)
+            if random.random() < REDELIVERED_SHARE:
+                self.queued.extend([(body, signature, sid)] * (REDELIVERIES - 1))
         self.sids.add(sid)
         host = self.public_base.split("://", 1)[1]
         head = (
@@ -155,7 +160,7 @@ class WebhookLoad:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.perf_counter() < deadline:
-                request, _ = self.next_request()
+                request, sid = self.next_request()
                 started = time.perf_counter()
                 writer.write(request)
                 status_line = await reader.readline()
@@ -167,6 +172,8 @@ class WebhookLoad:
                 await reader.readexactly(length)
                 self.latencies.append(time.perf_counter() - started)
                 status = int(status_line.split()[1])
+                if status == 200:
+                    self.accepted_sids.add(sid)
                 self.statuses[status] = self.statuses.get(status, 0) + 1
                 self.posts += 1
         finally:
@@ -185,23 +192,33 @@ class Result:
     elapsed: float
     load: WebhookLoad
     stored: int
+    lost: int
     cpu: float
+    received_events: int | None = None  # Switchboard: MESSAGE_RECEIVED events, one per stored message
 
     def report(self) -> str:
         accepted = self.load.statuses.get(200, 0)
         p50 = percentile(self.load.latencies, 0.5) * 1000
         p99 = percentile(self.load.latencies, 0.99) * 1000
-        match = "match" if self.stored == len(self.load.sids) else "MISMATCH"
+        match = "match" if self.exact else "MISMATCH"
         other = {k: v for k, v in self.load.statuses.items() if k != 200}
         return (
             f"{self.name:<28} {accepted / self.elapsed:>8.0f} accepted/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
             f"server CPU {self.cpu / max(accepted, 1) * 1000:.2f} ms/request   "
-            f"posts {self.load.posts} (duplicates {self.load.duplicates})   rows {self.stored} / distinct sent "
-            f"{len(self.load.sids)}: {match}" + (f"   non-200: {other}" if other else "")
+            f"posts {self.load.posts} (redelivered copies {self.load.duplicates})   rows {self.stored} / distinct sent "
+            f"{len(self.load.sids)}, 200'd but missing {self.lost}"
+            + ("" if self.received_events is None else f", MESSAGE_RECEIVED events {self.received_events}")
+            + f": {match}"
+            + (f"   non-200: {other}" if other else "")
         )
 
+    @property
+    def exact(self) -> bool:
+        events = self.received_events is None or self.received_events == self.stored
+        return self.stored == len(self.load.sids) and self.lost == 0 and events
 
-async def measure(name: str, server: Server, load: WebhookLoad, url: str, table: str) -> Result:
+
+async def measure(name: str, server: Server, load: WebhookLoad, url: str, table: str, sid: str) -> Result:
     """Runs the load at a started server; counts the rows it stored and the CPU it spent."""
     try:
         server.wait_ready()
@@ -212,7 +229,13 @@ async def measure(name: str, server: Server, load: WebhookLoad, url: str, table:
         server.stop()
     async with connect(url) as db:
         stored = await db.fetchval(f"SELECT count(*) FROM {table}")
-    return Result(name, elapsed, load, stored, cpu)
+        found = await db.fetchval(
+            f"SELECT count(*) FROM {table} WHERE {sid} = ANY($1::text[])", list(load.accepted_sids)
+        )
+        events = None
+        if table == "message":
+            events = await db.fetchval("SELECT count(*) FROM inbox_event WHERE type = 'MESSAGE_RECEIVED'")
+    return Result(name, elapsed, load, stored, len(load.accepted_sids) - found, cpu, events)
 
 
 async def bench_bare(server_url: str, seconds: float, senders: int, logs: Path) -> Result:
@@ -225,7 +248,7 @@ async def bench_bare(server_url: str, seconds: float, senders: int, logs: Path) 
         command = [sys.executable, __file__, "--serve-bare", str(port), database.url]
         server = Server("bare", command, port=port, env=server_env(database.url), logs=logs)
         load = WebhookLoad("/webhooks/twilio/bare", server.url, seconds, senders)
-        return await measure("bare Starlette + asyncpg", server, load, database.url, "bare_message")
+        return await measure("bare Starlette + asyncpg", server, load, database.url, "bare_message", "sid")
 
 
 async def bench_switchboard(server_url: str, seconds: float, senders: int, logs: Path) -> Result:
@@ -260,7 +283,9 @@ async def bench_switchboard(server_url: str, seconds: float, senders: int, logs:
         env = server_env(database.url + POOL, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
         server = Server("switchboard", command, port=port, env=env, logs=logs)
         load = WebhookLoad(f"/webhooks/twilio/{to_api_id('MessagingApp', team.app.id)}", server.url, seconds, senders)
-        return await measure("Switchboard /webhooks/twilio", server, load, database.url, "message")
+        return await measure(
+            "Switchboard /webhooks/twilio", server, load, database.url, "message", "provider_message_id"
+        )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -272,9 +297,8 @@ async def main(args: argparse.Namespace) -> int:
     ours = await bench_switchboard(url, args.seconds, args.senders, logs)
     print(ours.report())
     ratio = (ours.load.statuses.get(200, 0) / ours.elapsed) / max(bare.load.statuses.get(200, 0) / bare.elapsed, 1e-9)
-    print(f"Switchboard / bare: {ratio:.2f} (budget: at least 0.50, and at least 500 accepted/s)")
-    exact = ours.stored == len(ours.load.sids) and bare.stored == len(bare.load.sids)
-    return 0 if exact else 1
+    print(f"Switchboard / bare: {ratio:.2f} (budget: at least 0.50, and at least 2,000 accepted/s)")
+    return 0 if ours.exact and bare.exact else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Tortoise models. Every row belongs to one account (R-TENANT)."""
 
-from models.accounts import Account, ApiToken, Role, User, UserStatus
+from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
 from models.apps import AppAccess, MessagingApp, Provider
 from models.canned import CannedReply
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
@@ -25,6 +25,8 @@ from models.notifications import (
     OutboxEmail,
 )
 from models.outbound import OutboundSend
+from models.signin import CodePurpose, RateCounter, SignInCode, SignInEmail
+from models.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
     "Account",
@@ -32,6 +34,7 @@ __all__ = [
     "AppAccess",
     "Attachment",
     "CannedReply",
+    "CodePurpose",
     "Contact",
     "Conversation",
     "ConversationLabel",
@@ -49,6 +52,7 @@ __all__ = [
     "LinkKind",
     "Message",
     "MessageMention",
+    "MessageTemplate",
     "MessagingApp",
     "Note",
     "Notification",
@@ -58,7 +62,13 @@ __all__ = [
     "OutboxEmail",
     "Person",
     "Provider",
+    "RateCounter",
     "Role",
+    "SignInCode",
+    "SignInEmail",
+    "TemplateCategory",
+    "TemplateStatus",
+    "TokenKind",
     "User",
     "UserStatus",
 ]

@@ -31,6 +31,10 @@ class MessagingApp(Model):
     "Provider credentials as Fernet ciphertext (SECRET_KEY); never returned by the API."
     credentials_encrypted = fields.TextField()
     created_at = fields.DatetimeField()
+    "When its templates were last synced from the provider (R-TEMPLATE); null: never."
+    templates_synced_at = fields.DatetimeField(null=True)
+    "A process syncing its templates holds them until then: the lease no other process syncs under."
+    templates_sync_lease = fields.DatetimeField(null=True)
 
     class Meta:
         table = "messaging_app"

@@ -11,6 +11,7 @@ from models.typed import nullable_char_enum, nullable_text
 if TYPE_CHECKING:
     from models.accounts import Account, User
     from models.apps import MessagingApp
+    from models.templates import MessageTemplate
 
 
 class ConversationStatus(StrEnum):
@@ -130,6 +131,12 @@ class Message(Model):
     error_code = fields.CharField(max_length=64, null=True)
     error_message = nullable_text()
     provider_message_id = fields.CharField(max_length=255, null=True)
+    "The template it was sent from (R-TEMPLATE), and the values of its placeholders (for the send and its retries)."
+    template: fields.ForeignKeyNullableRelation[MessageTemplate] = fields.ForeignKeyField(
+        "models.MessageTemplate", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    template_id: int | None
+    template_variables: fields.JSONField[dict[str, str] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

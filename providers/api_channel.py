@@ -13,10 +13,11 @@ from starlette.routing import Route
 
 from models import Attachment, DeliveryStatus, MessagingApp, Provider
 from providers.webhooks import load_app, sign, signed_json, web_attachments
-from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
+from resolvers.delivery import Outbound, SendResult, StatusUpdate
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
-from resolvers.messages import InboundMessage, receive_message
+from resolvers.ingest import receive, receive_status
+from resolvers.messages import InboundMessage
 from resolvers.replies import local_message_pk
 from resolvers.text import clean
 
@@ -74,7 +75,7 @@ async def inbound(request: Request) -> Response:
     if isinstance(payload, Response):
         return payload
     try:
-        received = await receive_message(parse_inbound(app, payload))
+        received = await receive(parse_inbound(app, payload))
     except ValidationFailed as error:
         log.warning("api channel app %s: rejected message: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)
@@ -119,7 +120,7 @@ async def status(request: Request) -> Response:
     except ValidationFailed as error:
         log.warning("api channel app %s: rejected status: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)
-    if not await apply_status(update):
+    if not await receive_status(update):
         log.warning("api channel app %s: status for unknown message %s", app.id, update.provider_message_id)
         return JSONResponse({"ok": True, "known": False})
     return JSONResponse({"ok": True, "known": True})

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from resolvers.emails import EmailNotSent, EmailSender, OutgoingEmail, deliver_due_emails, set_waker
+from resolvers.signin_emails import deliver_due_sign_in_emails
 from settings import Settings
 
 log = logging.getLogger("switchboard.email")
@@ -137,7 +138,9 @@ class EmailWorker:
         while not self._stopping:
             self._wake.clear()
             try:
-                while not self._stopping and await deliver_due_emails(self.sender):
+                while not self._stopping and (
+                    await deliver_due_sign_in_emails(self.sender) + await deliver_due_emails(self.sender)
+                ):
                     pass
             except Exception:
                 log.exception("email delivery round failed; retrying on the next wake-up")

@@ -17,10 +17,11 @@ from models import Attachment, DeliveryStatus, MessagingApp, Provider
 from models.db import refused_value
 from providers.webhooks import load_app, signed_json, web_attachments
 from resolvers.contacts import complete_contact
-from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status, apply_watermark
+from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_watermark
 from resolvers.errors import ValidationFailed
 from resolvers.ids import to_api_id
-from resolvers.messages import InboundMessage, receive_message
+from resolvers.ingest import receive, receive_status
+from resolvers.messages import InboundMessage
 from resolvers.replies import receive_echo
 from resolvers.text import clean
 
@@ -94,10 +95,10 @@ async def _message_event(
             log.info("messenger app %s: echo %s for a contact without conversation skipped", app.id, mid)
         return
     psid = _id(event.get("sender"), "sender")
-    received = await receive_message(
+    received = await receive(
         InboundMessage(app.id, mid, psid, text=text, attachments=attachments, account_id=app.account_id)
     )
-    if not received.duplicate and not received.message.sender_name:
+    if not received.duplicate and not received.sender_name:
         _fetch_profile_later(request, app, credentials, psid)
 
 
@@ -106,7 +107,7 @@ async def _postback_event(app: MessagingApp, event: dict[str, Any]) -> None:
     psid = _id(event.get("sender"), "sender")
     mid = postback.get("mid") or f"postback:{psid}:{event.get('timestamp')}"
     text = postback.get("title") or postback.get("payload")
-    await receive_message(
+    await receive(
         InboundMessage(app.id, str(mid), psid, text=text if isinstance(text, str) else None, account_id=app.account_id)
     )
 
@@ -115,7 +116,7 @@ async def _status_event(app: MessagingApp, event: dict[str, Any], kind: str) -> 
     body = event[kind] if isinstance(event[kind], dict) else {}
     status = DeliveryStatus.DELIVERED if kind == "delivery" else DeliveryStatus.READ
     for mid in body.get("mids") or []:
-        if isinstance(mid, str) and not await apply_status(StatusUpdate(app.id, status, provider_message_id=mid)):
+        if isinstance(mid, str) and not await receive_status(StatusUpdate(app.id, status, provider_message_id=mid)):
             log.info("messenger app %s: %s for unknown message %s", app.id, kind, mid)
     if "watermark" in body:
         await apply_watermark(app.id, _id(event.get("sender"), "sender"), status, _moment(body["watermark"]))

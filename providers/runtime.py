@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,13 +14,16 @@ import httpx
 from models import Provider
 from providers.api_channel import ApiChannel
 from providers.messenger import MessengerChannel
-from providers.twilio import TwilioChannel, TwilioHttpClient
+from providers.twilio import TwilioChannel, TwilioHttpClient, TwilioTemplates
 from resolvers.delivery import Channel, retry_due_sends, use_channels
+from resolvers.templates import TemplateSource, sync_due_templates, use_template_sources
 from settings import Settings
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# How often the periodic template sync looks for apps due (each app is synced once per TEMPLATE_SYNC_SECONDS).
+TEMPLATE_SYNC_LOOK_SECONDS = 60.0
 
 
 class ProviderRuntime:
@@ -32,21 +36,31 @@ class ProviderRuntime:
             Provider.MESSENGER: MessengerChannel(self.http, settings.graph_api_base_url, settings.graph_api_version),
             Provider.API: ApiChannel(self.http),
         }
+        self.template_sources: dict[Provider, TemplateSource] = {
+            Provider.TWILIO_WHATSAPP: TwilioTemplates(self.twilio_http)
+        }
         self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
+        self.template_sync_interval = settings.template_sync_seconds  # 0: no periodic sync in this process
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         use_channels(self.channels)
+        use_template_sources(self.template_sources)
         if self.retry_interval:
-            self._loop = asyncio.create_task(self._retry_forever(self.retry_interval), name="send-retry")
+            self._loops.append(asyncio.create_task(self._retry_forever(self.retry_interval), name="send-retry"))
+        if self.template_sync_interval:
+            self._loops.append(
+                asyncio.create_task(self._sync_templates_forever(self.template_sync_interval), name="template-sync")
+            )
 
     async def close(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            await asyncio.gather(self._loop, return_exceptions=True)
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
         await self.drain()
         use_channels({})
+        use_template_sources({})
         await self.http.aclose()
         await self.twilio_http.close()
 
@@ -74,3 +88,14 @@ class ProviderRuntime:
                     pass
             except Exception:
                 log.exception("send retry pass failed; trying again in %ss", interval)
+
+    async def _sync_templates_forever(self, interval: float) -> None:
+        """R-TEMPLATE: every process looks often; each app is synced once per `interval`, by whichever
+        process takes its lease first (resolvers/templates.py)."""
+        every = timedelta(seconds=interval)
+        while True:
+            try:
+                await sync_due_templates(every)
+            except Exception:
+                log.exception("template sync pass failed; trying again in %ss", interval)
+            await asyncio.sleep(min(interval, TEMPLATE_SYNC_LOOK_SECONDS))

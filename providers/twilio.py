@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -19,14 +20,16 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from models import Attachment, DeliveryStatus, MessagingApp, Provider
+from models import Attachment, DeliveryStatus, MessagingApp, Provider, TemplateCategory, TemplateStatus
 from providers.webhooks import load_app, web_attachments
-from resolvers.delivery import Outbound, SendResult, StatusUpdate, apply_status
-from resolvers.errors import ValidationFailed
+from resolvers.delivery import Outbound, SendResult, StatusUpdate
+from resolvers.errors import ProviderError, ValidationFailed
 from resolvers.ids import to_api_id
-from resolvers.messages import InboundMessage, receive_message
+from resolvers.ingest import receive, receive_status
+from resolvers.messages import InboundMessage
 from resolvers.replies import local_message_pk
-from resolvers.text import clean
+from resolvers.templates import UpstreamTemplate
+from resolvers.text import clean, clean_text
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,25 @@ ERRORS: dict[str, str] = {
     "63018": "WhatsApp rate limit reached for this number; try again later.",
     "63021": "WhatsApp refused the message's content.",
     "20003": "Twilio refused the app's credentials (account SID or auth token).",
+    "21655": "Twilio does not know the template (ContentSid): sync the app's templates.",
+    "21656": "Twilio refused the template's values (ContentVariables).",
+    "63005": "WhatsApp did not accept the template's content.",
+    "63027": "The template does not exist for this language on WhatsApp (not approved, or removed).",
+}
+
+CONTENT_API = "https://content.twilio.com"
+PAGE_SIZE = 100  # templates per Content API page
+MAX_PAGES = 200  # a provider listing pages without end must not hold the sync forever
+
+# Content API approval statuses (approval_requests.status) as ours: anything not yet decided is PENDING.
+TEMPLATE_STATUSES: dict[str, TemplateStatus] = {
+    "approved": TemplateStatus.APPROVED,
+    "rejected": TemplateStatus.REJECTED,
+    "paused": TemplateStatus.PAUSED,
+    "disabled": TemplateStatus.DISABLED,
+    "pending": TemplateStatus.PENDING,
+    "received": TemplateStatus.PENDING,
+    "unsubmitted": TemplateStatus.PENDING,
 }
 
 
@@ -80,11 +102,22 @@ def parse_form(body: bytes) -> ImmutableMultiDict[str, str]:
         raise ValidationFailed("The body is not a URL-encoded form.") from None
 
 
-def signature_ok(auth_token: str, url: str, form: Mapping[str, Any], signature: str | None) -> bool:
+class _Values(dict[str, list[str]]):
+    """A form as Twilio's validator reads it fastest: its `getall` gives every value of a name at once
+    (a MultiDict's `getlist` scans the whole form for each name)."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+def signature_ok(auth_token: str, url: str, form: ImmutableMultiDict[str, str], signature: str | None) -> bool:
     # (a non-ASCII header would reach the validator's base64 comparison and raise)
     if not signature or not signature.isascii():
         return False
-    valid: bool = RequestValidator(auth_token).validate(url, form, signature)  # (twilio ships no type hints)
+    values = _Values()
+    for name, value in form.multi_items():
+        values.setdefault(name, []).append(value)
+    valid: bool = RequestValidator(auth_token).validate(url, values, signature)  # (twilio ships no type hints)
     return valid
 
 
@@ -168,8 +201,9 @@ async def _verified_form(request: Request) -> tuple[MessagingApp, ImmutableMulti
     if not signature_ok(credentials["authToken"], public_url(request), form, signature):
         log.warning("twilio app %s: bad signature for %s", app.id, public_url(request))
         return JSONResponse({"error": "bad signature"}, status_code=403)
-    # cleaned only now: Twilio signs the values as it sent them
-    return app, ImmutableMultiDict(clean(form.multi_items()))
+    # cleaned only now: Twilio signs the values as it sent them (`clean_text` on each name and value is
+    # what `clean` does to a form, without its walk through the containers: this runs on every webhook)
+    return app, ImmutableMultiDict([(clean_text(name), clean_text(value)) for name, value in form.multi_items()])
 
 
 async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | None) -> Response:
@@ -180,7 +214,7 @@ async def _status(app: MessagingApp, form: Mapping[str, str], local_id: str | No
         return JSONResponse({"error": error.message}, status_code=400)
     if update is None:
         log.info("twilio app %s: status %r of %s ignored", app.id, form.get("MessageStatus"), form.get("MessageSid"))
-    elif not await apply_status(update):
+    elif not await receive_status(update):
         log.warning(
             "twilio app %s: status %s for unknown message %s", app.id, update.status, update.provider_message_id
         )
@@ -204,12 +238,13 @@ async def _webhook(request: Request, *, status_url: bool) -> Response:
     if status_url or ("MessageStatus" in form and "Body" not in form):
         return await _status(app, form, request.query_params.get("message"))
     try:
-        received = await receive_message(parse_inbound(app, form))
+        inbound = parse_inbound(app, form)
+        received = await receive(inbound)
     except ValidationFailed as error:
         log.warning("twilio app %s: message refused: %s", app.id, error.message)
         return JSONResponse({"error": error.message}, status_code=400)
     if received.duplicate:
-        log.info("twilio app %s: duplicate %s", app.id, received.message.provider_message_id)
+        log.info("twilio app %s: duplicate %s", app.id, inbound.provider_message_id)
     return twiml()
 
 
@@ -244,12 +279,13 @@ class TwilioHttpClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships n
         allow_redirects: bool = False,
     ) -> TwilioResponse:
         target = httpx.URL(url)
-        target = target.copy_with(
-            scheme=self.base.scheme,
-            host=self.base.host,
-            port=self.base.port,
-            path=self.base.path.rstrip("/") + target.path,
-        )
+        if not self.base.host.endswith(".twilio.com"):  # a fake: every Twilio host (api., content.) goes there
+            target = target.copy_with(
+                scheme=self.base.scheme,
+                host=self.base.host,
+                port=self.base.port,
+                path=self.base.path.rstrip("/") + target.path,
+            )
         response = await self.client.request(
             method,
             target,
@@ -280,12 +316,18 @@ class TwilioChannel:
     async def send(self, outbound: Outbound) -> SendResult:
         credentials = outbound.credentials
         client = Client(credentials["accountSid"], credentials["authToken"], http_client=self.http)
+        content: dict[str, str] = {"body": outbound.message.text or ""}
+        if outbound.template is not None:  # R-TEMPLATE: Twilio renders the template from its values
+            content = {
+                "content_sid": outbound.template.external_id,
+                "content_variables": json.dumps(outbound.message.template_variables or {}),
+            }
         try:
             sent = await client.messages.create_async(
                 from_=f"whatsapp:{credentials['fromNumber']}",
                 to=f"whatsapp:{outbound.contact.external_id}",
-                body=outbound.message.text or "",
                 status_callback=status_callback_url(outbound.app.id, outbound.message.id),
+                **content,
             )
         except httpx.HTTPError as error:
             return SendResult(error_message=f"Twilio unreachable: {type(error).__name__}", retry=True)
@@ -300,3 +342,86 @@ class TwilioChannel:
         except TwilioException as error:
             return SendResult(error_code="TWILIO", error_message=clean(str(error)))
         return SendResult(provider_message_id=clean(sent.sid))
+
+
+# ---- templates (R-TEMPLATE)
+
+
+def _template_body(types: Mapping[str, Any]) -> str:
+    """The text a contact reads: twilio/text's body, else the first content type that has one."""
+    ordered = [types.get("twilio/text"), *types.values()]
+    for kind in ordered:
+        if isinstance(kind, Mapping) and isinstance(kind.get("body"), str):
+            return str(kind["body"])
+    return ""
+
+
+def _category(value: object) -> TemplateCategory | None:
+    try:
+        return TemplateCategory(str(value or "").upper())
+    except ValueError:
+        return None
+
+
+def upstream_template(item: Mapping[str, Any]) -> UpstreamTemplate | None:
+    """One ContentAndApprovals entry as ours; None for one without a sid."""
+    sid = item.get("sid")
+    if not isinstance(sid, str) or not sid:
+        return None
+    approval = item.get("approval_requests")
+    approval = approval if isinstance(approval, Mapping) else {}
+    types = item.get("types")
+    status = TEMPLATE_STATUSES.get(str(approval.get("status") or "unsubmitted").lower(), TemplateStatus.PENDING)
+    return UpstreamTemplate(
+        external_id=clean(sid)[:64],
+        name=clean(str(approval.get("name") or item.get("friendly_name") or sid))[:512],
+        language=clean(str(item.get("language") or ""))[:32],
+        category=_category(approval.get("category")),
+        status=status,
+        body=clean(_template_body(types if isinstance(types, Mapping) else {})),
+    )
+
+
+class TwilioTemplates:
+    """The Content API's `GET /v1/ContentAndApprovals`, page after page by `meta.next_page_url`."""
+
+    def __init__(self, http: TwilioHttpClient) -> None:
+        self.http = http
+
+    async def fetch(self, credentials: Mapping[str, str]) -> list[UpstreamTemplate]:
+        auth = (credentials["accountSid"], credentials["authToken"])
+        url: str | None = f"{CONTENT_API}/v1/ContentAndApprovals?PageSize={PAGE_SIZE}"
+        found: list[UpstreamTemplate] = []
+        for _ in range(MAX_PAGES):
+            if not url:
+                return found
+            page = await self._page(url, auth)
+            contents = page.get("contents")
+            found.extend(
+                template
+                for template in map(upstream_template, contents if isinstance(contents, list) else [])
+                if template is not None
+            )
+            meta = page.get("meta")
+            url = meta.get("next_page_url") if isinstance(meta, Mapping) else None
+            if url is not None and not isinstance(url, str):
+                url = None
+        raise ProviderError(f"Twilio listed more than {MAX_PAGES} pages of templates.", providerCode="TOO_MANY_PAGES")
+
+    async def _page(self, url: str, auth: tuple[str, str]) -> Mapping[str, Any]:
+        try:
+            response = await self.http.request("GET", url, auth=auth, headers={"Accept": "application/json"})
+        except httpx.HTTPError as error:
+            raise ProviderError(
+                f"Twilio unreachable: {type(error).__name__}", providerCode="PROVIDER_UNREACHABLE"
+            ) from None
+        try:
+            body = json.loads(response.text)
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict):
+            refusal = body if isinstance(body, dict) else {}
+            code = clean(str(refusal.get("code") or f"HTTP_{response.status_code}"))[:64]
+            detail = ERRORS.get(code) or clean(str(refusal.get("message") or "no reason given"))
+            raise ProviderError(f"Twilio refused the template sync ({code}): {detail}", providerCode=code)
+        return body

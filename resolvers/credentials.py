@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -79,9 +80,16 @@ def encrypt_credentials(credentials: dict[str, str]) -> str:
 
 
 def decrypt_credentials(ciphertext: str) -> dict[str, str]:
+    """The credentials sealed in `ciphertext`. Every webhook asks: the key derivation and decryption
+    are remembered per ciphertext (an app's new credentials are a new ciphertext)."""
+    return dict(_decrypted(get_settings().secret_key, ciphertext))
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypted(secret_key: str, ciphertext: str) -> tuple[tuple[str, str], ...]:
     try:
         plaintext = _fernet().decrypt(ciphertext.encode())
     except InvalidToken:
         raise RuntimeError("Provider credentials cannot be decrypted: was SECRET_KEY changed?") from None
     credentials: dict[str, str] = json.loads(plaintext)  # written by encrypt_credentials
-    return credentials
+    return tuple(credentials.items())

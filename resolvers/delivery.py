@@ -19,6 +19,7 @@ from models import (
     Direction,
     InboxEventType,
     Message,
+    MessageTemplate,
     MessagingApp,
     OutboundSend,
     Provider,
@@ -51,6 +52,8 @@ class Outbound:
     app: MessagingApp
     credentials: Mapping[str, str]
     contact: Contact
+    "The template it is sent from (R-TEMPLATE): the provider gets the template and the message's values."
+    template: MessageTemplate | None = None
 
 
 @dataclass(frozen=True)
@@ -130,21 +133,26 @@ async def _move(c: Change, row: _Row, status: DeliveryStatus, **extra: object) -
 
 async def apply_status(update: StatusUpdate) -> bool:
     """False when no such outbound message (yet): the caller answers 200 and logs it."""
-    query = Message.filter(app_id=update.app_id, direction=Direction.OUTBOUND)
     async with change() as c:
-        row = None
-        if update.provider_message_id:
-            row = await _row(query.filter(provider_message_id=update.provider_message_id).first())
-        if row is None and update.message_pk is not None:
-            row = await _row(query.filter(id=update.message_pk).first())
-        if row is None:
-            return False
-        extra: dict[str, object] = {}
-        if update.error_code:  # a callback without a code never erases a stored one
-            extra.update(error_code=update.error_code[:64], error_message=update.error_message)
-        if update.provider_message_id and row["provider_message_id"] is None:
-            extra["provider_message_id"] = update.provider_message_id
-        await _move(c, row, update.status, **extra)
+        return await apply_status_in(c, update)
+
+
+async def apply_status_in(c: Change, update: StatusUpdate) -> bool:
+    """`apply_status` inside a change the caller holds (a batch of webhooks: resolvers/ingest.py)."""
+    query = Message.filter(app_id=update.app_id, direction=Direction.OUTBOUND)
+    row = None
+    if update.provider_message_id:
+        row = await _row(query.filter(provider_message_id=update.provider_message_id).first())
+    if row is None and update.message_pk is not None:
+        row = await _row(query.filter(id=update.message_pk).first())
+    if row is None:
+        return False
+    extra: dict[str, object] = {}
+    if update.error_code:  # a callback without a code never erases a stored one
+        extra.update(error_code=update.error_code[:64], error_message=update.error_message)
+    if update.provider_message_id and row["provider_message_id"] is None:
+        extra["provider_message_id"] = update.provider_message_id
+    await _move(c, row, update.status, **extra)
     return True
 
 
@@ -226,7 +234,8 @@ async def deliver(message_id: int) -> SendResult | None:
             await settle(message_id, SendResult(error_code="DELETED", error_message="The conversation was deleted."))
         return None
     contact = await Contact.get(conversations__id=message.conversation_id)
-    outbound = Outbound(message, app, decrypt_credentials(app.credentials_encrypted), contact)
+    template = await MessageTemplate.get_or_none(id=message.template_id) if message.template_id else None
+    outbound = Outbound(message, app, decrypt_credentials(app.credentials_encrypted), contact, template)
     try:
         result = await channel.send(outbound)
     except Exception as error:  # a bug or an unforeseen transport error must not lose the message

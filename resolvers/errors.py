@@ -68,3 +68,7 @@ class PersistedQueryNotFound(InboxError):
 
 class MentionNoAccess(InboxError):
     code = "MENTION_NO_ACCESS"
+
+
+class TemplateNotApproved(InboxError):
+    code = "TEMPLATE_NOT_APPROVED"

@@ -67,6 +67,13 @@ def validate_inbound(inbound: InboundMessage) -> None:
         raise ValidationFailed("A message needs text or an attachment.", field="text")
 
 
+def stored_attachments(inbound: InboundMessage) -> list[Attachment]:
+    """What `message.attachments` holds for an inbound message: the provider's links as the providers
+    kept them (http(s) only). Both inbound paths (one message here, a batch in resolvers/inbound_batch.py)
+    write attachments from this one function."""
+    return inbound.attachments
+
+
 async def receive_message(inbound: InboundMessage) -> Received:
     """Stores an inbound message once, however often or concurrently it is delivered.
 
@@ -97,7 +104,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             conversation_id=conversation.id,
             direction=Direction.INBOUND,
             text=inbound.text,
-            attachments=inbound.attachments,
+            attachments=stored_attachments(inbound),
             sender_name=contact.name,
             status=DeliveryStatus.RECEIVED,
             provider_message_id=inbound.provider_message_id,

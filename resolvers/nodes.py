@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from models import Account, Deal, Label, Lead, Note, Person, User
+from models import Account, Deal, Label, Lead, MessageTemplate, Note, Person, User
 from resolvers.access import (
     visible_app_ids,
     visible_apps,
@@ -38,6 +38,8 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         return await visible_contacts(viewer, apps).get_or_none(id=pk)
     if type_name == "Message":
         return await visible_messages(viewer, apps).get_or_none(id=pk)
+    if type_name == "MessageTemplate":
+        return await MessageTemplate.get_or_none(id=pk, account_id=account, app_id__in=apps)
     if type_name == "Notification":
         return await visible_notification(viewer, pk)
     if type_name == "CannedReply":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -15,6 +16,7 @@ from models import (
     Direction,
     InboxEventType,
     Message,
+    MessageTemplate,
     MessagingApp,
     OutboundSend,
     Provider,
@@ -64,6 +66,8 @@ async def record_outbound(
     sent_by_id: int | None = None,
     attachments: Sequence[Attachment] = (),
     provider_message_id: str | None = None,
+    template: MessageTemplate | None = None,
+    template_variables: dict[str, str] | None = None,
 ) -> Message:
     """THE way an outbound message comes to exist (our replies and the page's own echoes alike):
     the row, the conversation's last message, and the MESSAGE_SENT event, inside `c`."""
@@ -79,6 +83,8 @@ async def record_outbound(
         sent_by_id=sent_by_id,
         status=status,
         provider_message_id=provider_message_id,
+        template_id=template.id if template else None,
+        template_variables=template_variables,
         created_at=now,
         updated_at=now,
     )
@@ -106,7 +112,6 @@ async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Messa
     conversation = await require_conversation(viewer, conversation_id)
     app = await MessagingApp.get(id=conversation.app_id)
     text = _reply_text(app.provider, text)
-    results: list[SendResult | None] = []
     async with change() as c:
         conversation = await require_conversation(viewer, conversation_id, for_update=True)
         if not can_reply(app.provider, conversation):
@@ -115,24 +120,59 @@ async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Messa
                 "so the provider only accepts template messages.",
                 windowEndedAt=_iso(reply_window_ends_at(app.provider, conversation)),
             )
-        message = await record_outbound(
-            c, conversation, text=text, status=DeliveryStatus.QUEUED, sender_name=viewer.user.name, sent_by_id=viewer.id
-        )
-        await OutboundSend.create(message_id=message.id, attempts=1, next_attempt_at=clock.now() + LEASE)
+        sending = await queue_send(c, viewer, conversation, text=text)
+    return await sending.outcome()
 
-        async def send() -> None:
-            results.append(await deliver(message.id))
 
-        c.after_commit.append(send)
-    result = results[0] if results else None
-    stored = await Message.get(id=message.id)
-    if result is not None and result.refused:
-        raise ProviderError(
-            f"The provider refused the message ({result.error_code}): {result.error_message or 'no reason given'}",
-            providerCode=result.error_code,
-            messageId=to_api_id("Message", message.id),
-        )
-    return stored
+@dataclass
+class Sending:
+    """A reply stored QUEUED in a change; after its commit, what the provider made of it."""
+
+    message: Message
+    results: list[SendResult | None] = field(default_factory=list)
+
+    async def outcome(self) -> Message:
+        """The message as stored now; PROVIDER_ERROR (providerCode, messageId) if the provider refused it."""
+        result = self.results[0] if self.results else None
+        stored = await Message.get(id=self.message.id)
+        if result is not None and result.refused:
+            raise ProviderError(
+                f"The provider refused the message ({result.error_code}): {result.error_message or 'no reason given'}",
+                providerCode=result.error_code,
+                messageId=to_api_id("Message", self.message.id),
+            )
+        return stored
+
+
+async def queue_send(
+    c: Change,
+    viewer: Viewer,
+    conversation: Conversation,
+    *,
+    text: str,
+    template: MessageTemplate | None = None,
+    template_variables: dict[str, str] | None = None,
+) -> Sending:
+    """A user's message, stored QUEUED with its send owed (OutboundSend) in `c`; handed to the provider
+    once `c` commits. The conversation's row must be locked by `c`."""
+    message = await record_outbound(
+        c,
+        conversation,
+        text=text,
+        status=DeliveryStatus.QUEUED,
+        sender_name=viewer.user.name,
+        sent_by_id=viewer.id,
+        template=template,
+        template_variables=template_variables,
+    )
+    await OutboundSend.create(message_id=message.id, attempts=1, next_attempt_at=clock.now() + LEASE)
+    sending = Sending(message)
+
+    async def send() -> None:
+        sending.results.append(await deliver(message.id))
+
+    c.after_commit.append(send)
+    return sending
 
 
 def _iso(moment: datetime | None) -> str | None:

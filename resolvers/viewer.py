@@ -7,8 +7,11 @@ import hashlib
 import secrets
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from models import ApiToken, AppAccess, Role, User, UserStatus
+from tortoise.expressions import Q
+
+from models import ApiToken, AppAccess, Role, TokenKind, User, UserStatus
 from models.typed import ids_of
 from resolvers import clock
 from resolvers.errors import Forbidden
@@ -21,10 +24,24 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_token(user: User) -> str:
+# lastUsedAt is written at most this often per token: not a write on every request (R-SIGNIN).
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+async def issue_token(
+    user: User, *, kind: TokenKind = TokenKind.API, name: str = "", expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new token of `user`: its row, and the token itself (shown once; only its digest is kept)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await ApiToken.create(user=user, digest=digest(token), created_at=clock.now())
-    return token
+    row = await ApiToken.create(
+        user=user, digest=digest(token), kind=kind, name=name, expires_at=expires_at, created_at=clock.now()
+    )
+    return row, token
+
+
+def unexpired() -> Q:
+    """Tokens that still authenticate: API tokens, and sessions before their `expires_at`."""
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now())
 
 
 @dataclass
@@ -75,9 +92,21 @@ async def authenticate(token: str | None) -> Viewer | None:
 
 async def authenticate_digest(token_digest: str) -> Viewer | None:
     """Who the token of this digest belongs to now, in one statement: nobody once the token is
-    deleted or its user DEACTIVATED. Also how an open WebSocket re-reads its viewer per operation."""
-    row = await ApiToken.filter(digest=token_digest, user__status=UserStatus.ACTIVE).select_related("user").first()
-    return Viewer(row.user, token_digest) if row else None
+    deleted (revoked) or expired, or its user DEACTIVATED. Notes `lastUsedAt` at most once a minute. Also how an open WebSocket re-reads its viewer per operation."""
+    row = (
+        await ApiToken.filter(unexpired(), digest=token_digest, user__status=UserStatus.ACTIVE)
+        .select_related("user")
+        .first()
+    )
+    if row is None:
+        return None
+    now = clock.now()
+    if row.last_used_at is None or row.last_used_at <= now - LAST_USED_PRECISION:
+        # conditional: of the requests of the same minute, across processes, one writes
+        await ApiToken.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_PRECISION), id=row.id
+        ).update(last_used_at=now)
+    return Viewer(row.user, token_digest)
 
 
 # Distinct tokens per statement of `current_rights`: well under both databases' limit of bound parameters.
@@ -85,14 +114,14 @@ RIGHTS_BATCH = 10_000
 
 
 async def current_rights(digests: Collection[str]) -> dict[str, tuple[int, Role]]:
-    """(user id, role) of each of these tokens that still authenticates (the token exists, its user
-    is ACTIVE): one statement per RIGHTS_BATCH tokens. Open WebSockets whose token is missing here,
+    """(user id, role) of each of these tokens that still authenticates (the token exists and has
+    not expired, its user is ACTIVE): one statement per RIGHTS_BATCH tokens. Open WebSockets whose token is missing here,
     or whose user or role differs from what they were accepted with, are closed (schema/revocation.py)."""
     ordered = list(digests)
     rights: dict[str, tuple[int, Role]] = {}
     for start in range(0, len(ordered), RIGHTS_BATCH):
         rows = await ApiToken.filter(
-            digest__in=ordered[start : start + RIGHTS_BATCH], user__status=UserStatus.ACTIVE
+            unexpired(), digest__in=ordered[start : start + RIGHTS_BATCH], user__status=UserStatus.ACTIVE
         ).values_list("digest", "user_id", "user__role")
         for token_digest, user_id, role in rows:
             rights[token_digest] = (user_id, Role(role))

@@ -26,8 +26,10 @@ from schema.notifications import NotificationsMutation, NotificationsQuery, Noti
 from schema.planner import EXECUTORS, Planner, reference_only
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
+from schema.signin import SignInMutation, SignInQuery
 from schema.suggestions import HideSuggestions, HideSuggestionsExecutor
 from schema.team import TeamMutation, TeamQuery
+from schema.templates import TemplatesMutation
 from schema.transport import SubscriptionsOverWebSocket
 from settings import get_settings
 
@@ -39,7 +41,18 @@ def _described(root: type, description: str) -> type:
 
 
 Query = merge_types(
-    "Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery, LabelsQuery, CannedQuery)
+    "Query",
+    (
+        TeamQuery,
+        AppsQuery,
+        InboxQuery,
+        NotificationsQuery,
+        CrmQuery,
+        RealtimeQuery,
+        SignInQuery,
+        LabelsQuery,
+        CannedQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -50,6 +63,8 @@ Mutation = merge_types(
         NotificationsMutation,
         CrmMutation,
         RepliesMutation,
+        TemplatesMutation,
+        SignInMutation,
         CommentsMutation,
         LabelsMutation,
         CannedMutation,

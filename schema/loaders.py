@@ -79,6 +79,8 @@ class Loaders:
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
         self.mentions = _mentioned_users()
         self.conversation_labels = _labels_of_conversations()
+        self.template = _by_id(models.MessageTemplate)
+        self.app_templates = _grouped(models.MessageTemplate, "app_id")
 
 
 class FreshLoaders(FieldExtension):

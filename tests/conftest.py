@@ -51,6 +51,7 @@ def test_settings() -> Settings:
         public_base_url="https://inbox.example.test",
         secret_key="test-secret-key",
         env="development",
+        template_sync_seconds=0,  # tests that want the periodic sync turn it on
         executor=Settings.from_env().executor,  # SWITCHBOARD_EXECUTOR=reference runs the suite on graphql-core
     )
 

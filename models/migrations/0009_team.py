@@ -29,7 +29,7 @@ class RecordChoices(ops.AlterField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_inbox_event_unlinked")]
+    dependencies = [("models", "0007_message_templates")]
 
     initial = False
 

@@ -156,6 +156,8 @@ def _welcome(settings: Settings, team: DemoTeam) -> str:
         f"Simulated customers write to the API channel app {team.api_app_id} (signing secret {team.api_secret}),",
         "and on WhatsApp and Messenger through fake Twilio and Graph servers on loopback: replies there",
         "go SENT, then DELIVERED and READ a few seconds later. No account anywhere.",
+        "Lena Vogel's WhatsApp window closed two days ago: send her an approved template (sendTemplate) and",
+        "she answers, which opens the window again.",
         "",
     ]
     return "\n".join(lines)
@@ -184,6 +186,7 @@ async def serve_demo(settings: Settings, host: str, port: int, interval: float) 
     customers = [
         asyncio.create_task(api_channel_customers(f"http://127.0.0.1:{port}", team, interval)),
         asyncio.create_task(messaging.customers(interval)),
+        asyncio.create_task(messaging.answer_templates(interval)),
     ]
     try:
         await server.serve()

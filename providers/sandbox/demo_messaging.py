@@ -7,14 +7,15 @@ import asyncio
 import dataclasses
 import logging
 import random
+from datetime import timedelta
 
 import httpx
 
-from models import Provider
+from models import Conversation, Message, Provider
 from providers.sandbox.graph import FakeGraph
 from providers.sandbox.server import Progress
 from providers.sandbox.twilio import FakeTwilio, whatsapp_form
-from resolvers import apps
+from resolvers import apps, clock
 from resolvers.apps import webhook_url
 from resolvers.messages import InboundMessage, receive_message
 from resolvers.viewer import Viewer
@@ -33,6 +34,17 @@ WHATSAPP_CUSTOMERS = (
     ("+5511987654321", "Mariana Costa", ("Oi! Do you ship to São Paulo?", "How long does delivery take?")),
     ("+447700900123", "Oliver Hughes", ("Is the oak table available in 180 cm?", "Great, can I pay on delivery?")),
 )
+# R-TEMPLATE: she wrote two days ago, so only a template reaches her; she answers any template.
+QUIET_CUSTOMER = ("+4915112345678", "Lena Vogel", "Could you send me a quote for 6 oak chairs?")
+TEMPLATE_ANSWER = "Thanks! Yes, please go ahead 👍"
+# The templates of the demo's Twilio account, in each approval status (synced by the server at start).
+TEMPLATES = (
+    ("quote_ready", "Hi {{1}}, your quote {{2}} is ready. Shall I send it over?", "approved", "UTILITY"),
+    ("order_update", "Hello {{1}}, your order {{2}} ships on {{3}}.", "approved", "UTILITY"),
+    ("follow_up", "Hi {{1}}, just checking in: is there anything else we can help with?", "approved", "MARKETING"),
+    ("spring_sale", "Spring sale: 20% off all sofas until {{1}}!", "pending", "MARKETING"),
+    ("login_code", "Your code is {{1}}.", "rejected", "AUTHENTICATION"),
+)
 MESSENGER_CUSTOMERS = (
     ("7301234567890123", "Sofia", "Rossi", ("Ciao! Do you have the lamp in green?", "Perfect, thank you 🙂")),
     ("7309876543210987", "Jonas", "Berg", ("Hi, can I return a chair I bought last week?", "It is order #5120.")),
@@ -48,6 +60,8 @@ class DemoProviders:
         self.twilio = FakeTwilio(self.http, progress=progress)
         self.graph = FakeGraph(self.http, progress=progress)
         self.twilio.add_account(ACCOUNT_SID, AUTH_TOKEN)
+        for name, body, approval, category in TEMPLATES:
+            self.twilio.add_content(ACCOUNT_SID, name, body, approval=approval, category=category)
         for psid, first, last, _ in MESSENGER_CUSTOMERS:
             self.graph.profiles[psid] = {"first_name": first, "last_name": last}
         self.whatsapp_url = ""
@@ -95,6 +109,41 @@ class DemoProviders:
             await receive_message(
                 InboundMessage(messenger.id, "m_seed" + psid, psid, contact_name=f"{first} {last}", text=lines[0])
             )
+        await self._quiet_customer(whatsapp.id)
+
+    async def _quiet_customer(self, app_id: int) -> None:
+        """R-TEMPLATE's example: a conversation whose reply window closed a day ago."""
+        phone, name, text = QUIET_CUSTOMER
+        received = await receive_message(
+            InboundMessage(app_id, "SMseed" + phone[1:], phone, contact_name=name, text=text)
+        )
+        then = clock.now() - timedelta(days=2)
+        await Message.filter(id=received.message.id).update(created_at=then, updated_at=then)
+        await Conversation.filter(id=received.message.conversation_id).update(
+            last_message_at=then, last_inbound_at=then
+        )
+
+    async def answer_templates(self, interval: float) -> None:
+        """Whoever a template reaches answers it after `interval` seconds: their window opens again."""
+        answered = 0
+        while True:
+            await asyncio.sleep(min(interval, 1.0))
+            sent, answered = self.twilio.sent[answered:], len(self.twilio.sent)
+            for message in sent:
+                if message.get("content_sid"):
+                    self.twilio.in_background(self._answer(message["to"].removeprefix("whatsapp:"), interval))
+
+    async def _answer(self, phone: str, interval: float) -> None:
+        await asyncio.sleep(interval)
+        form = whatsapp_form(
+            account_sid=ACCOUNT_SID, to=FROM_NUMBER, sender=phone, body=TEMPLATE_ANSWER, profile_name=None
+        )
+        try:
+            response = await self.twilio.post_signed(self.whatsapp_url, form, AUTH_TOKEN)
+            if response.status_code != 200:
+                log.warning("simulated answer to a template answered %s: %s", response.status_code, response.text)
+        except httpx.HTTPError as error:
+            log.warning("simulated answer to a template not delivered: %s", error)
 
     async def customers(self, interval: float) -> None:
         """A WhatsApp or Messenger customer writes every `interval` seconds, over the real webhooks."""

@@ -32,11 +32,14 @@ from schema.types.inbox import (
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
+from schema.types.signin import ApiToken, CreatedToken, SignInResult, TokenKind
 from schema.types.team import Account, CannedReply, CreatedUser, Role, User, UserStatus
+from schema.types.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
     "Account",
     "After",
+    "ApiToken",
     "Attachment",
     "CannedReply",
     "Connection",
@@ -45,6 +48,7 @@ __all__ = [
     "ConversationConnection",
     "ConversationId",
     "ConversationStatus",
+    "CreatedToken",
     "CreatedUser",
     "Deal",
     "DealConnection",
@@ -60,6 +64,7 @@ __all__ = [
     "LinkKind",
     "Message",
     "MessageConnection",
+    "MessageTemplate",
     "MessagingApp",
     "Node",
     "Note",
@@ -74,6 +79,10 @@ __all__ = [
     "Role",
     "Section",
     "SectionCounts",
+    "SignInResult",
+    "TemplateCategory",
+    "TemplateStatus",
+    "TokenKind",
     "User",
     "UserStatus",
     "connection",

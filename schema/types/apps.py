@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -12,6 +13,9 @@ from resolvers.apps import shared_with, webhook_url
 from schema.context import loaders_of
 from schema.types.common import Node, describe_enum, wrap
 from schema.types.team import User
+
+if TYPE_CHECKING:  # the templates' types refer to MessagingApp
+    from schema.types.templates import MessageTemplate, TemplateStatus
 
 Provider = models.Provider
 describe_enum(
@@ -67,3 +71,25 @@ class MessagingApp(Node):
     @strawberry.field(description="When it was installed.")
     def created_at(self) -> datetime:
         return self.row.created_at
+
+    @strawberry.field(
+        description="WhatsApp message templates as last synced from the provider (R-TEMPLATE); empty for other "
+        "providers. By name; `status` keeps only those in that status (APPROVED: the ones that can be sent)."
+    )
+    async def templates(
+        self,
+        info: Info,
+        status: Annotated[
+            Annotated[TemplateStatus, strawberry.lazy("schema.types.templates")] | None,
+            strawberry.argument(description="Only templates in this status; null: all of them."),
+        ] = None,
+    ) -> list[Annotated[MessageTemplate, strawberry.lazy("schema.types.templates")]]:
+        from schema.types.templates import MessageTemplate
+
+        rows = await loaders_of(info).app_templates.load(self.row.id)
+        chosen = [row for row in rows if status is None or row.status == status]
+        return [MessageTemplate.of(row) for row in sorted(chosen, key=lambda row: (row.name, row.language, row.id))]
+
+    @strawberry.field(description="When its templates were last synced (R-TEMPLATE); null: never.")
+    def templates_synced_at(self) -> datetime | None:
+        return self.row.templates_synced_at

@@ -21,6 +21,7 @@ from schema.types.team import User
 
 if TYPE_CHECKING:  # the CRM's types refer to Conversation: they are imported where first needed
     from schema.types.crm import Deal, Lead, Person
+    from schema.types.templates import MessageTemplate
 
 ConversationStatus = models.ConversationStatus
 describe_enum(
@@ -154,6 +155,16 @@ class Message(Node):
         if self.row.direction != Direction.INTERNAL:
             return []
         return [User.of(user) for user in await loaders_of(info).mentions.load(self.row.id)]
+
+    @strawberry.field(description="The template this message was sent from, if any (R-TEMPLATE).")
+    async def template(
+        self, info: Info
+    ) -> Annotated[MessageTemplate, strawberry.lazy("schema.types.templates")] | None:
+        from schema.types.templates import MessageTemplate
+
+        if self.row.template_id is None:
+            return None
+        return MessageTemplate.of(await loaders_of(info).template.load(self.row.template_id))
 
 
 @connection(

@@ -265,3 +265,57 @@ def test_migrate_makes_the_users_who_existed_before_user_status_active(tmp_path:
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(tmp_path / "cli.db") as connection:
         assert connection.execute("SELECT status FROM user").fetchall() == [("ACTIVE",)]
+
+
+SIGN_IN = "mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { user { name } } }"
+
+
+def test_r_signin_create_account_takes_the_admins_password_and_set_password_changes_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    # given an account created with the admin's password
+    created = run(
+        "create-account",
+        "--name",
+        "Acme",
+        "--admin-name",
+        "Ana Admin",
+        "--admin-email",
+        "ana@acme.test",
+        "--admin-password",
+        "first password!",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert created.returncode == 0, created.stderr
+    # a short one, or none where no terminal can ask for it, is refused
+    short = run("set-password", "ana@acme.test", "--password", "short", env=env, cwd=tmp_path)
+    unasked = run("set-password", "ana@acme.test", env=env, cwd=tmp_path)
+    unknown = run("set-password", "nobody@acme.test", "--password", "long enough password", env=env, cwd=tmp_path)
+    assert (short.returncode, short.stderr.splitlines()[-1]) == (
+        2,
+        "error: The password must have at least 10 characters.",
+    )
+    assert unasked.returncode == 2 and "--password" in unasked.stderr
+    assert (unknown.returncode, unknown.stderr.splitlines()[-1]) == (
+        2,
+        "error: No user has the email nobody@acme.test.",
+    )
+
+    # when an operator sets another
+    changed = run("set-password", "ana@acme.test", "--password", "second password", env=env, cwd=tmp_path)
+
+    # then she signs in with it, not with the first
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout) == {"user_id": json.loads(created.stdout)["user_id"]}
+    with switchboard("serve", env=env, cwd=tmp_path) as server:
+        first = httpx.post(
+            server.url + "/graphql",
+            json={"query": SIGN_IN, "variables": {"e": "ana@acme.test", "p": "first password!"}},
+        ).json()
+        second = httpx.post(
+            server.url + "/graphql",
+            json={"query": SIGN_IN, "variables": {"e": "ana@acme.test", "p": "second password"}},
+        ).json()
+    assert first["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert second == {"data": {"signIn": {"user": {"name": "Ana Admin"}}}}

@@ -1,6 +1,8 @@
 """A section page costs a constant number of SQL queries, whatever its size (no N+1)."""
 
 from resolvers.clock import ManualClock
+from tests.provider_support import ACCOUNT_SID, Inbox, whatsapp_conversation
+from tests.resolvers.template_support import send_template, synced_templates, values
 from tests.support import ASSIGN, Api, QueryCounter
 
 PAGE = """query($first: Int) { conversations(section: ASSIGNED_TO_OTHERS, first: $first) { totalCount
@@ -66,3 +68,32 @@ async def test_r_label_a_labeled_page_of_50_costs_as_many_queries_as_a_page_of_5
             costs[size] = counter.statements
         # the labels of a page are one query, whatever its size
         assert len(costs[50]) == len(costs[5]), "\n".join(costs[50])
+
+
+THREAD = """query($id: ID!, $last: Int) { node(id: $id) { ... on Conversation {
+  messages(last: $last) { edges { node { text template { name status app { name } } } } } } } }"""
+APPS = "{ messagingApps { name templatesSyncedAt templates { name variables app { name } } } }"
+
+
+async def test_r_template_messages_and_app_template_lists_cost_no_query_per_row(inbox: Inbox) -> None:
+    # Given a thread of ten template messages, and templates on the WhatsApp app
+    for n in range(4):
+        inbox.twilio.add_content(ACCOUNT_SID, f"t{n}", f"Hello {{{{1}}}} #{n}")
+    templates = await synced_templates(inbox)
+    conversation_id = await whatsapp_conversation(inbox)
+    for n in range(10):
+        await send_template(inbox, conversation_id, templates[f"t{n % 4}"]["id"], values(_1=f"v{n}"))
+
+    costs = {}
+    for size in (2, 11):
+        with QueryCounter() as counter:
+            thread = await inbox.api.data(THREAD, {"id": conversation_id, "last": size}, token=inbox.admin.token)
+        assert len(thread["node"]["messages"]["edges"]) == size
+        costs[size] = counter.statements
+    with QueryCounter() as counter:
+        apps = (await inbox.api.data(APPS, token=inbox.admin.token))["messagingApps"]
+
+    assert len(costs[11]) == len(costs[2]), "\n".join(costs[11])
+    assert sorted(len(app["templates"]) for app in apps) == [0, 4]
+    # who is asking, their apps, the apps, their templates (one statement for all apps)
+    assert len(counter.statements) <= 4, "\n".join(counter.statements)

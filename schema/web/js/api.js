@@ -18,7 +18,9 @@ export class Api {
     try {
       response = await fetch("/graphql", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` },
+        headers: this.token
+          ? { "Content-Type": "application/json", Authorization: `Bearer ${this.token}` }
+          : { "Content-Type": "application/json" },
         body: JSON.stringify({ query, variables }),
       });
     } catch (error) {
@@ -63,6 +65,7 @@ export class Api {
       comments: mutation.has("addComment"),
       labels: query.has("labels") && mutation.has("setConversationLabels") && conversation.has("labels"),
       canned: query.has("cannedReplies") && mutation.has("renderCannedReply"),
+      templates: mutation.has("sendTemplate") && mutation.has("startConversation"),
       admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
     };
   }

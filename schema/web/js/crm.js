@@ -1,7 +1,8 @@
 // Linking a conversation to the CRM's person, lead and deal (existing or new), and the notes
 // those links produced.
 
-import { h, renderIf, timeTag } from "./dom.js";
+import { h, renderIf, replace, timeTag } from "./dom.js";
+import { TEMPLATE_FIELDS, templateFields } from "./templates.js";
 
 const NOTE = "notes { id content createdAt updatedAt windowStartsAt }";
 export const LINKED_FIELDS = `linkedPerson { id name phone email ${NOTE} }
@@ -14,6 +15,9 @@ const KINDS = [
   { kind: "DEAL", field: "linkedDeal", label: "Deal", root: "deals", label_of: (node) => node.title },
 ];
 
+const WHATSAPP_APPS = `query WhatsAppApps { messagingApps { id name provider templates(status: APPROVED) { ${TEMPLATE_FIELDS} } } }`;
+const START = `mutation Start($appId: ID!, $to: String!, $templateId: ID!, $variables: [TemplateVariableInput!]!, $personId: ID) {
+  startConversation(appId: $appId, to: $to, templateId: $templateId, variables: $variables, personId: $personId) { id } }`;
 const LINK = `mutation Link($id: ID!, $target: LinkTarget!) { linkConversation(id: $id, target: $target) { id } }`;
 const UNLINK = `mutation Unlink($id: ID!, $kind: LinkKind!) { unlinkConversation(id: $id, kind: $kind) { id } }`;
 
@@ -23,11 +27,17 @@ function linkified(text) {
 }
 
 export class CrmPanel {
-  constructor({ api, root, toast, changed }) {
+  constructor({ api, root, toast, changed, features = {}, open = () => {} }) {
     this.api = api;
     this.root = root;
     this.toast = toast;
     this.changed = changed;
+    this.features = features;
+    this.open = open;
+    this.links = h("div");
+    // Writing first (R-TEMPLATE) sits apart from the links, so live updates never wipe a half-filled form.
+    this.start = h("section", { class: "crm-kind start-whatsapp", "aria-label": "New WhatsApp conversation" });
+    this.root.replaceChildren(this.links, this.start);
   }
 
   render(conversation) {
@@ -35,7 +45,93 @@ export class CrmPanel {
       conversation.id,
       KINDS.map(({ field }) => conversation[field] && [conversation[field].id, conversation[field].notes.map((n) => [n.id, n.updatedAt, n.content])]),
     ]);
-    renderIf(this.root, key, () => [h("h2", {}, "CRM"), KINDS.map((spec) => this.section(conversation, spec))]);
+    renderIf(this.links, key, () => [h("h2", {}, "CRM"), KINDS.map((spec) => this.section(conversation, spec))]);
+    this.renderStart(conversation);
+  }
+
+  // "New WhatsApp conversation" for the linked person: an approved template to their phone.
+  renderStart(conversation) {
+    const person = this.features.templates ? conversation.linkedPerson : null;
+    this.start.hidden = !person;
+    if (!person || this.formFor !== `${conversation.id}:${person.id}`) this.formFor = null;
+    if (!person) {
+      this.start.dataset.renderKey = "";
+      return;
+    }
+    if (this.formFor) return; // the form is open: live updates leave it as it is
+    renderIf(this.start, JSON.stringify([conversation.id, person.id]), () =>
+      h("button", { type: "button", class: "secondary", onClick: () => this.startForm(conversation.id, person) }, "New WhatsApp conversation")
+    );
+  }
+
+  async startForm(conversationId, person) {
+    let apps;
+    try {
+      apps = (await this.api.request(WHATSAPP_APPS)).messagingApps.filter((app) => app.provider === "TWILIO_WHATSAPP");
+    } catch (error) {
+      this.toast(error.message, true);
+      return;
+    }
+    if (!apps.length) {
+      this.toast("No WhatsApp app is shared with you.", true);
+      return;
+    }
+    const appSelect = h("select", { id: "start-app", name: "appId" }, apps.map((app) => h("option", { value: app.id }, app.name)));
+    const phone = h("input", { id: "start-to", name: "to", type: "tel", required: true, value: person.phone || "", placeholder: "+4915112345678", autocomplete: "off" });
+    const templates = h("div", { class: "start-template" });
+    let fields;
+    const pickApp = () => {
+      fields = templateFields(apps.find((app) => app.id === appSelect.value).templates, "start");
+      replace(templates, fields.elements);
+    };
+    appSelect.addEventListener("change", pickApp);
+    pickApp();
+    const form = h(
+      "form",
+      {
+        class: "start-form",
+        onSubmit: async (event) => {
+          event.preventDefault();
+          if (!fields.templateId()) return;
+          try {
+            const data = await this.api.request(START, {
+              appId: appSelect.value,
+              to: phone.value.trim(),
+              templateId: fields.templateId(),
+              variables: fields.variables(),
+              personId: person.id,
+            });
+            this.toast(`WhatsApp conversation with ${person.name} started.`);
+            this.formFor = null;
+            this.start.dataset.renderKey = "";
+            this.open(data.startConversation.id);
+          } catch (error) {
+            this.toast(`Not started: ${error.message}`, true);
+          }
+        },
+      },
+      h("h3", {}, `New WhatsApp conversation with ${person.name}`),
+      h("label", { for: appSelect.id }, "WhatsApp app"),
+      appSelect,
+      h("label", { for: phone.id }, "Phone number (E.164)"),
+      phone,
+      templates,
+      h(
+        "div",
+        { class: "row" },
+        h("button", { type: "submit", class: "primary" }, "Start conversation"),
+        h("button", { type: "button", onClick: () => this.closeForm() }, "Cancel")
+      )
+    );
+    this.formFor = `${conversationId}:${person.id}`;
+    this.start.dataset.renderKey = "";
+    replace(this.start, form);
+    phone.focus();
+  }
+
+  closeForm() {
+    this.formFor = null;
+    this.changed();
   }
 
   section(conversation, spec) {

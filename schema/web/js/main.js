@@ -6,11 +6,16 @@ import { CrmPanel } from "./crm.js";
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
-import { labelChip } from "./teamwork.js";
+import { linkFromLocation, showPasswordPage, showSignInForm, signInWithPassword, wireForgot } from "./signin.js";
 import { TeamPage } from "./team.js";
+import { labelChip } from "./teamwork.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
+import { TokensDialog } from "./tokens.js";
 
 const TOKEN_KEY = "switchboard.token";
+// Set when the token is a session this page signed in for: signing out revokes it. A pasted API
+// token (the demo's, an integration's) is only forgotten by this browser, never revoked.
+const SESSION_KEY = "switchboard.session";
 const SECTIONS = [
   ["UNASSIGNED", "unassigned", "Unassigned"],
   ["ASSIGNED_TO_ME", "assignedToMe", "Assigned to me"],
@@ -136,13 +141,14 @@ async function offerSwitch(linked) {
 function showSignIn(message = "") {
   $("#app").hidden = true;
   $("#signin").hidden = false;
+  showSignInForm();
   replace($("#signin-error"), message);
-  $("#token").focus();
 }
 
 // Starts over from a clean page, so nothing of the previous user stays in memory.
 function signOut(message = "") {
   localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(SESSION_KEY);
   if (state.live) state.live.stop();
   sessionStorage.setItem("switchboard.signin", message);
   location.replace("/");
@@ -170,6 +176,7 @@ async function start(token) {
   $("#viewer-avatar").textContent = initials(who.viewer.name);
   $("#account-name").textContent = who.account.name;
   renderAvailability();
+  new TokensDialog({ api: state.api, toast, signedOut: signOut });
 
   thread = new ThreadView({
     api: state.api,
@@ -185,7 +192,14 @@ async function start(token) {
   });
   $("#crm").hidden = !state.features.linking;
   if (state.features.linking) {
-    crm = new CrmPanel({ api: state.api, root: $("#crm"), toast, changed: () => refresh({ list: true, thread: true }) });
+    crm = new CrmPanel({
+      api: state.api,
+      root: $("#crm"),
+      toast,
+      features: state.features,
+      changed: () => refresh({ list: true, thread: true }),
+      open: (id) => navigate(id),
+    });
   }
   if (state.features.notifications) {
     bell = new Bell({ api: state.api, features: state.features, root: $("#bell-wrap"), onOpen: (id) => navigate(id), toast });
@@ -504,15 +518,50 @@ async function toggleAvailability() {
 
 // ---- wiring
 
-$("#signin-form").addEventListener("submit", (event) => {
+function startSession(token) {
+  localStorage.setItem(TOKEN_KEY, token);
+  localStorage.setItem(SESSION_KEY, "1");
+  start(token);
+}
+
+// A link's session replaces whatever this browser was signed in as: start over from a clean page.
+function adoptSession(token) {
+  localStorage.setItem(TOKEN_KEY, token);
+  localStorage.setItem(SESSION_KEY, "1");
+  location.replace("/");
+}
+
+$("#signin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const token = $("#token").value.trim();
-  if (!token) return;
-  localStorage.setItem(TOKEN_KEY, token);
-  $("#token").value = "";
-  start(token);
+  if (token) {
+    localStorage.setItem(TOKEN_KEY, token);
+    localStorage.removeItem(SESSION_KEY);
+    $("#token").value = "";
+    start(token);
+    return;
+  }
+  const email = $("#email").value.trim();
+  const password = $("#password").value;
+  if (!email || !password) {
+    replace($("#signin-error"), "Enter your email and password, or an API token.");
+    return;
+  }
+  try {
+    const session = await signInWithPassword(email, password);
+    $("#password").value = "";
+    startSession(session);
+  } catch (error) {
+    replace($("#signin-error"), error.message);
+  }
 });
-$("#signout").addEventListener("click", () => signOut());
+$("#signout").addEventListener("click", async () => {
+  if (localStorage.getItem(SESSION_KEY) && state.api) {
+    await state.api.request("mutation { signOut }").catch(() => {});
+  }
+  signOut();
+});
+wireForgot();
 $("#availability").addEventListener("click", toggleAvailability);
 $("#back").addEventListener("click", () => navigate(null));
 $("#label-filter").addEventListener("change", (event) => {
@@ -533,6 +582,12 @@ $("#list-more").addEventListener("click", () => {
 window.addEventListener("popstate", () => state.viewer && route({ fromLocation: true }));
 // A `#token=` link opened in a tab already showing the app.
 window.addEventListener("hashchange", () => {
+  const link = linkFromLocation();
+  if (link) {
+    if (state.live) state.live.stop();
+    showPasswordPage(link, adoptSession);
+    return;
+  }
   const linked = tokenFromLocation();
   if (!linked) return;
   if (state.viewer) {
@@ -544,6 +599,12 @@ window.addEventListener("hashchange", () => {
 });
 
 async function boot() {
+  // An emailed link sets a password and signs in as its user, whoever this browser was signed in as.
+  const link = linkFromLocation();
+  if (link) {
+    showPasswordPage(link, adoptSession);
+    return;
+  }
   const linked = tokenFromLocation();
   const saved = localStorage.getItem(TOKEN_KEY);
   if (linked && saved && linked !== saved && (await isAccepted(saved))) {

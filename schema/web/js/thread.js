@@ -3,6 +3,7 @@
 
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LINKED_FIELDS } from "./crm.js";
+import { TEMPLATE_FIELDS, templateFields } from "./templates.js";
 import { CannedPicker, CommentBox, LabelEditor } from "./teamwork.js";
 
 const STATUS_LABELS = {
@@ -30,13 +31,15 @@ export function threadQuery(features) {
       id status section lastMessageAt
       contact { id name externalId avatarUrl }
       assignee { id name }
-      app { id name provider installedBy { id } sharedWith { id name } }
+      app { id name provider installedBy { id } sharedWith { id name }
+        ${features.templates ? `templates(status: APPROVED) { ${TEMPLATE_FIELDS} }` : ""} }
       ${features.replyWindow ? "canReply replyWindowEndsAt" : ""}
       ${features.linking ? LINKED_FIELDS : ""}
       ${features.labels ? "labels { id name color }" : ""}
       messages(last: 100) {
         edges { node { id direction text senderName status errorCode createdAt attachments { url contentType }
-          ${features.comments ? "mentions { id name }" : ""} } }
+          ${features.comments ? "mentions { id name }" : ""}
+          ${features.templates ? "template { name }" : ""} } }
       }
     }
     users(availableOnly: true) { id name }
@@ -51,6 +54,8 @@ const MUTATIONS = {
   reopen: "mutation($id: ID!) { reopenConversation(id: $id) { id } }",
   delete: "mutation($id: ID!) { deleteConversation(id: $id) }",
   send: "mutation($id: ID!, $text: String!) { sendMessage(conversationId: $id, text: $text) { id status } }",
+  sendTemplate: `mutation($id: ID!, $templateId: ID!, $variables: [TemplateVariableInput!]!) {
+    sendTemplate(conversationId: $id, templateId: $templateId, variables: $variables) { id status } }`,
 };
 
 export class ThreadView {
@@ -68,6 +73,7 @@ export class ThreadView {
     this.replyText = root.querySelector("#reply-text");
     this.replyButton = root.querySelector("#reply-send");
     this.replyWindow = root.querySelector("#reply-window");
+    this.templateForm = root.querySelector("#template-form");
     this.confirmingDelete = false;
     this.conversation = null;
     this.reply.hidden = !features.send;
@@ -214,6 +220,7 @@ export class ThreadView {
         "div",
         { class: "bubble" },
         h("p", { class: "sender" }, m.senderName || (outbound ? "You" : "Customer")),
+        m.template && h("p", { class: "template-tag" }, `Template: ${m.template.name}`),
         m.text && h("p", { class: "text" }, m.text),
         m.attachments.length > 0 &&
           h(
@@ -283,6 +290,49 @@ export class ThreadView {
           : ""
     );
     this.replyWindow.classList.toggle("warning", closed);
+    this.renderTemplates(c, closed);
+  }
+
+  // R-TEMPLATE: with the window closed, an approved template still reaches the customer.
+  renderTemplates(c, closed) {
+    const offered = closed && this.features.templates && c.app.provider === "TWILIO_WHATSAPP";
+    this.templateForm.hidden = !offered;
+    if (!offered) {
+      this.templateForm.dataset.renderKey = "";
+      return;
+    }
+    const templates = c.app.templates || [];
+    renderIf(this.templateForm, JSON.stringify([c.id, templates.map((t) => [t.id, t.body])]), () => {
+      const fields = templateFields(templates, "thread");
+      this.templateFields = fields;
+      return [
+        h("h3", {}, "Send a WhatsApp template"),
+        h("p", { class: "hint" }, "An approved template can be sent outside the window; the customer's answer opens it again."),
+        fields.elements,
+        h("button", { type: "submit", class: "primary", disabled: templates.length === 0 }, "Send template"),
+      ];
+    });
+    this.templateForm.onsubmit = (event) => {
+      event.preventDefault();
+      this.sendTemplate(c.id);
+    };
+  }
+
+  async sendTemplate(id) {
+    const fields = this.templateFields;
+    if (!fields || !fields.templateId()) return;
+    const button = this.templateForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await this.api.request(MUTATIONS.sendTemplate, { id, templateId: fields.templateId(), variables: fields.variables() });
+      this.toast("Template sent.");
+      this.templateForm.dataset.renderKey = "";
+    } catch (error) {
+      this.toast(`Not sent: ${error.message}`, true);
+    } finally {
+      button.disabled = false;
+      await this.changed();
+    }
   }
 
   async send() {

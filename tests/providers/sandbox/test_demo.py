@@ -70,7 +70,7 @@ def test_demo_serves_a_seeded_team_and_simulated_customers_write_in(tmp_path: Pa
     assert admin["viewer"] == {"name": "Ana Admin", "role": "ADMIN"}
     counts = admin["sectionCounts"]
     assert counts["unassigned"] >= 1 and counts["assignedToMe"] >= 1 and counts["assignedToOthers"] >= 1
-    assert sum(counts.values()) == 9  # 5 on the API channel, 2 each on WhatsApp and Messenger
+    assert sum(counts.values()) == 10  # 5 on the API channel, 3 on WhatsApp, 2 on Messenger
     assert member["viewer"] == {"role": "MEMBER"}
     assert sorted(app["provider"] for app in member["messagingApps"]) == ["API", "MESSENGER", "TWILIO_WHATSAPP"]
     for app in member["messagingApps"]:
@@ -91,6 +91,7 @@ def test_demo_replies_on_whatsapp_and_messenger_get_delivered_and_read(tmp_path:
         conversations = {
             edge["node"]["app"]["provider"]: edge["node"]
             for edge in _graphql(server.url, token, REPLYABLE)["conversations"]["edges"]
+            if edge["node"]["canReply"]  # not Lena's: her window closed (R-TEMPLATE's example)
         }
         replies = {}
         for provider in ("TWILIO_WHATSAPP", "MESSENGER"):
@@ -127,3 +128,48 @@ def test_demo_caps_websocket_messages_at_max_body_bytes_and_logs_no_query_string
     assert refused.status_code == 404
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     assert "SECRET" not in server.output()
+
+
+LENA = """{ conversations(section: UNASSIGNED, first: 100) { edges { node { id canReply contact { externalId }
+  messages(last: 5) { edges { node { direction text template { name } } } } } } } }"""
+APPROVED = "{ messagingApps { provider templates(status: APPROVED) { id name variables } } }"
+
+
+def _lena(url: str, token: str) -> dict[str, Any]:
+    edges = _graphql(url, token, LENA)["conversations"]["edges"]
+    return next(edge["node"] for edge in edges if edge["node"]["contact"]["externalId"] == "+4915112345678")
+
+
+def _approved(url: str, token: str) -> dict[str, dict[str, Any]]:
+    apps = _graphql(url, token, APPROVED)["messagingApps"]
+    whatsapp = next(app for app in apps if app["provider"] == "TWILIO_WHATSAPP")
+    return {template["name"]: template for template in whatsapp["templates"]}
+
+
+def test_r_template_demo_reopens_a_closed_window_with_a_template(tmp_path: Path) -> None:
+    env = command_env("sqlite://ignored-by-the-demo.db", SWITCHBOARD_DEMO_INTERVAL="0.2")
+    with switchboard("demo", env=env, cwd=tmp_path) as server:
+        server.wait_for(lambda: len(_tokens(server.output())) == 3, "the printed tokens")
+        token = _tokens(server.output())["Ana"]
+        # Given Lena, who wrote two days ago, and the templates the server synced at start
+        assert _lena(server.url, token)["canReply"] is False
+        server.wait_for(lambda: "quote_ready" in _approved(server.url, token), "the synced templates")
+        assert sorted(_approved(server.url, token)) == ["follow_up", "order_update", "quote_ready"]
+
+        # When Ana sends her the approved quote template
+        conversation_id = _lena(server.url, token)["id"]
+        template_id = _approved(server.url, token)["quote_ready"]["id"]
+        sent = _graphql(
+            server.url,
+            token,
+            f'mutation {{ sendTemplate(conversationId: "{conversation_id}", templateId: "{template_id}", variables: '
+            '[{key: "1", value: "Lena"}, {key: "2", value: "Q-2026-17"}]) { status text } }',
+        )["sendTemplate"]
+
+        # Then it is sent, Lena answers, and the window is open again
+        assert sent == {"status": "SENT", "text": "Hi Lena, your quote Q-2026-17 is ready. Shall I send it over?"}
+        server.wait_for(lambda: _lena(server.url, token)["canReply"], "Lena's answer")
+        thread = [edge["node"] for edge in _lena(server.url, token)["messages"]["edges"]]
+        assert [m["direction"] for m in thread] == ["INBOUND", "OUTBOUND", "INBOUND"]
+        assert thread[1]["template"] == {"name": "quote_ready"}
+    assert "Traceback" not in server.output()
