@@ -30,7 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     _migrate()
     uvicorn.run(
-        "app:create_app",
+        "app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -56,6 +56,13 @@ class Settings:
     sign_in_window_seconds: int = 900  # failures are counted per window
     sign_in_failures_per_email: int = 10
     sign_in_failures_per_address: int = 30
+    files_dir: str = "files"  # the directory file store, when FILES_URL is unset
+    files_url: str | None = None  # s3://bucket/prefix: S3-compatible object storage
+    files_s3_endpoint_url: str | None = None  # another S3-compatible service than AWS
+    files_s3_region: str = "us-east-1"
+    file_link_seconds: int = 3600  # how long a signed file URL given to a provider holds
+    file_copy_seconds: float = 5.0  # how often inbound media is copied and expired files swept; 0: never
+    max_inbound_file_bytes: int = 100_000_000  # a larger inbound file is not copied (UNAVAILABLE)
 
     @property
     def production(self) -> bool:
@@ -66,6 +73,13 @@ class Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         return cls(
+            files_dir=env.get("FILES_DIR") or defaults.files_dir,
+            files_url=env.get("FILES_URL") or None,
+            files_s3_endpoint_url=env.get("FILES_S3_ENDPOINT_URL") or None,
+            files_s3_region=env.get("FILES_S3_REGION") or defaults.files_s3_region,
+            file_link_seconds=int(env.get("FILE_LINK_SECONDS") or defaults.file_link_seconds),
+            file_copy_seconds=float(env.get("FILE_COPY_SECONDS") or defaults.file_copy_seconds),
+            max_inbound_file_bytes=int(env.get("MAX_INBOUND_FILE_BYTES") or defaults.max_inbound_file_bytes),
             database_url=env.get("DATABASE_URL") or defaults.database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_channel=env.get("REDIS_CHANNEL") or defaults.redis_channel,

@@ -376,8 +376,11 @@ def main() -> None:
         served.append(bare)
         if args.also:
             also_port = free_port()
-            also_env = {**env, "PYTHONPATH": str(Path(args.also).resolve())}  # its modules shadow this checkout's
-            also = [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(also_port)]
+            checkout = str(Path(args.also).resolve())
+            also_env = {**env, "PYTHONPATH": checkout}
+            # `-c` puts the working directory (this checkout) first on sys.path: the other checkout goes before it.
+            start = f"import sys; sys.path.insert(0, {checkout!r}); import cli; cli.main()"
+            also = [sys.executable, "-c", start, "serve", "--port", str(also_port)]
             served.append(Server("graphql-also", also, port=also_port, env=also_env, logs=logs))
         for target in served:
             target.wait_ready()

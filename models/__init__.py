@@ -1,10 +1,11 @@
 """Tortoise models. Every row belongs to one account (R-TENANT)."""
 
 from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
-from models.apps import AppAccess, MessagingApp, Provider
+from models.apps import AppAccess, AssignmentMode, MessagingApp, Provider
 from models.canned import CannedReply
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
+from models.files import FileState, StoredFile
 from models.inbox import (
     Attachment,
     Contact,
@@ -32,6 +33,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "AppAccess",
+    "AssignmentMode",
     "Attachment",
     "CannedReply",
     "CodePurpose",
@@ -45,6 +47,7 @@ __all__ = [
     "Direction",
     "EmailItem",
     "EmailStatus",
+    "FileState",
     "InboxEvent",
     "InboxEventType",
     "Label",
@@ -66,6 +69,7 @@ __all__ = [
     "Role",
     "SignInCode",
     "SignInEmail",
+    "StoredFile",
     "TemplateCategory",
     "TemplateStatus",
     "TokenKind",

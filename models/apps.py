@@ -16,6 +16,14 @@ class Provider(StrEnum):
     API = "API"
 
 
+class AssignmentMode(StrEnum):
+    """How new and reopened unassigned conversations are assigned (R-ROUTE)."""
+
+    MANUAL = "MANUAL"
+    ROUND_ROBIN = "ROUND_ROBIN"
+    BALANCED = "BALANCED"
+
+
 class MessagingApp(Model):
     id = fields.IntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
@@ -35,6 +43,14 @@ class MessagingApp(Model):
     templates_synced_at = fields.DatetimeField(null=True)
     "A process syncing its templates holds them until then: the lease no other process syncs under."
     templates_sync_lease = fields.DatetimeField(null=True)
+    "R-ROUTE: the policy (db_default: the apps that exist when the column is added stay MANUAL)."
+    assignment_mode = fields.CharEnumField(
+        AssignmentMode, max_length=12, default=AssignmentMode.MANUAL, db_default=AssignmentMode.MANUAL.value
+    )
+    "At most this many open conversations per user from automatic assignment; null: no cap."
+    max_open_per_user = fields.IntField(null=True)
+    "ROUND_ROBIN's turn: the user automatic assignment gave a conversation last (the next in id order follows)."
+    assignment_last_user_id = fields.IntField(null=True)
 
     class Meta:
         table = "messaging_app"

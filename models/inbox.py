@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from tortoise import fields
 from tortoise.models import Model
@@ -39,6 +39,11 @@ class Attachment(TypedDict):
 
     url: str
     contentType: str | None
+    # R-MEDIA: a file in our store (inbound: once copied, `state` says how far; outbound: `fileId`).
+    filename: NotRequired[str | None]
+    size: NotRequired[int | None]
+    state: NotRequired[str]
+    fileId: NotRequired[int]
 
 
 class Contact(Model):

@@ -8,10 +8,16 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+from models.accounts import ApiToken, User
 
 
 class Dialect(StrEnum):
@@ -19,9 +25,17 @@ class Dialect(StrEnum):
     SQLITE = "sqlite"
 
 
+_DIALECTS = {dialect.value: dialect for dialect in Dialect}
+
+
 def dialect() -> Dialect:
     """The database of the default connection."""
-    return Dialect(connections.get("default").capabilities.dialect)
+    return dialect_of(connections.get("default"))
+
+
+def dialect_of(client: BaseDBAsyncClient) -> Dialect:
+    """The database of `client` (a migration's). A dict lookup, not `Dialect(…)`: it runs per statement."""
+    return _DIALECTS[client.capabilities.dialect]
 
 
 class AdvisoryLock(IntEnum):
@@ -33,6 +47,9 @@ class AdvisoryLock(IntEnum):
     # With the account's id as second key (the two-key form, a key space apart from EVENT_ORDER's):
     # serialises the changes that could take an account's last active admin away (R-ADMIN).
     ACCOUNT_ADMINS = 0x5B1E_AD77
+    # With the app's id as second key: serialises automatic assignment in an app (R-ROUTE), so two
+    # arrivals on two processes never both take a user's last free slot nor the same turn.
+    APP_ROUTING = 0x5B1E_2077
 
 
 # Every webhook's app, read together for the webhooks arriving at the same moment (one round trip
@@ -59,10 +76,37 @@ MEMBERS_NOTIFICATION_SETTINGS = (
 # PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
 LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 
+# PostgreSQL only. Parameters: AdvisoryLock.APP_ROUTING, the app's id (R-ROUTE).
+LOCK_APP_ROUTING = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+
+# R-ROUTE: who may be given an app's conversation automatically (access, ACTIVE, available) with how
+# many open conversations each holds in the app, in id order. The count is read from the partial
+# index ix_conversation_open_load (migration 0011), not kept in a counter. Parameters: the app, twice.
+ROUTING_CANDIDATES = (
+    "SELECT u.id, (SELECT count(*) FROM conversation c WHERE c.app_id = $1 AND c.assignee_id = u.id"
+    " AND c.status = 'OPEN' AND c.assignee_id IS NOT NULL AND c.deleted_at IS NULL) AS open"
+    ' FROM app_access a JOIN "user" u ON u.id = a.user_id'
+    " WHERE a.app_id = $2 AND u.status = 'ACTIVE' AND u.available ORDER BY u.id"
+)
+# On PostgreSQL the candidates are read FOR SHARE, as `holds_active` does (R-ADMIN): a deactivation
+# or an availability change committing meanwhile waits for the assignment, then sees it.
+FOR_SHARE_OF_USERS = " FOR SHARE OF u"
+
 # The user row if they are ACTIVE (R-ADMIN), and with AND_AVAILABLE if they may be given a conversation
 # (R-AVAIL). Read FOR SHARE on PostgreSQL (resolvers/admin.holds_active), the row stays so until commit.
 ACTIVE_USER = "SELECT id FROM \"user\" WHERE id = $1 AND status = 'ACTIVE'"
 AND_AVAILABLE = " AND available"
+
+# PostgreSQL only. Of the (token digest, user id, role) that open WebSockets were accepted with, those
+# no longer granted (token gone or expired, user not ACTIVE or in another role): every second, for
+# every open socket, so the arrays go whole as three parameters and only the few lost come back.
+# Parameters: digests, user ids, roles, status, now.
+RIGHTS_LOST = (
+    "SELECT g.digest, g.user_id, g.role FROM unnest($1::varchar[], $2::int[], $3::varchar[]) AS g(digest, user_id, role)"
+    ' WHERE NOT EXISTS (SELECT 1 FROM api_token t JOIN "user" u ON u.id = t.user_id'
+    " WHERE t.digest = g.digest AND u.id = g.user_id AND u.role = g.role AND u.status = $4"
+    " AND (t.expires_at IS NULL OR t.expires_at > $5))"
+)
 
 # PostgreSQL only. Takes the EVENT_ORDER lock in the statement that draws the event's id (one round
 # trip on every change); taking it again for a second event of the same transaction is harmless
@@ -73,14 +117,16 @@ INSERT_EVENT_IN_ORDER = (
     " FROM pg_advisory_xact_lock($8) RETURNING id"
 )
 
-_NUMBERED = re.compile(r"\$\d+")
+# A parameter: `$n`, or `= ANY($n::int[])` (a list of ids), which SQLite is sent as `IN (?, …)`.
+_PARAMETER = re.compile(r"= ANY\(\$(\d+)::int\[\]\)|\$(\d+)")
 
 
 async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
+    parameters = list(values)
     if dialect() != Dialect.POSTGRES:
-        statement = _NUMBERED.sub("?", statement)
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, list(values))
+        statement, parameters = _for_sqlite(statement, values)
+    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, parameters)
     return rows
 
 
@@ -199,3 +245,192 @@ INSERT_NOTIFICATIONS_AND_EVENTS = (
     " SELECT 'event' AS kind, id, NULL::int AS user_id FROM recorded"
     " UNION ALL SELECT 'notification', id, user_id FROM notified"
 )
+
+
+def _for_sqlite(statement: str, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    flat: list[Any] = []
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            items = list(values[int(match.group(1)) - 1])
+            flat.extend(items)
+            return "IN (" + ",".join("?" * len(items)) + ")"
+        flat.append(values[int(match.group(2)) - 1])
+        return "?"
+
+    return _PARAMETER.sub(one, statement), flat
+
+
+# ---- rows as models, without the ORM building the statement
+
+M = TypeVar("M", bound=Model)
+
+_COLUMNS: dict[type[Model], tuple[str, ...]] = {}
+
+
+def columns_of(model: type[Model]) -> tuple[str, ...]:
+    """`model`'s columns (read once Tortoise is initialised: foreign keys' columns are added then)."""
+    found = _COLUMNS.get(model)
+    if found is None:
+        found = _COLUMNS[model] = tuple(model._meta.fields_db_projection.values())
+    return found
+
+
+def select_list(model: type[Model], alias: str, prefix: str | None = None) -> str:
+    """The select list of `model`'s columns from the table aliased `alias`; with a prefix each column
+    is named `prefix.column`, which `joined` reads back as a related row."""
+    if prefix is None:
+        return ", ".join(f'{alias}."{column}"' for column in columns_of(model))
+    return ", ".join(f'{alias}."{column}" AS "{prefix}.{column}"' for column in columns_of(model))
+
+
+def instances(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+    """Rows read with `select_list(model, …)` as models, converted as the ORM converts its own reads."""
+    make = model._init_from_db
+    return [make(**row) for row in rows]
+
+
+def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[Model]]) -> list[M]:
+    """Like `instances`, each with its related rows (read with `select_list(other, alias, name)`) set
+    where `select_related(name)` sets them: None where the join found no row."""
+    own = columns_of(model)
+    plans = [
+        (f"_{name}", f"{name}.id", other, [(column, f"{name}.{column}") for column in columns_of(other)])
+        for name, other in related.items()
+    ]
+    made: list[M] = []
+    for row in rows:
+        instance = model._init_from_db(**{column: row[column] for column in own})
+        for attribute, key, other, names in plans:
+            value = None if row[key] is None else other._init_from_db(**{column: row[name] for column, name in names})
+            object.__setattr__(instance, attribute, value)
+        made.append(instance)
+    return made
+
+
+async def rows_by_id(model: type[M], ids: Collection[int]) -> list[M]:
+    """The rows of these ids, in no order (what the request's loaders batch)."""
+    table = model._meta.db_table
+    statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" = ANY($1::int[])'
+    return instances(model, await fetch(statement, list(ids)))
+
+
+def viewer_of_token() -> str:
+    """The token of digest $1 with its user (`joined(ApiToken, rows, {"user": User})`) when the user is
+    ACTIVE ($2): on every request, where the ORM's form of this join costs several times the CPU the
+    database spends on it. Whether a session has expired is read from the row (resolvers/viewer.py)."""
+    return (
+        f"SELECT {select_list(ApiToken, 't')}, {select_list(User, 'u', 'user')}"
+        ' FROM api_token t JOIN "user" u ON u."id" = t."user_id" WHERE t."digest" = $1 AND u."status" = $2 LIMIT 1'
+    )
+
+
+# The apps shared with a user ($1): on every request.
+APP_IDS_OF_USER = 'SELECT "app_id" FROM app_access WHERE "user_id" = $1'
+# ---- R-SEARCH: a page of hits of each tier (resolvers/search.py ranks them and reads the cursors)
+
+
+class _Statement:
+    """A search statement being written, its values inlined as constants: the planner must see them
+    (a rare word is read from the index, a common one backwards by id) and a prepared statement's
+    cached generic plan would not. Only integers and strings of letters, digits, spaces, `%` and
+    `&` are taken, so a value can never close its quotes."""
+
+    def param(self, value: int | str) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(value)
+        if isinstance(value, int):
+            return str(int(value))
+        if not _SAFE_TEXT.fullmatch(value):
+            raise ValueError("not a search of words")
+        return f"'{value}'"
+
+    def params(self, values: list[int]) -> str:
+        return ", ".join(self.param(value) for value in values)
+
+
+_SAFE_TEXT = re.compile(r"[\w %&]*")
+
+
+def _digits_only(column: str, postgres: bool) -> str:
+    """`column` without separators, so a phone number's digits run together. SQLite has no
+    regexp_replace: the separators phone numbers are written with are removed one by one."""
+    if postgres:
+        return f"regexp_replace({column}, '[^0-9]', '', 'g')"  # the expression of ix_contact_phone_trgm
+    for character in "+ -().:/":
+        column = f"replace({column}, '{character}', '')"
+    return column
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search's terms, in the viewer's apps. `name_patterns` are LIKE patterns of folded words (letters
+    and digits only), `phone_pattern` one of digits; `fts_query` is in the database's own FTS syntax."""
+
+    account_id: int
+    app_ids: list[int]
+    name_patterns: list[str]
+    phone_pattern: str | None
+    fts_query: str
+
+    def _contact_matches(self, s: _Statement, postgres: bool) -> str:
+        # the expression of ix_contact_name_trgm (migration 0012) on PostgreSQL
+        name = "lower(sb_unaccent(k.name))" if postgres else "lower(k.name)"
+        words = " AND ".join(f"{name} LIKE {s.param(pattern)}" for pattern in self.name_patterns)
+        condition = f"(k.name IS NOT NULL AND {words})"
+        if self.phone_pattern:
+            phone = _digits_only("k.external_id", postgres)
+            condition = f"({condition} OR {phone} LIKE {s.param(self.phone_pattern)})"
+        return condition
+
+    def _visible(self, s: _Statement, alias: str) -> str:
+        return f"{alias}.account_id = {s.param(self.account_id)} AND {alias}.app_id IN ({s.params(self.app_ids)})"
+
+    def contact_hits(self, after: tuple[int, int] | None, limit: int) -> str:
+        """Live conversations whose contact matches, by (last message id, id) descending, after `after`.
+        Rows: conversation_id, sort_key. Returns the statement, for `fetch`."""
+        s = _Statement()
+        key = "coalesce(c.last_message_id, 0)"
+        statement = (
+            f"SELECT c.id AS conversation_id, {key} AS sort_key FROM conversation c JOIN contact k ON k.id = c.contact_id"
+            f" WHERE {self._visible(s, 'c')} AND c.deleted_at IS NULL"
+            f" AND {self._contact_matches(s, dialect() == Dialect.POSTGRES)}"
+        )
+        if after:
+            statement += f" AND ({key}, c.id) < ({s.param(after[0])}, {s.param(after[1])})"
+        statement += f" ORDER BY sort_key DESC, c.id DESC LIMIT {s.param(limit)}"
+        return statement
+
+    def message_hits(self, before: int | None, limit: int) -> str:
+        """Per live conversation whose contact does not match, its newest matching message, newest
+        first, older than `before`. Rows: message_id, conversation_id."""
+        s = _Statement()
+        if dialect() == Dialect.POSTGRES:
+            # Read backwards by id (a common word) or from the GIN index (a rare one): the planner
+            # chooses. NOT EXISTS keeps each conversation's newest match only.
+            matches = f"{{}}.search_document @@ to_tsquery('simple', {s.param(self.fts_query)})"
+            statement = (
+                "SELECT m.id AS message_id, m.conversation_id FROM message m"
+                " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
+                f" WHERE {self._visible(s, 'm')} AND m.conversation_id IS NOT NULL"
+                f" AND {matches.format('m')} AND c.deleted_at IS NULL"
+                f" AND NOT {self._contact_matches(s, True)}"
+                " AND NOT EXISTS (SELECT 1 FROM message n WHERE n.conversation_id = m.conversation_id"
+                f" AND n.id > m.id AND {matches.format('n')})"
+            )
+            if before is not None:
+                statement += f" AND m.id < {s.param(before)}"
+            statement += f" ORDER BY m.id DESC LIMIT {s.param(limit)}"
+        else:
+            statement = (
+                "SELECT max(m.id) AS message_id, m.conversation_id FROM message_search"
+                " JOIN message m ON m.id = message_search.rowid"
+                " JOIN conversation c ON c.id = m.conversation_id JOIN contact k ON k.id = c.contact_id"
+                f" WHERE message_search MATCH {s.param(self.fts_query)} AND {self._visible(s, 'm')}"
+                f" AND m.conversation_id IS NOT NULL AND c.deleted_at IS NULL AND NOT {self._contact_matches(s, False)}"
+                " GROUP BY m.conversation_id"
+            )
+            if before is not None:
+                statement += f" HAVING max(m.id) < {s.param(before)}"
+            statement += f" ORDER BY message_id DESC LIMIT {s.param(limit)}"
+        return statement

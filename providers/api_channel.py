@@ -139,13 +139,18 @@ class ApiChannel:
         self.http = http
 
     async def send(self, outbound: Outbound) -> SendResult:
-        body = json.dumps(
-            {
-                "messageId": to_api_id("Message", outbound.message.id),
-                "recipient": {"id": outbound.contact.external_id},
-                "text": outbound.message.text,
-            }
-        ).encode()
+        reply: dict[str, Any] = {
+            "messageId": to_api_id("Message", outbound.message.id),
+            "recipient": {"id": outbound.contact.external_id},
+            "text": outbound.message.text,
+        }
+        if outbound.files:
+            # R-MEDIA: signed links that expire (FILE_LINK_SECONDS): fetch them on receipt.
+            reply["attachments"] = [
+                {"url": file.url, "contentType": file.content_type, "filename": file.filename}
+                for file in outbound.files
+            ]
+        body = json.dumps(reply).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Switchboard-Signature": sign(outbound.credentials["secret"], body),

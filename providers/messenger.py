@@ -186,6 +186,12 @@ routes = [
 # ---- the Graph API
 
 
+def _attachment_type(content_type: str) -> str:
+    """Graph's attachment types: image, audio, video, or file for the rest."""
+    major = content_type.partition("/")[0]
+    return major if major in ("image", "audio", "video") else "file"
+
+
 class MessengerChannel:
     PROFILES_REMEMBERED = 10_000
 
@@ -205,11 +211,35 @@ class MessengerChannel:
         return True
 
     async def send(self, outbound: Outbound) -> SendResult:
+        """Graph carries text or one attachment per message: a reply with both is the file, then the
+        text (R-MEDIA); the file's message id is the reply's."""
+        metadata = to_api_id("Message", outbound.message.id)
+        bodies: list[dict[str, Any]] = [
+            {
+                "attachment": {
+                    "type": _attachment_type(file.content_type),
+                    "payload": {"url": file.url, "is_reusable": False},
+                }
+            }
+            for file in outbound.files
+        ]
+        if outbound.message.text or not bodies:
+            bodies.append({"text": outbound.message.text or ""})
+        first: SendResult | None = None
+        for message in bodies:
+            result = await self._send_one(outbound, {**message, "metadata": metadata})
+            if result.error_code is not None or result.retry:
+                return result
+            first = first or result
+        assert first is not None
+        return first
+
+    async def _send_one(self, outbound: Outbound, message: dict[str, Any]) -> SendResult:
         body = {
             "recipient": {"id": outbound.contact.external_id},
             "messaging_type": "RESPONSE",
             # Graph reads `metadata` inside `message`; it comes back on the echo and finds this row.
-            "message": {"text": outbound.message.text or "", "metadata": to_api_id("Message", outbound.message.id)},
+            "message": message,
         }
         try:
             response = await self.http.post(
@@ -225,11 +255,11 @@ class MessengerChannel:
         if not isinstance(refusal, dict):
             refusal = {}
         code = str(refusal.get("code") or response.status_code)
-        message = ERRORS.get(code) or str(refusal.get("message") or response.reason_phrase)
+        message_text = ERRORS.get(code) or str(refusal.get("message") or response.reason_phrase)
         if refusal.get("error_subcode"):
-            message = f"{message} (subcode {refusal['error_subcode']})"
+            message_text = f"{message_text} (subcode {refusal['error_subcode']})"
         retry = code in TRANSIENT or bool(refusal.get("is_transient")) or response.status_code >= 500
-        return SendResult(error_code=code, error_message=message, retry=retry)
+        return SendResult(error_code=code, error_message=message_text, retry=retry)
 
     async def profile(self, psid: str, page_token: str) -> tuple[str | None, str | None]:
         """(name, picture); (None, None) when Graph gives nothing (2018218, errors, timeouts)."""

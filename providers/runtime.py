@@ -13,9 +13,11 @@ import httpx
 
 from models import Provider
 from providers.api_channel import ApiChannel
+from providers.files import HttpMediaFetcher, make_file_store
 from providers.messenger import MessengerChannel
 from providers.twilio import TwilioChannel, TwilioHttpClient, TwilioTemplates
 from resolvers.delivery import Channel, retry_due_sends, use_channels
+from resolvers.files import copy_due_media, sweep_expired_files, use_file_store
 from resolvers.templates import TemplateSource, sync_due_templates, use_template_sources
 from settings import Settings
 
@@ -39,20 +41,26 @@ class ProviderRuntime:
         self.template_sources: dict[Provider, TemplateSource] = {
             Provider.TWILIO_WHATSAPP: TwilioTemplates(self.twilio_http)
         }
+        self.files = make_file_store(settings)
+        self.media = HttpMediaFetcher(self.http)
         self.retry_interval = settings.send_retry_seconds  # 0: no retry loop in this process
         self.template_sync_interval = settings.template_sync_seconds  # 0: no periodic sync in this process
+        self.files_interval = settings.file_copy_seconds  # 0: no media copy nor sweep in this process
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         use_channels(self.channels)
         use_template_sources(self.template_sources)
+        use_file_store(self.files, self.media)
         if self.retry_interval:
             self._loops.append(asyncio.create_task(self._retry_forever(self.retry_interval), name="send-retry"))
         if self.template_sync_interval:
             self._loops.append(
                 asyncio.create_task(self._sync_templates_forever(self.template_sync_interval), name="template-sync")
             )
+        if self.files_interval:
+            self._loops.append(asyncio.create_task(self._files_forever(self.files_interval), name="media-copy"))
 
     async def close(self) -> None:
         for loop in self._loops:
@@ -61,6 +69,8 @@ class ProviderRuntime:
         await self.drain()
         use_channels({})
         use_template_sources({})
+        use_file_store(None)
+        await self.files.close()
         await self.http.aclose()
         await self.twilio_http.close()
 
@@ -99,3 +109,15 @@ class ProviderRuntime:
             except Exception:
                 log.exception("template sync pass failed; trying again in %ss", interval)
             await asyncio.sleep(min(interval, TEMPLATE_SYNC_LOOK_SECONDS))
+
+    async def _files_forever(self, interval: float) -> None:
+        """R-MEDIA: copies inbound media after the webhooks answered, and removes expired files."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                while await copy_due_media() > 0:
+                    pass
+                while await sweep_expired_files() > 0:
+                    pass
+            except Exception:
+                log.exception("media copy pass failed; trying again in %ss", interval)

@@ -326,6 +326,7 @@ class TwilioChannel:
             sent = await client.messages.create_async(
                 from_=f"whatsapp:{credentials['fromNumber']}",
                 to=f"whatsapp:{outbound.contact.external_id}",
+                media_url=[file.url for file in outbound.files] or None,  # R-MEDIA: Twilio fetches each
                 status_callback=status_callback_url(outbound.app.id, outbound.message.id),
                 **content,
             )

@@ -17,7 +17,8 @@ recipient (schema/realtime.py shares it among the subscribers of a group).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tortoise.queryset import QuerySet
 
@@ -111,6 +112,15 @@ async def require_conversation(viewer: Viewer, conversation_id: str, *, for_upda
 def visible_conversations(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Conversation]:
     """The conversations of `app_ids` (the viewer's, from `visible_app_ids`) that the viewer may see."""
     return Conversation.filter(account_id=viewer.account_id, app_id__in=app_ids, deleted_at__isnull=True)
+
+
+def visible_conversations_sql(viewer: Viewer, app_ids: Sequence[int], alias: str, value: Callable[[Any], str]) -> str:
+    """`visible_conversations` as an SQL condition on the conversation aliased `alias` (for the
+    statements written as SQL, models/sql.py); `value` places a parameter and gives its `$n`."""
+    return (
+        f'{alias}."account_id" = {value(viewer.account_id)} AND {alias}."app_id" = ANY({value(list(app_ids))}::int[])'
+        f' AND {alias}."deleted_at" IS NULL'
+    )
 
 
 def visible_messages(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Message]:

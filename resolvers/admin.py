@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models import ApiToken, Conversation, ConversationStatus, InboxEventType, Role, User, UserStatus
 from models.sql import ACTIVE_USER, AND_AVAILABLE, LOCK_ACCOUNT_ADMINS, AdvisoryLock, Dialect, dialect, fetch
+from resolvers import routing
 from resolvers.access import account_user
 from resolvers.errors import Forbidden, NotFound, ValidationFailed
 from resolvers.events import change
@@ -116,6 +117,10 @@ async def deactivate_user(viewer: Viewer, user_id: str) -> User:
             # Under the row lock the version read is the current one: compare-and-set cannot lose.
             await compare_and_set(conversation, assignee_id=None)
             c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
+    # R-ROUTE: what they held is queued and goes to the others, in a transaction of its own right
+    # after: routing takes an app's lock before users' rows, and this one holds the user's row.
+    async with change() as c:
+        await routing.drain(c, {conversation.app_id for conversation in held})
     await rights_changed([user.id])
     return user
 
@@ -131,4 +136,7 @@ async def reactivate_user(viewer: Viewer, user_id: str) -> User:
             return user
         await User.filter(id=user.id).update(status=UserStatus.ACTIVE, available=True)
         user.status, user.available = UserStatus.ACTIVE, True
+    # R-ROUTE: they take queued conversations at once, in a transaction of their own (as below).
+    async with change() as c:
+        await routing.drain(c, await routing.user_app_ids(user.id))
     return user

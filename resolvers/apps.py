@@ -8,10 +8,11 @@ from tortoise.transactions import in_transaction
 
 from models import AppAccess, MessagingApp, Provider, User
 from models.typed import ids_of
-from resolvers import clock
+from resolvers import clock, files, routing
 from resolvers.access import account_app, visible_apps
 from resolvers.credentials import encrypt_credentials, validate_credentials
 from resolvers.errors import Forbidden, NotFound, ValidationFailed
+from resolvers.events import change
 from resolvers.ids import pk_of, to_api_id
 from resolvers.viewer import Viewer
 from settings import get_settings
@@ -74,8 +75,10 @@ async def share_messaging_app(viewer: Viewer, app_id: str, user_ids: list[str]) 
     viewer.require_admin()
     app = await account_app(viewer, app_id)
     users = await _account_users(viewer, user_ids)
-    async with in_transaction():
+    async with change() as c:
+        await routing.lock_routing([app.id])
         await _set_access(app, {app.installed_by_id, *(user.id for user in users)})
+        await routing.drain(c, [app.id])  # R-ROUTE: someone given access may take queued conversations
     viewer.forget_access()
     return app
 
@@ -90,7 +93,9 @@ async def uninstall_messaging_app(viewer: Viewer, app_id: str) -> int:
     """Removes the app with its contacts, conversations and messages."""
     viewer.require_admin()
     app = await account_app(viewer, app_id)
-    await app.delete()
+    async with in_transaction():
+        await files.forget_app_files(app.id)  # R-MEDIA: the sweep removes their bytes
+        await app.delete()
     viewer.forget_access()
     return app.id
 

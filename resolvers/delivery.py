@@ -27,6 +27,7 @@ from models import (
 from resolvers import clock
 from resolvers.credentials import decrypt_credentials
 from resolvers.events import Change, change
+from resolvers.files import public_url
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,15 @@ REPLACES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
 
 
 @dataclass(frozen=True)
+class OutboundFile:
+    """A reply's file as a provider fetches it: a public, signed, expiring link (R-MEDIA)."""
+
+    url: str
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class Outbound:
     """Everything a channel needs to send one reply."""
 
@@ -54,6 +64,21 @@ class Outbound:
     contact: Contact
     "The template it is sent from (R-TEMPLATE): the provider gets the template and the message's values."
     template: MessageTemplate | None = None
+    "A reply's files (R-MEDIA), as public signed links."
+    files: tuple[OutboundFile, ...] = ()
+
+
+def outbound_files(message: Message) -> tuple[OutboundFile, ...]:
+    """Signed when the send is tried, so a retry hours later still hands the provider a live link."""
+    return tuple(
+        OutboundFile(
+            public_url(attachment["fileId"], attachment.get("filename")),
+            attachment.get("contentType") or "application/octet-stream",
+            attachment.get("filename") or "file",
+        )
+        for attachment in message.attachments or []
+        if "fileId" in attachment
+    )
 
 
 @dataclass(frozen=True)
@@ -235,7 +260,8 @@ async def deliver(message_id: int) -> SendResult | None:
         return None
     contact = await Contact.get(conversations__id=message.conversation_id)
     template = await MessageTemplate.get_or_none(id=message.template_id) if message.template_id else None
-    outbound = Outbound(message, app, decrypt_credentials(app.credentials_encrypted), contact, template)
+    credentials = decrypt_credentials(app.credentials_encrypted)
+    outbound = Outbound(message, app, credentials, contact, template, outbound_files(message))
     try:
         result = await channel.send(outbound)
     except Exception as error:  # a bug or an unforeseen transport error must not lose the message

@@ -46,7 +46,7 @@ from models.sql import (
     AdvisoryLock,
     fetch,
 )
-from resolvers import clock, notes
+from resolvers import clock, files, notes, routing
 from resolvers.emails import queue_email
 from resolvers.events import Change
 from resolvers.messages import InboundMessage, stored_attachments
@@ -154,6 +154,24 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
     placed = [
         (m, conversations[m.app_id, m.contact_external_id], message_ids[m.app_id, m.provider_message_id]) for m in new
     ]
+
+    # 5a. R-MEDIA: each attachment waits for its copy into the file store, after the answer
+    await files.register_inbound(
+        [
+            files.InboundFiles(conversation.account_id, message_id, conversation.id, stored_attachments(m))
+            for m, conversation, message_id in placed
+        ]
+    )
+
+    # 5b. R-ROUTE: the conversations this batch created, brought back or reopened unassigned go to
+    # someone by their app's policy (its CONVERSATION_ASSIGNED events follow the batch's, at commit)
+    arrivals = [
+        (by_id[id].app_id, id)
+        for id in touched
+        if by_id[id].assignee_id is None and (by_id[id].created or by_id[id].back or by_id[id].reopened)
+    ]
+    for conversation_id, assignee_id in (await routing.route_new_ids(c, arrivals)).items():
+        by_id[conversation_id].assignee_id = assignee_id
 
     # 6. R-NOTE: only conversations that existed before this batch can be linked
     await _notes([(conversation, message_id) for _, conversation, message_id in placed if not conversation.created])

@@ -13,7 +13,7 @@ from models import (
     MessageMention,
     MessagingApp,
 )
-from resolvers import clock
+from resolvers import clock, files, routing
 from resolvers.access import require_conversation
 from resolvers.admin import holds_active
 from resolvers.errors import Forbidden
@@ -47,6 +47,10 @@ async def _set_status(
             c.record(event, conversation, actor_id=viewer.id)
             if "assignee_id" in changes:
                 c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation, actor_id=viewer.id)
+            if status == ConversationStatus.OPEN:
+                await routing.route_new(c, [conversation])  # R-ROUTE: reopened unassigned
+            elif assignee is not None:
+                await routing.drain(c, [conversation.app_id])  # R-ROUTE: closing freed a slot
     return conversation
 
 
@@ -67,6 +71,7 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )
+        await files.forget_conversation_files(c, conversation.id)
         await Conversation.filter(id=conversation.id).update(
             deleted_at=clock.now(),
             status=ConversationStatus.OPEN,
@@ -79,4 +84,6 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
             last_inbound_at=None,
         )
         c.record(InboxEventType.CONVERSATION_DELETED, conversation, actor_id=viewer.id)
+        if conversation.status == ConversationStatus.OPEN and conversation.assignee_id is not None:
+            await routing.drain(c, [conversation.app_id])  # R-ROUTE: its assignee has a slot free
     return conversation.id

@@ -18,7 +18,7 @@ from models import (
     MessagingApp,
 )
 from models.sql import MESSAGE_DELIVERED, fetch
-from resolvers import clock, notes
+from resolvers import clock, files, notes, routing
 from resolvers.admin import holds_active
 from resolvers.errors import ValidationFailed
 from resolvers.events import Change, change
@@ -70,8 +70,8 @@ def validate_inbound(inbound: InboundMessage) -> None:
 def stored_attachments(inbound: InboundMessage) -> list[Attachment]:
     """What `message.attachments` holds for an inbound message: the provider's links as the providers
     kept them (http(s) only). Both inbound paths (one message here, a batch in resolvers/inbound_batch.py)
-    write attachments from this one function."""
-    return inbound.attachments
+    write attachments from this one function. Each waits for its copy into the file store (R-MEDIA)."""
+    return files.pending_attachments(inbound.attachments)
 
 
 async def receive_message(inbound: InboundMessage) -> Received:
@@ -95,7 +95,9 @@ async def _receive_once(inbound: InboundMessage) -> Received:
         if await fetch(MESSAGE_DELIVERED, inbound.app_id, inbound.provider_message_id):
             existing = await Message.get(app_id=inbound.app_id, provider_message_id=inbound.provider_message_id)
             return Received(existing, duplicate=True)
-        conversation, created = await _live_conversation(c, inbound)
+        conversation, created, opened = await _live_conversation(c, inbound)
+        if opened:  # new, back from deletion or reopened: R-ROUTE's policy may give it to someone
+            await routing.route_new(c, [conversation])
         contact = conversation.contact
         now = clock.now()
         message = await Message.create(
@@ -111,6 +113,7 @@ async def _receive_once(inbound: InboundMessage) -> Received:
             created_at=now,
             updated_at=now,
         )
+        await files.register_inbound([message])  # R-MEDIA: copied into the file store after the webhook answered
         await set_last_message(conversation, message)
         c.record(InboxEventType.MESSAGE_RECEIVED, conversation, message_id=message.id)
         if not created:  # nobody can have linked a conversation this transaction creates
@@ -132,9 +135,10 @@ async def set_last_message(conversation: Conversation, message: Message) -> None
     await conversation.save(update_fields=fields)
 
 
-async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conversation, bool]:
+async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conversation, bool, bool]:
     """R-NEW, R-REOPEN, and R-DELETE's resurrection: the (app, contact) conversation, open, its row
-    locked, with its contact (both found in one statement), and whether this created it."""
+    locked, with its contact (both found in one statement), whether this created it, and whether
+    this opened it (created, brought back or reopened: R-ROUTE's arrivals)."""
     conversation = await (
         Conversation.filter(app_id=inbound.app_id, contact__external_id=inbound.contact_external_id)
         .select_related("contact")
@@ -152,7 +156,7 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
         )
         conversation.contact = contact
         c.record(InboxEventType.CONVERSATION_CREATED, conversation)
-        return conversation, True
+        return conversation, True, True
     await _update_contact(conversation.contact, inbound)
     if conversation.deleted_at is not None:
         conversation.deleted_at = None
@@ -162,7 +166,8 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
         conversation.created_at = clock.now()
         await conversation.save(update_fields=["deleted_at", "status", "assignee_id", "version", "created_at"])
         c.record(InboxEventType.CONVERSATION_CREATED, conversation)
-    elif conversation.status == ConversationStatus.CLOSED:
+        return conversation, False, True
+    if conversation.status == ConversationStatus.CLOSED:
         conversation.status = ConversationStatus.OPEN
         conversation.version += 1
         left = conversation.assignee_id is not None and not await holds_active(conversation.assignee_id)
@@ -172,7 +177,8 @@ async def _live_conversation(c: Change, inbound: InboundMessage) -> tuple[Conver
         c.record(InboxEventType.CONVERSATION_REOPENED, conversation)
         if left:
             c.record(InboxEventType.CONVERSATION_UNASSIGNED, conversation)
-    return conversation, False
+        return conversation, False, True
+    return conversation, False, False
 
 
 async def _new_or_existing_contact(inbound: InboundMessage) -> Contact:
@@ -203,8 +209,16 @@ async def _update_contact(contact: Contact, inbound: InboundMessage) -> None:
 
 
 def shown_attachments(message: Message) -> list[Attachment]:
-    """Only http(s) links are ever shown (rows stored before webhooks dropped the others may hold them)."""
-    return [attachment for attachment in message.attachments or [] if is_web_url(attachment["url"])]
+    """R-MEDIA: a file of ours (one with a `state`) is shown at our authenticated URL, never the
+    provider's. Older rows hold the provider's link: only http(s) links are ever shown (rows stored
+    before webhooks dropped the others may hold them)."""
+    shown: list[Attachment] = []
+    for position, attachment in enumerate(message.attachments or []):
+        if "state" in attachment:
+            shown.append({**attachment, "url": files.attachment_url(message.id, position)})
+        elif is_web_url(attachment["url"]):
+            shown.append(attachment)
+    return shown
 
 
 @dataclass

@@ -103,8 +103,9 @@ async def notify_inbound_message(c: Change, conversation: Conversation, message:
     await _notify(c, conversation, kinds, message_id=message.id, actor_id=None, chosen=chosen)
 
 
-async def notify_assigned(c: Change, conversation: Conversation, actor_id: int) -> None:
-    """The new assignee, unless they assigned themselves (R-ASSIGN checked their access)."""
+async def notify_assigned(c: Change, conversation: Conversation, actor_id: int | None) -> None:
+    """The new assignee, unless they assigned themselves (R-ASSIGN checked their access); no actor:
+    the app's routing policy assigned them (R-ROUTE)."""
     if conversation.assignee_id is None or conversation.assignee_id == actor_id:
         return
     kinds = {conversation.assignee_id: NotificationKind.CONVERSATION_ASSIGNED_TO_ME}

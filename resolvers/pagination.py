@@ -23,8 +23,12 @@ def page_size(first: int | None, default: int = 25) -> int:
     return size
 
 
+# `json.dumps` with separators builds an encoder per call; a cursor is written for every row of a page.
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_cursor(*key: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(_CURSOR_JSON.encode(key).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:

@@ -20,8 +20,9 @@ from models import (
     MessagingApp,
     OutboundSend,
     Provider,
+    StoredFile,
 )
-from resolvers import clock, notes
+from resolvers import clock, files, notes
 from resolvers.access import require_conversation
 from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
 from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
@@ -103,15 +104,22 @@ def _reply_text(provider: Provider, text: str) -> str:
     return text
 
 
-async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Message:
+async def send_message(
+    viewer: Viewer, conversation_id: str, text: str | None, attachment_ids: Sequence[str] = ()
+) -> Message:
     """Stores the reply QUEUED, then (after commit) hands it to the provider.
 
-    Returns it SENT when the provider accepted it, QUEUED when the provider could not be reached
-    (it is retried); raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it,
-    the message then being FAILED with that code in the thread."""
+    Text, files (R-MEDIA: uploads of the viewer's account, each used once) or both. Returns it SENT
+    when the provider accepted it, QUEUED when the provider could not be reached (it is retried);
+    raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it, the message then
+    being FAILED with that code in the thread."""
     conversation = await require_conversation(viewer, conversation_id)
     app = await MessagingApp.get(id=conversation.app_id)
-    text = _reply_text(app.provider, text)
+    if text is None and not attachment_ids:
+        raise ValidationFailed("A reply needs some text or a file.", field="text")
+    if text is not None:
+        text = _reply_text(app.provider, text)
+    uploads = await files.uploads_for_reply(viewer.account_id, app.provider, attachment_ids)
     async with change() as c:
         conversation = await require_conversation(viewer, conversation_id, for_update=True)
         if not can_reply(app.provider, conversation):
@@ -120,7 +128,7 @@ async def send_message(viewer: Viewer, conversation_id: str, text: str) -> Messa
                 "so the provider only accepts template messages.",
                 windowEndedAt=_iso(reply_window_ends_at(app.provider, conversation)),
             )
-        sending = await queue_send(c, viewer, conversation, text=text)
+        sending = await queue_send(c, viewer, conversation, text=text, uploads=uploads)
     return await sending.outcome()
 
 
@@ -149,12 +157,14 @@ async def queue_send(
     viewer: Viewer,
     conversation: Conversation,
     *,
-    text: str,
+    text: str | None,
     template: MessageTemplate | None = None,
     template_variables: dict[str, str] | None = None,
+    uploads: Sequence[StoredFile] = (),
 ) -> Sending:
     """A user's message, stored QUEUED with its send owed (OutboundSend) in `c`; handed to the provider
-    once `c` commits. The conversation's row must be locked by `c`."""
+    once `c` commits. The conversation's row must be locked by `c`. `uploads` (R-MEDIA) become its
+    attachments, each claimed once."""
     message = await record_outbound(
         c,
         conversation,
@@ -164,7 +174,9 @@ async def queue_send(
         sent_by_id=viewer.id,
         template=template,
         template_variables=template_variables,
+        attachments=files.outbound_attachments(uploads),
     )
+    await files.claim_uploads(message, uploads)
     await OutboundSend.create(message_id=message.id, attempts=1, next_attempt_at=clock.now() + LEASE)
     sending = Sending(message)
 

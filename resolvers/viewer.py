@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
-from models import ApiToken, AppAccess, Role, TokenKind, User, UserStatus
-from models.typed import ids_of
+from models import ApiToken, Role, TokenKind, User, UserStatus
+from models.sql import APP_IDS_OF_USER, RIGHTS_LOST, Dialect, dialect, fetch, joined, viewer_of_token
 from resolvers import clock
 from resolvers.errors import Forbidden
 from subscriptions import publisher
@@ -73,7 +73,7 @@ class Viewer:
         Read once per request, even when the fields of a page ask for it at the same moment."""
         async with self._app_ids_lock:
             if self._app_ids is None:
-                self._app_ids = frozenset(await ids_of(AppAccess.filter(user_id=self.user.id), "app_id"))
+                self._app_ids = frozenset(row["app_id"] for row in await fetch(APP_IDS_OF_USER, self.user.id))
             return self._app_ids
 
     def forget_access(self) -> None:
@@ -92,15 +92,14 @@ async def authenticate(token: str | None) -> Viewer | None:
 
 async def authenticate_digest(token_digest: str) -> Viewer | None:
     """Who the token of this digest belongs to now, in one statement: nobody once the token is
-    deleted (revoked) or expired, or its user DEACTIVATED. Notes `lastUsedAt` at most once a minute. Also how an open WebSocket re-reads its viewer per operation."""
-    row = (
-        await ApiToken.filter(unexpired(), digest=token_digest, user__status=UserStatus.ACTIVE)
-        .select_related("user")
-        .first()
-    )
-    if row is None:
+    deleted (revoked) or expired, or its user DEACTIVATED. Notes `lastUsedAt` at most once a minute.
+    Also how an open WebSocket re-reads its viewer per operation."""
+    rows = joined(ApiToken, await fetch(viewer_of_token(), token_digest, UserStatus.ACTIVE.value), {"user": User})
+    if not rows:
         return None
-    now = clock.now()
+    row, now = rows[0], clock.now()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
     if row.last_used_at is None or row.last_used_at <= now - LAST_USED_PRECISION:
         # conditional: of the requests of the same minute, across processes, one writes
         await ApiToken.filter(
@@ -126,6 +125,23 @@ async def current_rights(digests: Collection[str]) -> dict[str, tuple[int, Role]
         for token_digest, user_id, role in rows:
             rights[token_digest] = (user_id, Role(role))
     return rights
+
+
+Grant = tuple[str, int, str]  # (token digest, user id, role) as a socket was accepted with them
+
+
+async def lost_rights(grants: Collection[Grant]) -> set[Grant]:
+    """Those of `grants` the token no longer gives: it is deleted, or its user is not ACTIVE or has
+    another role. One statement (PostgreSQL: the grants go as arrays and only the lost come back;
+    SQLite: by `current_rights`)."""
+    if not grants:
+        return set()
+    if dialect() != Dialect.POSTGRES:
+        rights = await current_rights({grant[0] for grant in grants})
+        return {grant for grant in grants if rights.get(grant[0]) != (grant[1], grant[2])}
+    digests, user_ids, roles = (list(column) for column in zip(*grants, strict=True))
+    rows = await fetch(RIGHTS_LOST, digests, user_ids, roles, UserStatus.ACTIVE.value, clock.now())
+    return {(row["digest"], row["user_id"], row["role"]) for row in rows}
 
 
 async def rights_changed(user_ids: Iterable[int]) -> None:

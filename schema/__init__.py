@@ -20,7 +20,7 @@ from schema.inbox import InboxMutation, InboxQuery
 from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
 from schema.labels import LabelsMutation, LabelsQuery
-from schema.limits import QueryCost, limits_rule
+from schema.limits import CostCache, QueryCost, limits_rule
 from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.planner import EXECUTORS, Planner, reference_only
@@ -116,6 +116,7 @@ def build_schema() -> SwitchboardSchema:
     # make every lookup a miss.
     limits: list[type[ASTValidationRule]] = [limits_rule(settings.max_query_depth, settings.max_query_aliases)]
     quiet = [lambda: AddValidationRules([HideSuggestions])] if settings.production else []
+    costs = CostCache(settings.plan_cache_size)  # shared by the requests, like the plans
     schema = SwitchboardSchema(
         query=Query,
         mutation=Mutation,
@@ -126,7 +127,7 @@ def build_schema() -> SwitchboardSchema:
             SubscriptionsOverWebSocket,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryCost(settings.max_query_nodes),  # after ValidationCache: costs only valid documents
+            lambda: QueryCost(settings.max_query_nodes, costs),  # after ValidationCache: costs only valid documents
             lambda: AddValidationRules(limits),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             IntrospectionGuard,

@@ -6,10 +6,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from resolvers import apps
+from resolvers import apps, routing
 from resolvers.ids import to_api_id
 from schema.context import viewer_of
-from schema.types import MessagingApp, Provider
+from schema.types import AssignmentMode, MessagingApp, Provider
 
 
 @strawberry.input(description="A channel to install.")
@@ -71,3 +71,19 @@ class AppsMutation:
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The app's id.")]
     ) -> strawberry.ID:
         return strawberry.ID(to_api_id("MessagingApp", await apps.uninstall_messaging_app(viewer_of(info), id)))
+
+    @strawberry.mutation(
+        description="ADMIN (R-ROUTE): sets how the app's new and reopened unassigned conversations are assigned; "
+        "its queued ones are taken at once under the new policy. FORBIDDEN for members; NOT_FOUND for an unknown "
+        "app; VALIDATION_FAILED (field maxOpenPerUser) for a cap below 1 or above 10000."
+    )
+    async def set_assignment_policy(
+        self,
+        info: Info,
+        app_id: Annotated[strawberry.ID, strawberry.argument(description="The app's id.")],
+        mode: Annotated[AssignmentMode, strawberry.argument(description="MANUAL, ROUND_ROBIN or BALANCED.")],
+        max_open_per_user: Annotated[
+            int | None, strawberry.argument(description="The cap per user; null: no cap.")
+        ] = None,
+    ) -> MessagingApp:
+        return MessagingApp.of(await routing.set_assignment_policy(viewer_of(info), app_id, mode, max_open_per_user))

@@ -7,7 +7,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField, Selection
 
 import models
-from resolvers import assignment, lifecycle, sections
+from resolvers import assignment, lifecycle, search, sections
 from resolvers.access import require_conversation
 from resolvers.errors import NotFound
 from resolvers.ids import to_api_id
@@ -21,6 +21,7 @@ from schema.types import (
     Conversation,
     ConversationConnection,
     ConversationId,
+    ConversationSearchConnection,
     Deal,
     First,
     Label,
@@ -113,6 +114,27 @@ class InboxQuery:
         wants_total = _selects(info.selected_fields[0].selections, "totalCount")
         total = await sections.section_total(viewer, section, app_id=app_id, label_id=label_id) if wants_total else 0
         return ConversationConnection.of(page, sections.conversation_cursor, Conversation.of, total_count=total)
+
+    @strawberry.field(
+        description="Full-text search over message text, contact name and phone, in the conversations the viewer "
+        "can see; best match first."
+    )
+    async def search_conversations(
+        self,
+        info: Info,
+        query: Annotated[
+            str,
+            strawberry.argument(
+                description="Words to find (each a word's start in a message, or in the contact's name) or a phone "
+                "fragment (3 digits or more). VALIDATION_FAILED if it holds no letter or digit, or is over 200 "
+                "characters or 8 words (R-SEARCH)."
+            ),
+        ],
+        first: First = 25,
+        after: After = None,
+    ) -> ConversationSearchConnection:
+        page = await search.search_conversations(viewer_of(info), query, first=first, after=after)
+        return ConversationSearchConnection.of(page)
 
     @strawberry.field(
         description="One conversation; null when there is none, it was deleted, or its app is not shared with the viewer."

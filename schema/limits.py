@@ -20,7 +20,8 @@ resolver runs, subscriptions included (there the cost is per event).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,12 +256,47 @@ def limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
     return QueryLimits
 
 
+class CostCache:
+    """Costs already measured, by document, operation and the variables' values as far as a cost can
+    depend on them (an integer's value; any other value only by being given): a document served
+    again with the same page sizes is not walked again. Bounded: least recently used go."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self.costs: OrderedDict[Hashable, int] = OrderedDict()
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        text = document.loc.source.body if document.loc is not None else None
+        if text is None:
+            return Measurer(schema, document, operation, variables).operation(operation).cost()
+        given = frozenset((name, value if type(value) is int else _GIVEN) for name, value in (variables or {}).items())
+        key = (text, operation.name.value if operation.name else None, given)
+        found = self.costs.get(key)
+        if found is None:
+            found = self.costs[key] = Measurer(schema, document, operation, variables).operation(operation).cost()
+            if len(self.costs) > self.size:
+                self.costs.popitem(last=False)
+        else:
+            self.costs.move_to_end(key)
+        return found
+
+
+_GIVEN = object()  # a variable given a value that is not an integer: no page size, whatever it is
+
+
 class QueryCost(SchemaExtension):
     """Refuses an operation whose cost, with its variables, is over `max_nodes`. Runs as a validation
     hook after ValidationCache (list it after that one): a refusal is a validation error, so nothing runs."""
 
-    def __init__(self, max_nodes: int) -> None:
+    def __init__(self, max_nodes: int, costs: CostCache | None = None) -> None:
         self.max_nodes = max_nodes
+        self.costs = costs or CostCache(1)
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -268,9 +304,7 @@ class QueryCost(SchemaExtension):
         if not context.pre_execution_errors and document is not None:  # refused documents are not costed
             operation = get_operation_ast(document, context.operation_name)
             if operation is not None:
-                cost = (
-                    Measurer(context.schema._schema, document, operation, context.variables).operation(operation).cost()
-                )
+                cost = self.costs.cost(context.schema._schema, document, operation, context.variables)
                 if cost > self.max_nodes:
                     context.pre_execution_errors = [
                         too_complex(

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from tortoise.models import Model
 
 import models
+from models.sql import rows_by_id
 
 T = TypeVar("T")
 
@@ -20,7 +21,8 @@ def _by_id(model: type[Model]) -> DataLoader[int | None, Any]:
     `Model | None`: callers read their own model's fields, and most hold the row exists."""
 
     async def load(ids: Sequence[int | None]) -> list[Any]:
-        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
+        wanted = {pk for pk in ids if pk is not None}
+        rows = {row.pk: row for row in await rows_by_id(model, wanted)} if wanted else {}
         return [rows.get(pk) for pk in ids]
 
     return DataLoader(load_fn=load)

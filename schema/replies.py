@@ -7,7 +7,8 @@ from strawberry.types import Info
 
 from resolvers import replies
 from schema.context import viewer_of
-from schema.types import ConversationId, Message
+from schema.types import ConversationId, Message, UploadedFile
+from schema.uploads import Upload, upload_file
 
 
 @strawberry.type
@@ -23,11 +24,34 @@ class RepliesMutation:
         info: Info,
         conversation_id: ConversationId,
         text: Annotated[
-            str,
+            str | None,
             strawberry.argument(
                 description="The reply, not blank; at most 1,600 characters on WhatsApp, 2,000 on Messenger and "
-                "64,000 on API apps (VALIDATION_FAILED)."
+                "64,000 on API apps (VALIDATION_FAILED). Optional when files are sent."
             ),
-        ],
+        ] = None,
+        attachment_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="R-MEDIA: uploads (uploadFile) of your account, each sent once: NOT_FOUND for an unknown "
+                "one, VALIDATION_FAILED (reason UPLOAD_ALREADY_USED, FILE_TYPE_NOT_ALLOWED, FILE_TOO_LARGE, "
+                "TOO_MANY_ATTACHMENTS) otherwise. WhatsApp and Messenger carry one file per message."
+            ),
+        ] = None,
     ) -> Message:
-        return Message.of(await replies.send_message(viewer_of(info), conversation_id, text))
+        return Message.of(await replies.send_message(viewer_of(info), conversation_id, text, attachment_ids or ()))
+
+    @strawberry.mutation(
+        description="R-MEDIA: one file for a later sendMessage, sent as a GraphQL multipart request "
+        "(graphql-multipart-request-spec) with `Authorization: Bearer <token>`; VALIDATION_FAILED "
+        "(extensions.reason FILE_EMPTY, FILE_TYPE_NOT_ALLOWED, FILE_TOO_LARGE) for a type or size no "
+        "provider takes. Removed after a day unless sent."
+    )
+    async def upload_file(
+        self,
+        info: Info,
+        file: Annotated[
+            Upload, strawberry.argument(description="The file part named in the request's `map` (one file).")
+        ],
+    ) -> UploadedFile:
+        return UploadedFile.of(await upload_file(viewer_of(info), file))

@@ -53,6 +53,10 @@ class GraphQLView(GraphQL[Context, None]):
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.allowed_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # uploadFile (R-MEDIA). A multipart body is what a cross-site <form> can send; it is
+            # refused below unless it carries an Authorization header, which no form can set, so a
+            # browser preflights it and a page of another origin cannot reach it.
+            multipart_uploads_enabled=True,
         )
         self.recheck_seconds = settings.websocket_recheck_seconds
         self.write_buffer_limit = settings.subscriber_write_buffer_bytes
@@ -78,8 +82,16 @@ class GraphQLView(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
+        if request.headers.get("content-type", "").startswith("multipart/form-data") and not request.headers.get(
+            "authorization"
+        ):
+            await refusal(HTTPException(400, "A multipart request needs an Authorization header."))(
+                scope, receive, send
+            )
+            return
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as error:
             response = refusal(error)
         await response(scope, receive, send)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -48,6 +49,7 @@ class Delivery:
 
     def __post_init__(self) -> None:
         self.prefix = '{"id":' + json.dumps(self.operation.id) + ',"type":"next","payload":'
+        self.key = self.operation.id  # a frame shared by every socket whose operation has this id
         self.seen = 0
         self.writer: FrameWriter | None = None
         self.limit = 0
@@ -66,17 +68,20 @@ class Delivery:
 
     def _write(self, item: tuple[int, str], shared: dict[Any, Any]) -> bool:
         """False (too slow) when the socket's unsent bytes are over the limit, instead of adding to them."""
-        event_id, payload = item
-        if event_id <= self.seen:
+        if item[0] <= self.seen:
             return True
-        op_id = self.operation.id
-        frame = shared.get(op_id)
+        frame = shared.get(self.key)  # most clients number their first operation "1": one frame for all
         if frame is None:
-            body = shared.get(None)
-            if body is None:
-                body = shared[None] = payload.encode() + b"}"
-            frame = shared[op_id] = text_frame(self.prefix.encode() + body)
+            frame = self._frame(item[1], shared)
         return self.writer.write(frame, self.limit)  # type: ignore[union-attr]  # set with this sink
+
+    def _frame(self, payload: str, shared: dict[Any, Any]) -> bytes:
+        body = shared.get(None)
+        if body is None:
+            body = shared[None] = payload.encode() + b"}"
+        frame: bytes = text_frame(self.prefix.encode() + body)
+        shared[self.key] = frame
+        return frame
 
 
 current_delivery: ContextVar[Delivery | None] = ContextVar("current_delivery", default=None)
@@ -118,6 +123,9 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         super().__init__(*args, **kwargs)
         self.context.loaders = LazyLoaders()
         self.sentry: Sentry | None = None
+        # When `connection_init` read the token (monotonic time): the first operation uses that read
+        # instead of its own if it comes within `websocket_recheck_seconds` (see `_viewer_now`).
+        self.signed_in_at: float | None = None
 
     @property
     def accepted(self) -> Viewer | None:
@@ -133,6 +141,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
             message = {**message, "payload": {}}  # no token either way: refused with 4403, not 4400
         await super().handle_connection_init(message)
         if self.connection_acknowledged:
+            self.signed_in_at = time.monotonic()
             self.connection_init_timeout_task = None  # cancelled; holding it keeps its traceback alive
             _keep_alive.add(self, self.view.keep_alive_interval or 15)
             view = cast("GraphQLView", self.view)  # Strawberry types it as the base view; this handler is GraphQLView's
@@ -219,11 +228,21 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
     async def _viewer_now(self) -> Viewer | None:
-        """Who the token belongs to now (one statement), if it still grants what the socket was
-        accepted with: the token exists, its user is ACTIVE, and is the same user in the same role."""
+        """Who the token belongs to now (one statement, none for a first operation that follows
+        `connection_init` closely), if it still grants what the socket was accepted with: the token
+        exists, its user is ACTIVE, and is the same user in the same role."""
         accepted = self.accepted
         if accepted is None or accepted.digest is None:
             return None
+        signed_in_at, self.signed_in_at = self.signed_in_at, None
+        if (
+            signed_in_at is not None
+            and time.monotonic() - signed_in_at < cast("GraphQLView", self.view).recheck_seconds
+        ):
+            # The first operation, right after `connection_init` read the token: that read serves it,
+            # so connecting and subscribing read the token once. It is no older than what the periodic
+            # re-check allows an open socket (schema/revocation.py), which closes the socket as ever.
+            return Viewer(accepted.user, accepted.digest)
         viewer = await authenticate_digest(accepted.digest)
         if viewer is None or not still_grants(accepted, viewer.user.id, viewer.user.role):
             return None
@@ -247,6 +266,9 @@ def _closed(handler: RealtimeHandler) -> bool:
     return ws.application_state != WebSocketState.CONNECTED or ws.client_state != WebSocketState.CONNECTED
 
 
+PING_FRAME = text_frame(b'{"type":"ping"}')
+
+
 class _KeepAlive:
     """One task per interval and loop pings every acknowledged connection (graphql-transport-ws `ping`)."""
 
@@ -266,9 +288,17 @@ class _KeepAlive:
     async def _run(self, interval: float, handlers: weakref.WeakSet[RealtimeHandler]) -> None:
         while handlers:
             await asyncio.sleep(interval)
-            for handler in list(handlers):
+            for number, handler in enumerate(list(handlers), 1):
                 if _closed(handler):
                     handlers.discard(handler)
+                    continue
+                writer = frame_writer(handler.websocket.ws.scope)  # type: ignore[attr-defined]
+                if writer is not None:
+                    # The same frame for every socket, written as the hub writes events; a socket over
+                    # its write buffer gets none (the hub ends it at its next event).
+                    writer.write(PING_FRAME, cast("GraphQLView", handler.view).write_buffer_limit)
+                    if number % 256 == 0:
+                        await asyncio.sleep(0)  # thousands of sockets: let the loop breathe
                     continue
                 with suppress(Exception):
                     await handler.send_message({"type": "ping"})

@@ -356,14 +356,25 @@ class Hub:
         except Exception:
             log.exception("rendering inbox event %s failed", event.id)
             return
-        sent = 0
+        await self.hand_out(event.id, rendered)
+
+    @staticmethod
+    async def hand_out(event_id: int, rendered: Iterable[tuple[Any, Sequence[Subscriber]]]) -> None:
+        """Gives each recipient its payload: written at once by its sink where it has one (the common
+        case, kept to a few attribute reads and one call per socket), else queued."""
+        countdown = YIELD_EVERY
         for payload, recipients in rendered:
-            item = (event.id, payload)
+            item = (event_id, payload)
             shared: dict[Any, Any] = {}
             for subscriber in recipients:
-                subscriber.push(item, shared)
-                sent += 1
-                if sent % YIELD_EVERY == 0:
+                sink = subscriber.sink
+                if sink is None or subscriber.ended is not None:
+                    subscriber.push(item, shared)
+                elif not sink(item, shared):
+                    subscriber.cut_off()
+                countdown -= 1
+                if not countdown:
+                    countdown = YIELD_EVERY
                     await asyncio.sleep(0)  # sockets written straight from here: let the loop breathe
 
     async def render(

@@ -23,6 +23,7 @@ from models.db import migrate, open_database
 from models.sql import Dialect, dialect
 from resolvers.clock import ManualClock, SystemClock, use_clock
 from settings import Settings, use_settings
+from tests.files_support import s3_bucket, s3_server  # noqa: F401 (fixtures)
 from tests.provider_support import fake_graph, fake_twilio, inbox  # noqa: F401 (fixtures)
 from tests.realtime_support import ALLOWED_ORIGIN, SESSION_CHANNEL, Server, serving
 from tests.support import Api
@@ -46,11 +47,13 @@ def _swap_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def test_settings() -> Settings:
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         public_base_url="https://inbox.example.test",
         secret_key="test-secret-key",
         env="development",
+        files_dir=str(tmp_path_factory.mktemp("files")),
+        file_copy_seconds=0,  # tests copy inbound media and sweep by hand (tests/files_support.py)
         template_sync_seconds=0,  # tests that want the periodic sync turn it on
         executor=Settings.from_env().executor,  # SWITCHBOARD_EXECUTOR=reference runs the suite on graphql-core
     )

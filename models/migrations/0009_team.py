@@ -29,7 +29,7 @@ class RecordChoices(ops.AlterField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0007_message_templates")]
+    dependencies = [("models", "0012_search")]
 
     initial = False
 

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from settings import Settings, use_settings
 log = logging.getLogger("switchboard.demo")
 
 DEMO_DATABASE = Path("demo.db")
+DEMO_FILES = Path("demo-files")  # the demo's file store (R-MEDIA), emptied with the database
 INTERVAL_VARIABLE = "SWITCHBOARD_DEMO_INTERVAL"  # seconds between simulated customer messages
 DEFAULT_INTERVAL = 5.0
 
@@ -73,12 +75,14 @@ def demo_settings(base: Settings, host: str, port: int) -> Settings:
         database_url=f"sqlite://{DEMO_DATABASE}",
         public_base_url=f"http://{public_host}:{port}",
         env="development",
+        files_dir=str(DEMO_FILES),
     )
 
 
 def fresh_database() -> None:
     for path in (DEMO_DATABASE, Path(f"{DEMO_DATABASE}-wal"), Path(f"{DEMO_DATABASE}-shm")):
         path.unlink(missing_ok=True)
+    shutil.rmtree(DEMO_FILES, ignore_errors=True)
 
 
 async def seed(delivery_url: str, api_secret: str, messaging: DemoProviders) -> DemoTeam:

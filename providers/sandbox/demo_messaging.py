@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import logging
 import random
+import struct
+import zlib
 from datetime import timedelta
 
 import httpx
@@ -49,6 +51,19 @@ MESSENGER_CUSTOMERS = (
     ("7301234567890123", "Sofia", "Rossi", ("Ciao! Do you have the lamp in green?", "Perfect, thank you 🙂")),
     ("7309876543210987", "Jonas", "Berg", ("Hi, can I return a chair I bought last week?", "It is order #5120.")),
 )
+
+
+def photo() -> bytes:
+    """A 24×16 PNG of one random colour: a customer's photo."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    width, height = 24, 16
+    pixel = bytes(random.randrange(256) for _ in range(3))
+    rows = b"".join(b"\x00" + pixel * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 class DemoProviders:
@@ -152,12 +167,15 @@ class DemoProviders:
             try:
                 if random.random() < 0.5:
                     phone, name, lines = random.choice(WHATSAPP_CUSTOMERS)
+                    # Now and then a photo (R-MEDIA): fetched from the fake Twilio after the webhook answered.
+                    media = [(self.twilio.add_media(ACCOUNT_SID, photo(), "image/png"), "image/png")]
                     form = whatsapp_form(
                         account_sid=ACCOUNT_SID,
                         to=FROM_NUMBER,
                         sender=phone,
                         body=random.choice(lines),
                         profile_name=name,
+                        media=media if random.random() < 0.25 else (),
                     )
                     response = await self.twilio.post_signed(self.whatsapp_url, form, AUTH_TOKEN)
                 else:

@@ -52,6 +52,7 @@ class FakeGraph(LoopbackServer):
         self.profiles: dict[str, dict[str, str]] = {}
         self.rejections: list[Rejection] = []
         self.profile_requests: list[str] = []
+        self.attachment_urls: list[str] = []  # R-MEDIA: attachments sent by URL
         self.progress = progress or Progress()
 
     def add_page(self, page_id: str, token: str, app_secret: str, webhook_url: str) -> Page:
@@ -78,6 +79,7 @@ class FakeGraph(LoopbackServer):
     def reset(self) -> None:
         self.rejections.clear()
         self.profile_requests.clear()
+        self.attachment_urls.clear()
         self.profiles.clear()
         for page in self.pages.values():
             page.sent.clear()
@@ -110,9 +112,17 @@ class FakeGraph(LoopbackServer):
         try:
             body = json.loads(await request.body())
             psid = str(body["recipient"]["id"])
-            text = body["message"]["text"]
+            attachment = body["message"].get("attachment")
+            text = body["message"]["text"] if attachment is None else ""
+            url = attachment["payload"]["url"] if attachment is not None else None
+            if attachment is not None and attachment["type"] not in ("image", "audio", "video", "file"):
+                raise ValueError(attachment["type"])
         except (ValueError, KeyError, TypeError):
             return self._error(100, "(#100) Invalid parameter")
+        if url is not None:
+            if not url.startswith(("http://", "https://")):
+                return self._error(100, "(#100) Failed to fetch the file from the url", subcode=2018008)
+            self.attachment_urls.append(url)  # Graph fetches it; the tests fetch it as Graph would
         metadata = body["message"].get("metadata") or body.get("metadata")
         sent: Sent = {
             "mid": "m_" + secrets.token_urlsafe(24),

@@ -88,11 +88,21 @@ class FakeTwilio(LoopbackServer):
         self.sent: list[dict[str, str]] = []
         self.rejections: list[Rejection] = []
         self.progress = progress or Progress()
+        # R-MEDIA: customers' media, served behind the account's Basic auth then redirected, as Twilio does.
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.media_failures = 0  # the next N downloads answer 503
+        self.media_requests: list[str] = []
         self.contents: list[FakeContent] = []
         self.content_page_size = 50  # the most a Content API page holds here (Twilio's own cap is larger)
         self.content_requests: list[str] = []  # the Content API URLs asked for, in order
         self.content_rejections: list[tuple[int | None, Rejection]] = []  # (the page it answers, or any)
         self.content_delay = 0.0  # seconds each Content API page takes
+
+    def add_media(self, account_sid: str, data: bytes, content_type: str) -> str:
+        """A customer's file: the MediaUrl Twilio puts in the inbound form."""
+        media_sid = _sid("ME")
+        self.media[media_sid] = (data, content_type)
+        return f"{self.url}/2010-04-01/Accounts/{account_sid}/Messages/{_sid('MM')}/Media/{media_sid}"
 
     def add_account(self, account_sid: str, auth_token: str) -> None:
         self.accounts[account_sid] = auth_token
@@ -125,6 +135,9 @@ class FakeTwilio(LoopbackServer):
     def reset(self) -> None:
         self.sent.clear()
         self.rejections.clear()
+        self.media.clear()
+        self.media_failures = 0
+        self.media_requests.clear()
         self.contents.clear()
         self.content_requests.clear()
         self.content_rejections.clear()
@@ -134,8 +147,62 @@ class FakeTwilio(LoopbackServer):
     def routes(self) -> list[Route]:
         return [
             Route("/2010-04-01/Accounts/{account_sid}/Messages.json", self._create, methods=["POST"]),
+            Route(
+                "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}",
+                self._media_redirect,
+                methods=["GET"],
+            ),
+            Route("/media-content/{media_sid}", self._media_content, methods=["GET"]),
             Route("/v1/ContentAndApprovals", self._contents, methods=["GET"]),
         ]
+
+    async def _media_redirect(self, request: Request) -> Response:
+        """Twilio answers a media URL with a redirect to short-lived storage elsewhere (no auth there)."""
+        self.media_requests.append(request.url.path)
+        if not self._authorised(request, request.path_params["account_sid"]):
+            return JSONResponse(
+                {
+                    "code": 20003,
+                    "message": "Authenticate",
+                    "more_info": "https://www.twilio.com/docs/errors/20003",
+                    "status": 401,
+                },
+                status_code=401,
+            )
+        if self.media_failures:
+            self.media_failures -= 1
+            return JSONResponse(
+                {
+                    "code": 20500,
+                    "message": "Internal Server Error",
+                    "more_info": "https://www.twilio.com/docs/errors/20500",
+                    "status": 503,
+                },
+                status_code=503,
+            )
+        media_sid = request.path_params["media_sid"]
+        if media_sid not in self.media:
+            return JSONResponse(
+                {
+                    "code": 20404,
+                    "message": f"The requested resource {request.url.path} was not found",
+                    "more_info": "https://www.twilio.com/docs/errors/20404",
+                    "status": 404,
+                },
+                status_code=404,
+            )
+        # Another origin (as Twilio's storage is): a client must not carry the Basic auth there.
+        return Response(status_code=307, headers={"Location": f"{self.storage_url}/media-content/{media_sid}"})
+
+    @property
+    def storage_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    async def _media_content(self, request: Request) -> Response:
+        if request.headers.get("authorization"):  # the account's secret must never leave Twilio's origin
+            return Response("credentials sent to the storage host", status_code=400)
+        data, content_type = self.media[request.path_params["media_sid"]]
+        return Response(data, media_type=content_type)
 
     def _basic_user(self, request: Request) -> str | None:
         """The account SID of a valid Basic authorization, else None."""
@@ -201,17 +268,21 @@ class FakeTwilio(LoopbackServer):
         account_sid = request.path_params["account_sid"]
         if not self._authorised(request, account_sid):
             return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
-        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+        form = dict(pairs)
+        media_urls = [value for key, value in pairs if key == "MediaUrl"]
         if self.rejections:
             rejection = self.rejections.pop(0)
             return JSONResponse(rejection.body, status_code=rejection.status)
+        if len(media_urls) > 1:  # WhatsApp carries one media file per message
+            return _error(21623, "Number of media files exceeds allowed limit")
         for key in ("To", "From"):
             if key not in form:
                 return JSONResponse(
                     {"code": 21604 if key == "To" else 21603, "message": f"A '{key}' is required", "status": 400},
                     status_code=400,
                 )
-        if "Body" not in form and "ContentSid" not in form:
+        if not form.get("Body") and not media_urls and "ContentSid" not in form:
             return _error(21619, "A text message body, media URL or content SID is required")
         if not str(form["To"]).startswith("whatsapp:+"):
             return _error(21211, f"The 'To' number {form['To']} is not valid.")
@@ -232,6 +303,9 @@ class FakeTwilio(LoopbackServer):
             "status": "queued",
             "status_callback": str(form.get("StatusCallback") or ""),
             **template,
+            "num_media": str(len(media_urls)),
+            # Twilio fetches each MediaUrl itself, later; the tests fetch it as Twilio would.
+            "media_url": media_urls[0] if media_urls else "",
         }
         self.sent.append(sent)
         self._follow(sent)

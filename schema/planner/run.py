@@ -5,7 +5,6 @@ into the result as JSON-ready Python values, errors located and null propagated 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, is_object_type, located_error
@@ -27,6 +26,7 @@ from schema.planner.compile import (
     OperationPlan,
     Output,
 )
+from schema.planner.settle import settle
 
 # Where a composite value sits: (holder of its container, container, key, whether null may stand there).
 Holder = tuple[Any, Any, Any, bool] | None
@@ -77,6 +77,10 @@ class Run:
                 try:
                     if mode is ATTRIBUTE:
                         value = getattr(source, field.attribute)
+                        fast = field.output.fast  # type: ignore[union-attr]
+                        if fast is not None and fast(value):  # most leaves: written as they are
+                            out[field.key] = value
+                            continue
                     elif mode is TYPENAME:
                         out[field.key] = field.typename
                         continue
@@ -97,7 +101,7 @@ class Run:
                 except Exception as error:
                     values = [error]
             else:
-                values = await asyncio.gather(*pending, return_exceptions=True)
+                values = await settle(pending)
             for (field, out, holder), value in zip(waiting, values, strict=True):
                 if isinstance(value, BaseException):
                     if not isinstance(value, Exception):
@@ -111,7 +115,9 @@ class Run:
             ((plan, next_rows),) = children.values()
             await self._level(plan.fields, next_rows)
         else:
-            await asyncio.gather(*(self._level(plan.fields, next_rows) for plan, next_rows in children.values()))
+            for outcome in await settle([self._level(plan.fields, next_rows) for plan, next_rows in children.values()]):
+                if isinstance(outcome, BaseException):  # a field's error never gets here: only what stops the request
+                    raise outcome
 
     # ---------------------------------------------------------------- values
 

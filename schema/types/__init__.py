@@ -3,7 +3,7 @@
 The roots are apart: each concern's Query, Mutation and Subscription fields, with its inputs, are in
 schema/<concern>.py and take their types from here."""
 
-from schema.types.apps import MessagingApp, Provider
+from schema.types.apps import AssignmentMode, AssignmentPolicy, MessagingApp, Provider
 from schema.types.common import (
     After,
     Connection,
@@ -29,9 +29,11 @@ from schema.types.inbox import (
     MessageConnection,
     Section,
     SectionCounts,
+    UploadedFile,
 )
 from schema.types.notifications import Notification, NotificationConnection, NotificationKind, NotificationSetting
 from schema.types.realtime import InboxEvent, InboxEventType
+from schema.types.search import ConversationSearchConnection, ConversationSearchEdge, ConversationSearchHit
 from schema.types.signin import ApiToken, CreatedToken, SignInResult, TokenKind
 from schema.types.team import Account, CannedReply, CreatedUser, Role, User, UserStatus
 from schema.types.templates import MessageTemplate, TemplateCategory, TemplateStatus
@@ -40,6 +42,8 @@ __all__ = [
     "Account",
     "After",
     "ApiToken",
+    "AssignmentMode",
+    "AssignmentPolicy",
     "Attachment",
     "CannedReply",
     "Connection",
@@ -47,6 +51,9 @@ __all__ = [
     "Conversation",
     "ConversationConnection",
     "ConversationId",
+    "ConversationSearchConnection",
+    "ConversationSearchEdge",
+    "ConversationSearchHit",
     "ConversationStatus",
     "CreatedToken",
     "CreatedUser",
@@ -83,6 +90,7 @@ __all__ = [
     "TemplateCategory",
     "TemplateStatus",
     "TokenKind",
+    "UploadedFile",
     "User",
     "UserStatus",
     "connection",

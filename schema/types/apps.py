@@ -33,6 +33,27 @@ describe_enum(
 )
 
 
+AssignmentMode = models.AssignmentMode
+describe_enum(
+    AssignmentMode,
+    "AssignmentMode",
+    "How new and reopened unassigned conversations of an app are assigned (R-ROUTE).",
+    {
+        "MANUAL": "Nobody is assigned automatically.",
+        "ROUND_ROBIN": "Available users with access take turns.",
+        "BALANCED": "The available user with access and the fewest open conversations.",
+    },
+)
+
+
+@strawberry.type(description="An app's automatic assignment (R-ROUTE).")
+class AssignmentPolicy:
+    mode: AssignmentMode
+    max_open_per_user: int | None = strawberry.field(
+        description="At most this many open conversations per user from automatic assignment; null: no cap."
+    )
+
+
 @strawberry.type(
     description="An installed channel: a WhatsApp number, a Messenger page or an API integration. Its conversations "
     "are visible only to the users it is shared with, admins included (R-SETTINGS)."
@@ -93,3 +114,7 @@ class MessagingApp(Node):
     @strawberry.field(description="When its templates were last synced (R-TEMPLATE); null: never.")
     def templates_synced_at(self) -> datetime | None:
         return self.row.templates_synced_at
+
+    @strawberry.field(description="How new and reopened unassigned conversations of this app are assigned (R-ROUTE).")
+    def assignment_policy(self) -> AssignmentPolicy:
+        return AssignmentPolicy(mode=self.row.assignment_mode, max_open_per_user=self.row.max_open_per_user)

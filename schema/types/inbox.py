@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 import models
+from resolvers.ids import to_api_id
 from resolvers.messages import message_cursor, messages_page, shown_attachments
 from resolvers.replies import can_reply, reply_window_ends_at
 from resolvers.sections import Section as SectionValue
@@ -102,10 +103,33 @@ class Contact(Node):
 
 @strawberry.type(description="A file carried by a message.")
 class Attachment:
-    url: str = strawberry.field(description="Where to fetch the file, as the channel delivered it.")
+    url: str = strawberry.field(
+        description="Served by Switchboard (the file is copied from the provider on arrival, R-MEDIA): fetch it "
+        "with `Authorization: Bearer <token>`; 503 while the copy is pending, 404 if the provider lost it. "
+        "Messages stored before R-MEDIA keep the provider's link."
+    )
     content_type: str | None = strawberry.field(
         description="MIME type, e.g. image/jpeg; null when the channel did not say."
     )
+    filename: str | None = strawberry.field(description="The file's name, when known.")
+    size: int | None = strawberry.field(description="Bytes; null until an inbound file is copied.")
+
+
+@strawberry.type(description="R-MEDIA: a file uploaded for a later sendMessage, removed after a day if unused.")
+class UploadedFile:
+    id: strawberry.ID = strawberry.field(description="Pass it to sendMessage(attachmentIds:).")
+    filename: str = strawberry.field(description="The name it was uploaded with, without any folder.")
+    content_type: str = strawberry.field(description="MIME type, as declared or read from the filename.")
+    size: int = strawberry.field(description="Bytes.")
+
+    @classmethod
+    def of(cls, row: models.StoredFile) -> UploadedFile:
+        return cls(
+            id=strawberry.ID(to_api_id("UploadedFile", row.id)),
+            filename=row.filename or "file",
+            content_type=row.content_type or "application/octet-stream",
+            size=row.size or 0,
+        )
 
 
 @strawberry.type(description="One message of a conversation, from the contact or to them.")
@@ -142,7 +166,10 @@ class Message(Node):
 
     @strawberry.field(description="The files it carries, in order; empty when none.")
     def attachments(self) -> list[Attachment]:
-        return [Attachment(url=a["url"], content_type=a.get("contentType")) for a in shown_attachments(self.row)]
+        return [
+            Attachment(url=a["url"], content_type=a.get("contentType"), filename=a.get("filename"), size=a.get("size"))
+            for a in shown_attachments(self.row)
+        ]
 
     @strawberry.field(description="The user who sent it; null for INBOUND and for messages sent outside Switchboard.")
     async def sent_by(self, info: Info) -> User | None:

@@ -34,7 +34,7 @@ async def stored(app_id: str) -> list[tuple[Any, ...]]:
         (
             row.provider_message_id,
             row.text,
-            row.attachments,
+            [_pending(attachment) for attachment in row.attachments],
             row.conversation.contact.external_id,
             row.conversation.contact.name,
             row.conversation.contact.avatar_url,
@@ -251,6 +251,13 @@ async def test_twilio_non_ascii_signature_is_403(inbox: Inbox) -> None:
     assert await Message.all().count() == 0
 
 
+def _pending(attachment: dict[str, Any]) -> dict[str, Any]:
+    """An inbound attachment as the provider gave it; each waits for its copy (R-MEDIA)."""
+    found = dict(attachment)
+    assert found.pop("state") == "PENDING"
+    return found
+
+
 # ---- attachments: only http(s) links are kept
 
 
@@ -277,7 +284,7 @@ async def test_api_channel_drops_attachments_that_are_not_http_with_a_log_line(
     with caplog.at_level(logging.WARNING):
         response = await app.post(json.dumps(payload).encode())
     assert response.status_code == 200, response.text
-    assert (await Message.get()).attachments == [{"url": WEB, "contentType": None}]
+    assert (await Message.get()).attachments == [{"url": WEB, "contentType": None, "state": "PENDING"}]
     assert any("not http(s)" in line and "javascript" in line for line in warnings(caplog))
 
 
@@ -298,7 +305,7 @@ async def test_twilio_drops_media_that_is_not_http_with_a_log_line(
     with caplog.at_level(logging.WARNING):
         response = await inbox.post_twilio(form)
     assert response.status_code == 200, response.text
-    assert (await Message.get()).attachments == [{"url": WEB, "contentType": "image/jpeg"}]
+    assert (await Message.get()).attachments == [{"url": WEB, "contentType": "image/jpeg", "state": "PENDING"}]
     assert any("not http(s)" in line for line in warnings(caplog))
 
 
@@ -309,5 +316,7 @@ async def test_messenger_drops_attachments_that_are_not_http_with_a_log_line(
     with caplog.at_level(logging.WARNING):
         response = await inbox.graph.customer_writes(PAGE_ID, PSID, "See", attachments=attachments)
     assert response.status_code == 200, response.text
-    assert (await Message.get()).attachments == [{"url": WEB, "contentType": "application/octet-stream"}]
+    assert (await Message.get()).attachments == [
+        {"url": WEB, "contentType": "application/octet-stream", "state": "PENDING"}
+    ]
     assert any("not http(s)" in line for line in warnings(caplog))

@@ -9,6 +9,7 @@ import pytest
 
 from models import Message
 from resolvers.ids import pk_of
+from tests.files_support import as_received
 from tests.provider_support import PAGE_ID, VERIFY_TOKEN, Inbox, event_types, snapshot
 
 PSID = "6543210987654321"
@@ -106,7 +107,7 @@ async def test_attachments_postbacks_and_several_events_in_one_batch(inbox: Inbo
     ]
     assert (await inbox.graph.post_events(PAGE_ID, events)).status_code == 200
     messages = (await inbox.conversation(PSID))["messages"]
-    assert messages[0]["attachments"] == [{"url": "https://scontent.example/p.jpg", "contentType": "image/*"}]
+    assert await as_received(messages[0]) == [{"url": "https://scontent.example/p.jpg", "contentType": "image/*"}]
     assert messages[0]["text"] == "Location: (52.52, 13.4)"
     assert [m["text"] for m in messages[1:]] == ["Talk to a human", "🙂 thanks"]
 

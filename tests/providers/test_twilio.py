@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from models import Contact, Message
 from providers.sandbox.twilio import whatsapp_form
 from resolvers.ids import pk_of
+from tests.files_support import as_received
 from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Inbox, event_types, snapshot
 
 CUSTOMER = "+5511988887777"
@@ -89,7 +90,7 @@ async def test_media_location_and_button_messages_are_stored_whole(inbox: Inbox)
     assert (await inbox.whatsapp(CUSTOMER, long_text)).status_code == 200
 
     messages = (await inbox.conversation(CUSTOMER))["messages"]
-    assert messages[0]["attachments"] == [
+    assert await as_received(messages[0]) == [
         {"url": media[0][0], "contentType": "image/jpeg"},
         {"url": media[1][0], "contentType": "application/pdf"},
     ]
@@ -114,7 +115,7 @@ async def test_num_media_missing_wrong_or_too_large_keeps_the_media_given(inbox:
         form["NumMedia"] = num_media
     assert (await inbox.post_twilio(form)).status_code == 200
     (message,) = (await inbox.conversation(CUSTOMER))["messages"]
-    assert message["attachments"] == [{"url": "https://media.example/1.jpg", "contentType": "image/jpeg"}]
+    assert await as_received(message) == [{"url": "https://media.example/1.jpg", "contentType": "image/jpeg"}]
 
 
 async def test_signature_is_checked_against_public_base_url_not_the_request_scheme(inbox: Inbox) -> None:

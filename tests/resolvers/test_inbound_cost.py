@@ -28,9 +28,10 @@ SHARED = {
     "the MESSAGE_RECEIVED event (on PostgreSQL with the event-order lock in the same statement)": 1,
 }
 EXISTING_CONVERSATION = sum(SHARED.values()) + 1  # the CRM link check (R-NOTE)
-# none found: the contact looked up and created, the conversation created, CONVERSATION_CREATED;
-# no link check, nobody can have linked a conversation before it is committed
-FRESH_CONVERSATION = sum(SHARED.values()) + 4
+# none found: the contact looked up and created, the conversation created, CONVERSATION_CREATED, the
+# app's assignment policy (R-ROUTE: MANUAL here, so no lock and no candidates); no link check, nobody
+# can have linked a conversation before it is committed
+FRESH_CONVERSATION = sum(SHARED.values()) + 5
 DUPLICATE = 3  # the app, the duplicate check, the stored message
 
 BATCHED = {
@@ -42,7 +43,8 @@ BATCHED = {
     "the notification rows of every member and the events, under the event-order lock": 1,
 }
 BATCHED_EXISTING = sum(BATCHED.values()) + 1  # the CRM link check (R-NOTE)
-BATCHED_FRESH = sum(BATCHED.values()) + 1  # the conversation created; no link check
+# the conversation created, the app's assignment policy (R-ROUTE: MANUAL, nothing more); no link check
+BATCHED_FRESH = sum(BATCHED.values()) + 2
 BATCHED_DUPLICATE = 2  # the app, the message's insert that found it stored
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from models import InboxEvent, InboxEventType, User
+from models.sql import fetch
 from resolvers.clock import ManualClock
 from resolvers.ids import pk_of
-from resolvers.sections import Section, section_query
+from resolvers.sections import Section, section_statement
 from resolvers.viewer import Viewer
 from tests.support import DELETE, Api, Person, Team
 
@@ -215,19 +216,14 @@ async def test_r_label_section_filter_is_read_in_order_from_the_sections_index(
     viewer = Viewer(await User.get(id=pk_of("User", team.bob.id)))
     cursor = (await filtered(api, team.bob, "UNASSIGNED", vip, first=1))["pageInfo"]["endCursor"]
 
-    query = section_query(
-        viewer, Section.UNASSIGNED, sorted(await viewer.app_ids()), after=cursor, label=pk_of("Label", vip)
-    ).limit(26)
-    # Tortoise's explain() drops the subquery's parameters: the statement is explained as it is sent.
-    explain = "EXPLAIN" if db == "postgres" else "EXPLAIN QUERY PLAN"
+    statement, values = section_statement(
+        viewer, Section.UNASSIGNED, sorted(await viewer.app_ids()), after=cursor, label=pk_of("Label", vip), limit=26
+    )
+    explain = "EXPLAIN " if db == "postgres" else "EXPLAIN QUERY PLAN "
     async with in_transaction() as connection:
         if db == "postgres":  # a few rows: without this PostgreSQL rightly prefers reading the table
             await connection.execute_script("SET LOCAL enable_seqscan = off")
-        query = query.using_db(connection)
-        query._make_query()
-        statement, parameters = query.query.get_parameterized_sql()
-        rows = await connection.execute_query_dict(f"{explain} {statement}", parameters)
-        plan = " ".join(str(tuple(row.values())) for row in rows)
+        plan = " ".join(str(tuple(row.values())) for row in await fetch(explain + statement, *values))
 
     assert "ix_conversation_unassigned" in plan, plan
     assert re.search(r"conversation_label", plan), plan

@@ -1,8 +1,11 @@
 """Users of an account: creating them (R-SETTINGS), their tokens, and the team list."""
 
-from models import Role, User, UserStatus
+from datetime import timedelta
+
+from models import Role, TokenKind, User, UserStatus
+from resolvers import clock
 from resolvers.ids import pk_of
-from resolvers.viewer import current_rights, digest
+from resolvers.viewer import current_rights, digest, issue_token, lost_rights
 from tests.support import Api, QueryCounter
 
 CREATE = """mutation($n: String!, $e: String!, $r: Role) {
@@ -108,4 +111,36 @@ async def test_one_statement_tells_the_rights_of_many_tokens(api: Api) -> None:
         digest(admin.token): (pk_of("User", admin.id), Role.ADMIN),
         digest(dora.token): (pk_of("User", dora.id), Role.ADMIN),
         **{digest(person.token): (pk_of("User", person.id), Role.MEMBER) for person in people[1:]},
+    }
+
+
+async def test_one_statement_tells_which_of_many_grants_a_token_no_longer_gives(api: Api) -> None:
+    # Given sockets accepted as: a kept admin, a deactivated member, a demoted admin, a deleted token
+    admin = await api.create_account()
+    kept, gone, demoted = [await api.create_user(admin, f"Member{n} Team") for n in range(3)]
+    await User.filter(id=pk_of("User", gone.id)).update(status=UserStatus.DEACTIVATED)
+    # and a session of the kept member that has expired
+    _, expired = await issue_token(
+        await User.get(id=pk_of("User", kept.id)), kind=TokenKind.SESSION, expires_at=clock.now() - timedelta(minutes=1)
+    )
+    grants = {
+        (digest(expired), pk_of("User", kept.id), Role.MEMBER),
+        (digest(admin.token), pk_of("User", admin.id), Role.ADMIN),
+        (digest(kept.token), pk_of("User", kept.id), Role.MEMBER),
+        (digest(gone.token), pk_of("User", gone.id), Role.MEMBER),
+        (digest(demoted.token), pk_of("User", demoted.id), Role.ADMIN),  # accepted as admin, a member now
+        (digest("sb_never-issued"), pk_of("User", kept.id), Role.MEMBER),
+    }
+
+    # When the rights are re-checked
+    with QueryCounter() as counter:
+        lost = await lost_rights(grants)
+
+    # Then one statement names exactly the grants that no longer hold
+    assert counter.count == 1
+    assert lost == {
+        (digest(expired), pk_of("User", kept.id), Role.MEMBER),
+        (digest(gone.token), pk_of("User", gone.id), Role.MEMBER),
+        (digest(demoted.token), pk_of("User", demoted.id), Role.ADMIN),
+        (digest("sb_never-issued"), pk_of("User", kept.id), Role.MEMBER),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AsyncExitStack
 from dataclasses import replace
 
 import pytest
@@ -96,3 +97,51 @@ async def test_frames_carry_the_same_payload_with_each_operations_own_id(api: Ap
     assert all(message["id"] == "1" and message["type"] == "next" for message in parsed)
     assert [json.loads(frame)["id"] for frame in odds] == [odd_id] * len(odds)
     assert [frame.replace(json.dumps(odd_id), '"1"', 1) for frame in odds] == ones
+
+
+class TestWideFanOut:
+    @pytest.fixture
+    def server_settings(self, server_settings: Settings) -> Settings:
+        # Hundreds of replays on a shared machine: the render budget is not what is tested here.
+        return replace(server_settings, subscription_render_budget_ms=30_000)
+
+    async def test_every_subscriber_of_a_fan_out_wider_than_one_yield_gets_every_event_once_in_order(
+        self, api: Api, server: Server
+    ) -> None:
+        # Given 300 subscriptions from the same cursor (more than the hub writes between two yields
+        # to the loop) in two groups, one per socket, with operation id "1" as most clients number them,
+        # each of which has got the first message (replayed or live)
+        admin = await api.create_account()
+        bea = await api.create_user(admin, "Bea Member")
+        app = await api.install_api_app(admin, share_with=[bea])
+        after = (await api.data("{ inboxEventCursor }", token=admin.token))["inboxEventCursor"]
+        small = "subscription($after: String) { inboxEvents(after: $after) { type message { text } } }"
+        async with AsyncExitStack() as stack:
+            sockets = [
+                await stack.enter_async_context(Socket.opened(server, (admin if number % 2 else bea).token))
+                for number in range(300)
+            ]
+            ops = [
+                await socket.subscribe(small if number % 3 else EVENTS, {"after": after})
+                for number, socket in enumerate(sockets)
+            ]
+            await app.receive("cust-1", "first")
+            firsts = await asyncio.gather(*(socket.events(op, 2) for socket, op in zip(sockets, ops, strict=True)))
+            # When five more messages arrive, one after the other
+            texts = [f"message {number}" for number in range(5)]
+            for text in texts:
+                await app.receive("cust-1", text)
+            received = await asyncio.gather(
+                *(socket.events(op, len(texts)) for socket, op in zip(sockets, ops, strict=True))
+            )
+            # (and one more: what comes next is it, not a copy of an earlier one)
+            await app.receive("cust-1", "last")
+            nexts = await asyncio.gather(*(socket.event(op) for socket, op in zip(sockets, ops, strict=True)))
+
+        # Then every subscriber got each message once, in order
+        assert [[event["type"] for event in events] for events in firsts] == [
+            ["CONVERSATION_CREATED", "MESSAGE_RECEIVED"]
+        ] * 300
+        assert [[event["message"]["text"] for event in events] for events in received] == [texts] * 300
+        assert [event["message"]["text"] for event in nexts] == ["last"] * 300
+        assert ops == ["1"] * 300

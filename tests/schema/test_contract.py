@@ -31,27 +31,11 @@ SHARED_CONTRACT = ROOT.parent / "shared" / "contract.graphql"
 # item -> the issue that owes it. An item is a schema coordinate: "Type", "Type.field" (also an
 # enum value, "Direction.INTERNAL") or "Type.field(argument:)".
 OWED: dict[str, int] = {
-    # issue 14: WhatsApp templates, files both ways, and writing first
-    "Upload": 14,
-    "UploadedFile": 14,
-    "Attachment.filename": 14,
-    "Attachment.size": 14,
-    "Mutation.uploadFile": 14,
-    "Mutation.sendMessage(attachmentIds:)": 14,
-    "Mutation.sendMessage(text:)": 14,  # optional in the contract (a file alone is a message)
     # issue 16: the team inside the inbox
-    "AssignmentMode": 16,
-    "AssignmentPolicy": 16,
     "PresenceActivity": 16,
     "Presence": 16,
-    "ConversationSearchHit": 16,
-    "ConversationSearchEdge": 16,
-    "ConversationSearchConnection": 16,
-    "MessagingApp.assignmentPolicy": 16,
     "Conversation.presence": 16,
-    "Query.searchConversations": 16,
     "Mutation.setPresence": 16,
-    "Mutation.setAssignmentPolicy": 16,
     "Mutation.sendMessage(expectedLastMessageId:)": 16,
     "Subscription.conversationPresence": 16,
 }

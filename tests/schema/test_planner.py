@@ -9,10 +9,12 @@ of the web app, the README and the docs, which must all compile.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.planner import Planner, reference_only
 from schema.planner.compile import Compiler, directive_variables
+from schema.planner.settle import settle
 from settings import Settings, get_settings, use_settings
 from tests.conftest import empty_all_tables
 from tests.support import ASSIGN, CLOSE, REOPEN, SECTION_PAGE, UNASSIGN, Api
@@ -334,3 +337,70 @@ async def test_a_text_whose_hash_is_not_the_one_sent_is_refused_and_not_kept(api
     assert refused["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
     later = (await api.http.post("/graphql", json={"extensions": _persisted(wrong)}, headers=headers)).json()
     assert later["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+# ---------------------------------------------------------------- one level's awaitables, without a task each
+
+
+async def test_a_levels_resolvers_waiting_on_one_batch_are_answered_in_order_without_a_task_each() -> None:
+    """Given resolvers of one level that wait on one future (a loader's batch), one raising;
+    when settled, then each answer (or error) is in its place and no task was started for them."""
+    batch: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    seen: ContextVar[str] = ContextVar("seen", default="")
+
+    async def resolver(n: int) -> int:
+        seen.set(f"row {n}")  # each runs in its own copy of the context, as a task would
+        value = await batch
+        await asyncio.sleep(0)
+        if n == 2:
+            raise ValueError("row 2")
+        return value + n + len(seen.get())
+
+    tasks = len(asyncio.all_tasks())
+    settling = asyncio.ensure_future(settle([resolver(n) for n in range(4)]))
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == tasks + 1  # the one settling them
+    batch.set_result(100)
+    results = await settling
+    assert results[:2] == [105, 106] and results[3] == 108
+    assert isinstance(results[2], ValueError) and seen.get() == ""
+
+
+async def test_a_cancelled_request_cancels_what_its_resolvers_wait_on_and_their_cleanup_runs_to_its_end() -> None:
+    """As with tasks: cleanup that itself awaits (a driver ending its query) is carried on after the
+    request has gone, never cut short (a connection left mid-operation would fail the next request)."""
+    batch: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    cleaned: list[int] = []
+
+    async def resolver(n: int) -> int:
+        try:
+            return await batch
+        finally:
+            await asyncio.sleep(0.01)
+            cleaned.append(n)
+
+    settling = asyncio.ensure_future(settle([resolver(n) for n in range(3)]))
+    await asyncio.sleep(0)
+    settling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await settling
+    assert batch.cancelled() and cleaned == []
+    await asyncio.sleep(0.1)
+    assert sorted(cleaned) == [0, 1, 2]
+
+
+async def test_a_resolver_waiting_on_a_lock_another_resolver_of_its_level_holds_gets_it() -> None:
+    """As with tasks: each is resumed when what it waits on is done, not when the whole level is."""
+    lock = asyncio.Lock()
+    batch: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def holder() -> str:
+        async with lock:
+            return await batch
+
+    async def waiter() -> str:
+        async with lock:
+            return "after"
+
+    asyncio.get_running_loop().call_later(0.01, batch.set_result, "first")
+    assert await asyncio.wait_for(settle([holder(), waiter()]), 5) == ["first", "after"]

@@ -129,6 +129,8 @@ async def test_a_subscription_misses_nothing_that_happens_while_its_token_is_rer
     locker = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
         async with Socket.opened(server, admin.token) as socket:
+            # A first operation uses the read of `connection_init`; the subscription's is its own.
+            await socket.message(await socket.subscribe("{ viewer { id } }"))
             async with locker.transaction():
                 # The subscription's re-read of its token waits on this lock while events happen.
                 await locker.execute("LOCK TABLE api_token IN ACCESS EXCLUSIVE MODE")

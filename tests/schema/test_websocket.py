@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from settings import Settings
 from tests.realtime_support import ALLOWED_ORIGIN, PROTOCOL, Server, Socket, StalledSocket
-from tests.support import Api
+from tests.support import Api, QueryCounter
 
 BIG = "subscription { inboxEvents { type message { text } conversation { lastMessage { text } } } }"
 
@@ -115,6 +115,30 @@ async def test_each_operation_on_a_socket_sees_access_as_it_is_now(api: Api, ser
 
     assert len(before["payload"]["data"]["conversations"]["edges"]) == 1
     assert after["payload"]["data"]["conversations"]["edges"] == []
+
+
+class TestSigningIn:
+    @pytest.fixture
+    def server_settings(self, server_settings: Settings) -> Settings:
+        return replace(server_settings, websocket_recheck_seconds=60.0)  # the periodic re-check stays out of the count
+
+    async def test_connecting_and_a_first_operation_read_the_token_once_and_each_later_operation_again(
+        self, api: Api, server: Server
+    ) -> None:
+        admin = await api.create_account()
+        with QueryCounter() as connecting:
+            async with Socket.opened(server, admin.token) as socket:
+                first = await socket.message(await socket.subscribe("{ viewer { name } }"))
+                with QueryCounter() as later:
+                    second = await socket.message(await socket.subscribe("{ viewer { name } }"))
+
+        def token_reads(counter: QueryCounter) -> list[str]:
+            # (reads only: a token's lastUsedAt is also written, at most once a minute)
+            return [s for s in counter.statements if "api_token" in s and s.lstrip().upper().startswith("SELECT")]
+
+        assert first["payload"]["data"] == second["payload"]["data"] == {"viewer": {"name": admin.name}}
+        assert len(token_reads(connecting)) == 2, connecting.statements  # connection_init, then the second operation
+        assert len(token_reads(later)) == 1, later.statements
 
 
 class TestKeepAlive:

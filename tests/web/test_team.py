@@ -83,8 +83,9 @@ async def test_r_admin_inviting_someone_shows_their_token_once(open_inbox, team,
     inbox: Inbox = await open_inbox(ana)
     await open_team(inbox)
 
-    await inbox.page.get_by_label("Name", exact=True).fill("Cleo <b>Cruz</b>")
-    await inbox.page.get_by_label("Email", exact=True).fill("cleo@acme.test")
+    invite = inbox.page.get_by_role("form", name="Invite someone")  # the sign-in page has an Email too
+    await invite.get_by_label("Name", exact=True).fill("Cleo <b>Cruz</b>")
+    await invite.get_by_label("Email", exact=True).fill("cleo@acme.test")
     await inbox.page.get_by_role("button", name="Invite").click()
 
     token = await inbox.page.get_by_label("Token of Cleo <b>Cruz</b>").input_value()
@@ -99,3 +100,49 @@ async def test_r_admin_the_team_page_is_for_admins_only(open_inbox, team, server
     await expect(inbox.page.get_by_role("link", name="Team")).to_be_hidden()
     await expect(inbox.page.locator("#team")).to_be_hidden()
     await expect(inbox.page.locator("#list-pane")).to_be_visible()
+
+
+async def test_r_route_an_admin_turns_on_round_robin_and_the_next_arrival_reaches_a_member(
+    open_inbox, team, server: Server
+) -> None:
+    # given Ana on the Team page, the website chat manual, and Bob's inbox open and live
+    ana, bob, app = team
+    ana_inbox: Inbox = await open_inbox(ana)
+    bob_inbox: Inbox = await open_inbox(bob)
+    await open_team(ana_inbox)
+    routing = ana_inbox.page.get_by_role("form", name="Routing of Website chat")
+    await expect(routing.get_by_label("Mode")).to_have_value("MANUAL")
+
+    # when Ana sets round robin with at most one open conversation per person
+    await routing.get_by_label("Mode").select_option("ROUND_ROBIN")
+    await routing.get_by_label("At most open per person").fill("1")
+    await routing.get_by_role("button", name="Save").click()
+
+    # then the server holds it, and of three arrivals Ana and Bob get one each and one waits
+    await expect(ana_inbox.page.get_by_text("Routing of Website chat saved.")).to_be_visible()
+    apps = await server.api.data("{ messagingApps { assignmentPolicy { mode maxOpenPerUser } } }", token=ana.token)
+    assert apps["messagingApps"] == [{"assignmentPolicy": {"mode": "ROUND_ROBIN", "maxOpenPerUser": 1}}]
+    for contact in ("Carla Cliente", "Dan Cliente", "Eve Cliente"):
+        await app.receive(contact.split()[0].lower(), name=contact)
+    await bob_inbox.open_section("ASSIGNED_TO_ME")
+    await expect(bob_inbox.row("Dan Cliente")).to_be_visible()
+    await bob_inbox.open_section("UNASSIGNED")
+    await expect(bob_inbox.row("Eve Cliente")).to_be_visible()
+    await expect(bob_inbox.row("Carla Cliente")).to_have_count(0)
+
+
+async def test_r_route_a_bad_cap_is_refused_and_shown(open_inbox, team, server: Server) -> None:
+    ana, _, _ = team
+    ana_inbox: Inbox = await open_inbox(ana)
+    await open_team(ana_inbox)
+    routing = ana_inbox.page.get_by_role("form", name="Routing of Website chat")
+
+    await routing.get_by_label("Mode").select_option("BALANCED")
+    await routing.get_by_label("At most open per person").evaluate("input => input.removeAttribute('min')")
+    await routing.get_by_label("At most open per person").fill("0")
+    await routing.get_by_role("button", name="Save").click()
+
+    await expect(ana_inbox.page.get_by_text("maxOpenPerUser must be 1 to 10000")).to_be_visible()
+    await expect(routing.get_by_label("Mode")).to_have_value("MANUAL")
+    apps = await server.api.data("{ messagingApps { assignmentPolicy { mode } } }", token=ana.token)
+    assert apps["messagingApps"] == [{"assignmentPolicy": {"mode": "MANUAL"}}]

@@ -26,6 +26,10 @@ export class Api {
     } catch (error) {
       throw new ApiError("The server cannot be reached.", "NETWORK");
     }
+    return this.read(response);
+  }
+
+  async read(response) {
     let body;
     try {
       body = await response.json();
@@ -38,6 +42,39 @@ export class Api {
       throw new ApiError(first.message, extensions.code || "INTERNAL", extensions);
     }
     return body.data;
+  }
+
+  // R-MEDIA: one file as a GraphQL multipart request (operations, map, then the file part).
+  async upload(file) {
+    const form = new FormData();
+    form.append("operations", JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+    form.append("map", JSON.stringify({ 0: ["variables.file"] }));
+    form.append("0", file, file.name);
+    let response;
+    try {
+      response = await fetch("/graphql", { method: "POST", headers: { Authorization: `Bearer ${this.token}` }, body: form });
+    } catch (error) {
+      throw new ApiError("The server cannot be reached.", "NETWORK");
+    }
+    return (await this.read(response)).uploadFile;
+  }
+
+  // A stored file needs the bearer token, which an <img src> cannot send: fetched here, then
+  // shown from a blob: URL. Only our own /files/ path is fetched, on this origin.
+  async fileUrl(url) {
+    const path = new URL(url, location.href).pathname;
+    if (!path.startsWith("/files/")) throw new ApiError("Not a file of this inbox.", "NOT_FOUND");
+    let response;
+    try {
+      response = await fetch(path, { headers: { Authorization: `Bearer ${this.token}` } });
+    } catch (error) {
+      throw new ApiError("The server cannot be reached.", "NETWORK");
+    }
+    if (!response.ok) {
+      const pending = response.status === 503;
+      throw new ApiError(pending ? "Still being copied from the provider…" : "This file is not available.", pending ? "PENDING" : "NOT_FOUND");
+    }
+    return URL.createObjectURL(await response.blob());
   }
 
   async features() {
@@ -67,9 +104,12 @@ export class Api {
       canned: query.has("cannedReplies") && mutation.has("renderCannedReply"),
       templates: mutation.has("sendTemplate") && mutation.has("startConversation"),
       admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
+      files: mutation.has("uploadFile"),
     };
   }
 }
+
+const UPLOAD = "mutation($file: Upload!) { uploadFile(file: $file) { id filename } }";
 
 const FEATURES = `{
   __schema {

@@ -1,11 +1,21 @@
 // The Team page (admins, R-ADMIN): the account's users with their role and status; invite someone
-// (createUser, whose token is shown once), change a role, deactivate and reactivate. The server
-// decides: a refusal (the last active admin, a duplicate email) is shown as it says.
+// (createUser, whose token is shown once), change a role, deactivate and reactivate; and each
+// app's routing (R-ROUTE: manual, round robin or balanced, with a cap per person). The server
+// decides: a refusal (the last active admin, a duplicate email, a bad cap) is shown as it says.
 
 import { h, replace } from "./dom.js";
 
 const USER = "id name email role status available";
-const LOAD = `{ users { ${USER} } }`;
+const APP = "id name assignmentPolicy { mode maxOpenPerUser }";
+const LOAD = `{ users { ${USER} } messagingApps { ${APP} } }`;
+const SET_POLICY = `mutation SetRouting($app: ID!, $mode: AssignmentMode!, $cap: Int) {
+  setAssignmentPolicy(appId: $app, mode: $mode, maxOpenPerUser: $cap) { ${APP} }
+}`;
+const MODES = [
+  ["MANUAL", "Manual: nobody is assigned automatically"],
+  ["ROUND_ROBIN", "Round robin: available people take turns"],
+  ["BALANCED", "Balanced: whoever has the fewest open"],
+];
 const INVITE = `mutation Invite($name: String!, $email: String!, $role: Role) {
   createUser(name: $name, email: $email, role: $role) { user { ${USER} } token }
 }`;
@@ -25,6 +35,7 @@ export class TeamPage {
     this.root = root;
     this.toast = toast;
     this.users = [];
+    this.apps = [];
     this.confirming = null; // the id of the user whose deactivation waits for a second click
     this.created = null; // { name, token } of the last invitation, shown once
   }
@@ -33,6 +44,7 @@ export class TeamPage {
     try {
       const data = await this.api.request(LOAD);
       this.users = data.users;
+      this.apps = data.messagingApps;
     } catch (error) {
       this.toast(error.message, true);
     }
@@ -67,8 +79,51 @@ export class TeamPage {
         { class: "team-table", "aria-labelledby": "team-title" },
         h("thead", {}, h("tr", {}, ["Name", "Email", "Role", "Status", ""].map((title) => h("th", { scope: "col" }, title)))),
         h("tbody", {}, this.users.map((user) => this.row(user)))
-      )
+      ),
+      this.routing()
     );
+  }
+
+  routing() {
+    return h(
+      "section",
+      { class: "routing", "aria-labelledby": "routing-title" },
+      h("h2", { id: "routing-title" }, "Routing"),
+      h("p", { class: "hint" }, "How each app's new and reopened unassigned conversations are assigned."),
+      this.apps.map((app) => this.routingForm(app))
+    );
+  }
+
+  routingForm(app) {
+    const policy = app.assignmentPolicy;
+    const modeId = `routing-mode-${app.id}`;
+    const capId = `routing-cap-${app.id}`;
+    const form = h(
+      "form",
+      { class: "invite", "aria-label": `Routing of ${app.name}`, dataset: { id: app.id, mode: policy.mode } },
+      h("strong", {}, app.name),
+      h("label", { for: modeId }, "Mode"),
+      h("select", { id: modeId, name: "mode" }, MODES.map(([value, label]) => h("option", { value, selected: value === policy.mode }, label))),
+      h("label", { for: capId }, "At most open per person"),
+      h("input", {
+        id: capId,
+        name: "cap",
+        type: "number",
+        min: "1",
+        max: "10000",
+        placeholder: "no cap",
+        value: policy.maxOpenPerUser === null ? "" : String(policy.maxOpenPerUser),
+      }),
+      h("button", { type: "submit", class: "primary" }, "Save")
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const fields = new FormData(form);
+      const cap = fields.get("cap");
+      const variables = { app: app.id, mode: fields.get("mode"), cap: cap === "" ? null : Number(cap) };
+      this.run(SET_POLICY, variables, () => this.toast(`Routing of ${app.name} saved.`));
+    });
+    return form;
   }
 
   row(user) {

@@ -19,6 +19,9 @@ const STATUS_LABELS = {
 // already leaves such attachments out; this holds even if one slipped through).
 const WEB_URL = /^https?:\/\//i;
 
+// Shown inline; every other file is a download link (R-MEDIA).
+const INLINE_IMAGES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+
 const PROVIDERS = { TWILIO_WHATSAPP: "WhatsApp", MESSENGER: "Messenger", API: "API channel" };
 
 export function providerLabel(provider) {
@@ -37,7 +40,7 @@ export function threadQuery(features) {
       ${features.linking ? LINKED_FIELDS : ""}
       ${features.labels ? "labels { id name color }" : ""}
       messages(last: 100) {
-        edges { node { id direction text senderName status errorCode createdAt attachments { url contentType }
+        edges { node { id direction text senderName status errorCode createdAt attachments { url contentType ${features.files ? "filename size" : ""} }
           ${features.comments ? "mentions { id name }" : ""}
           ${features.templates ? "template { name }" : ""} } }
       }
@@ -54,6 +57,8 @@ const MUTATIONS = {
   reopen: "mutation($id: ID!) { reopenConversation(id: $id) { id } }",
   delete: "mutation($id: ID!) { deleteConversation(id: $id) }",
   send: "mutation($id: ID!, $text: String!) { sendMessage(conversationId: $id, text: $text) { id status } }",
+  sendFiles:
+    "mutation($id: ID!, $text: String, $files: [ID!]) { sendMessage(conversationId: $id, text: $text, attachmentIds: $files) { id status } }",
   sendTemplate: `mutation($id: ID!, $templateId: ID!, $variables: [TemplateVariableInput!]!) {
     sendTemplate(conversationId: $id, templateId: $templateId, variables: $variables) { id status } }`,
 };
@@ -73,6 +78,15 @@ export class ThreadView {
     this.replyText = root.querySelector("#reply-text");
     this.replyButton = root.querySelector("#reply-send");
     this.replyWindow = root.querySelector("#reply-window");
+    this.replyFile = root.querySelector("#reply-file");
+    this.replyFileName = root.querySelector("#reply-file-name");
+    this.replyAttach = root.querySelector("#reply-attach");
+    this.replyAttach.hidden = !features.files;
+    this.replyFile.addEventListener("change", () => {
+      const file = this.replyFile.files[0];
+      this.replyFileName.textContent = file ? file.name : "";
+    });
+    this.fileUrls = new Map(); // a stored file's URL -> its blob: URL, fetched once
     this.templateForm = root.querySelector("#template-form");
     this.confirmingDelete = false;
     this.conversation = null;
@@ -226,15 +240,7 @@ export class ThreadView {
           h(
             "ul",
             { class: "attachments" },
-            m.attachments.map((a) =>
-              h(
-                "li",
-                {},
-                WEB_URL.test(a.url)
-                  ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.contentType || "Attachment")
-                  : a.contentType || "Attachment"
-              )
-            )
+            m.attachments.map((a) => h("li", {}, this.attachment(a)))
           ),
         h(
           "p",
@@ -268,6 +274,50 @@ export class ThreadView {
     );
   }
 
+  attachment(a) {
+    const label = a.filename || a.contentType || "Attachment";
+    if (!WEB_URL.test(a.url)) return label;
+    if (!this.features.files || !new URL(a.url, location.href).pathname.startsWith("/files/")) {
+      return h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, label);
+    }
+    if (INLINE_IMAGES.has(a.contentType)) {
+      const img = h("img", { class: "attachment-image", alt: a.filename || "Image" });
+      this.fileUrl(a.url).then(
+        (url) => (img.src = url),
+        (error) => img.replaceWith(h("span", { class: "attachment-missing" }, error.message))
+      );
+      return img;
+    }
+    return h(
+      "a",
+      {
+        href: "#",
+        class: "attachment-download",
+        onclick: async (event) => {
+          event.preventDefault();
+          try {
+            const link = h("a", { href: await this.fileUrl(a.url), download: a.filename || "file" });
+            document.body.append(link);
+            link.click();
+            link.remove();
+          } catch (error) {
+            this.toast(error.message, true);
+          }
+        },
+      },
+      label
+    );
+  }
+
+  fileUrl(url) {
+    if (!this.fileUrls.has(url)) {
+      const loading = this.api.fileUrl(url);
+      this.fileUrls.set(url, loading);
+      loading.catch(() => this.fileUrls.delete(url)); // pending or gone: asked again next time
+    }
+    return this.fileUrls.get(url);
+  }
+
   renderReply(c) {
     if (!this.features.send) return;
     const closed = this.features.replyWindow && !c.canReply;
@@ -277,6 +327,7 @@ export class ThreadView {
     if (!closed && endsIn !== null && endsIn > 0 && endsIn < 2 ** 31 - 2000) this.windowTimer = setTimeout(() => this.changed(), endsIn + 1000);
     this.replyText.disabled = closed;
     this.replyButton.disabled = closed;
+    this.replyFile.disabled = closed;
     replace(
       this.replyWindow,
       closed
@@ -337,10 +388,18 @@ export class ThreadView {
 
   async send() {
     const text = this.replyText.value.trim();
-    if (!text || !this.conversation) return;
+    const file = this.features.files ? this.replyFile.files[0] : undefined;
+    if ((!text && !file) || !this.conversation) return;
     this.replyButton.disabled = true;
     try {
-      await this.api.request(MUTATIONS.send, { id: this.conversation.id, text });
+      if (file) {
+        const uploaded = await this.api.upload(file);
+        await this.api.request(MUTATIONS.sendFiles, { id: this.conversation.id, text: text || null, files: [uploaded.id] });
+        this.replyFile.value = "";
+        this.replyFileName.textContent = "";
+      } else {
+        await this.api.request(MUTATIONS.send, { id: this.conversation.id, text });
+      }
       this.replyText.value = "";
     } catch (error) {
       this.toast(error.code === "REPLY_WINDOW_CLOSED" ? `Not sent: ${error.message}` : error.message, true);
