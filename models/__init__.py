@@ -2,10 +2,21 @@
 
 from models.accounts import Account, ApiToken, Role, TokenKind, User, UserStatus
 from models.apps import AppAccess, AssignmentMode, MessagingApp, Provider
+from models.canned import CannedReply
 from models.crm import ConversationLink, Deal, Lead, LinkKind, Note, Person
 from models.events import InboxEvent, InboxEventType
 from models.files import FileState, StoredFile
-from models.inbox import Attachment, Contact, Conversation, ConversationStatus, DeliveryStatus, Direction, Message
+from models.inbox import (
+    Attachment,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageMention,
+)
+from models.labels import ConversationLabel, Label
 from models.notifications import (
     EmailItem,
     EmailStatus,
@@ -24,9 +35,11 @@ __all__ = [
     "AppAccess",
     "AssignmentMode",
     "Attachment",
+    "CannedReply",
     "CodePurpose",
     "Contact",
     "Conversation",
+    "ConversationLabel",
     "ConversationLink",
     "ConversationStatus",
     "Deal",
@@ -37,9 +50,11 @@ __all__ = [
     "FileState",
     "InboxEvent",
     "InboxEventType",
+    "Label",
     "Lead",
     "LinkKind",
     "Message",
+    "MessageMention",
     "MessageTemplate",
     "MessagingApp",
     "Note",

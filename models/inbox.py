@@ -22,6 +22,7 @@ class ConversationStatus(StrEnum):
 class Direction(StrEnum):
     INBOUND = "INBOUND"
     OUTBOUND = "OUTBOUND"
+    INTERNAL = "INTERNAL"  # a comment for the team, never sent (R-COMMENT)
 
 
 class DeliveryStatus(StrEnum):
@@ -148,3 +149,21 @@ class Message(Model):
         table = "message"
         unique_together = (("app", "provider_message_id"),)
         indexes = (("conversation_id", "id"),)
+
+
+class MessageMention(Model):
+    """A user mentioned in an INTERNAL comment (R-COMMENT): stored with the comment, in its transaction."""
+
+    id = fields.IntField(primary_key=True)
+    message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
+        "models.Message", related_name="mentions", on_delete=fields.CASCADE
+    )
+    message_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="mentioned_in", on_delete=fields.CASCADE
+    )
+    user_id: int
+
+    class Meta:
+        table = "message_mention"
+        unique_together = (("message", "user"),)

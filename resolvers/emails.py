@@ -22,6 +22,7 @@ from tortoise.expressions import F, Q
 from models import (
     Conversation,
     ConversationStatus,
+    Direction,
     EmailItem,
     EmailStatus,
     NotificationKind,
@@ -203,6 +204,7 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     assigners = [
         item.actor.name for item in items if item.kind == NotificationKind.CONVERSATION_ASSIGNED_TO_ME and item.actor
     ]
+    mentioners = [item.actor.name for item in items if item.kind == NotificationKind.MENTIONED and item.actor]
     if not messages and not assigners:
         return None
     contact = conversation.contact.name or conversation.contact.external_id
@@ -218,8 +220,11 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     state += ", open" if conversation.status == ConversationStatus.OPEN else ", closed"
 
     news = []
-    if messages:
-        news.append("1 new message" if len(messages) == 1 else f"{len(messages)} new messages")
+    if mentioners:
+        news.append(f"{mentioners[-1]} mentioned you")
+    customer = [message for message in messages if message.direction != Direction.INTERNAL]
+    if customer:
+        news.append("1 new message" if len(customer) == 1 else f"{len(customer)} new messages")
     if assigners:
         news.append(f"assigned to you by {assigners[-1]}")
     subject = f"{contact} on {app}: {', '.join(news)}"
@@ -233,6 +238,8 @@ async def _compose(email: OutboxEmail) -> OutgoingEmail | None:
     for message in messages:
         when = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
         sender = message.sender_name or contact
+        if message.direction == Direction.INTERNAL:
+            sender += " (internal comment, mentioning you)"
         body = message.text or "(attachment)"
         lines += [f"{sender}, {when}:", body, ""]
         parts.append(f"<p><b>{html.escape(sender)}</b>, {when}:<br>{html.escape(body).replace(chr(10), '<br>')}</p>")

@@ -66,5 +66,9 @@ class PersistedQueryNotFound(InboxError):
     code = "PERSISTED_QUERY_NOT_FOUND"
 
 
+class MentionNoAccess(InboxError):
+    code = "MENTION_NO_ACCESS"
+
+
 class TemplateNotApproved(InboxError):
     code = "TEMPLATE_NOT_APPROVED"

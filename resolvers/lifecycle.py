@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 
-from models import Conversation, ConversationStatus, InboxEventType, Message, MessagingApp
+from models import (
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    InboxEventType,
+    Message,
+    MessageMention,
+    MessagingApp,
+)
 from resolvers import clock, files, routing
 from resolvers.access import require_conversation
 from resolvers.admin import holds_active
@@ -57,6 +65,9 @@ async def delete_conversation(viewer: Viewer, conversation_id: str) -> int:
         # Locked first: an inbound message committing meanwhile would otherwise keep its text and
         # come back with the resurrected conversation.
         conversation = await require_conversation(viewer, conversation_id, for_update=True)
+        erased = Subquery(Message.filter(conversation_id=conversation.id).values("id"))
+        await MessageMention.filter(message_id__in=erased).delete()
+        await ConversationLabel.filter(conversation_id=conversation.id).delete()  # it comes back bare (R-LABEL)
         await Message.filter(conversation_id=conversation.id).update(
             conversation_id=None, text=None, attachments=[], sender_name=None, error_message=None
         )

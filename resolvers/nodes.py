@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.models import Model
 
-from models import Account, Deal, Lead, MessageTemplate, Note, Person, User
+from models import Account, Deal, Label, Lead, MessageTemplate, Note, Person, User
 from resolvers.access import (
     visible_app_ids,
     visible_apps,
@@ -13,6 +13,7 @@ from resolvers.access import (
     visible_messages,
     visible_tokens,
 )
+from resolvers.canned import visible_canned_reply
 from resolvers.errors import NotFound
 from resolvers.ids import parse_api_id
 from resolvers.notifications import visible_notification
@@ -44,9 +45,12 @@ async def find_node(viewer: Viewer, api_id: str) -> Model | None:
         return await MessageTemplate.get_or_none(id=pk, account_id=account, app_id__in=apps)
     if type_name == "Notification":
         return await visible_notification(viewer, pk)
+    if type_name == "CannedReply":
+        return await visible_canned_reply(viewer, pk)
     if type_name in _CRM:
         return await _CRM[type_name].get_or_none(id=pk, account_id=account)
     return None
 
 
-_CRM: dict[str, type[Model]] = {"Person": Person, "Lead": Lead, "Deal": Deal, "Note": Note}
+# Rows of the account that every user of it may see.
+_CRM: dict[str, type[Model]] = {"Person": Person, "Lead": Lead, "Deal": Deal, "Note": Note, "Label": Label}

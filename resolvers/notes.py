@@ -106,7 +106,8 @@ async def start_note(link: ConversationLink, conversation: Conversation, *, sinc
 
 
 async def render(conversation: Conversation, since: datetime | None) -> str:
-    query = Message.filter(conversation_id=conversation.id)
+    # The team's comments are theirs, never the CRM's (R-COMMENT).
+    query = Message.filter(conversation_id=conversation.id).exclude(direction=Direction.INTERNAL)
     if since is not None:
         query = query.filter(created_at__gte=since)
     messages = list(reversed(await query.order_by("-id").limit(HISTORY)))

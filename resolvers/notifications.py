@@ -25,6 +25,7 @@ DEFAULTS: dict[NotificationKind, tuple[bool, bool]] = {
     NotificationKind.NEW_MESSAGE_ASSIGNED_TO_OTHERS: (False, False),
     NotificationKind.NEW_MESSAGE_UNASSIGNED: (True, False),
     NotificationKind.CONVERSATION_ASSIGNED_TO_ME: (True, True),
+    NotificationKind.MENTIONED: (True, True),
 }
 MAX_MARK_IDS = 1_000
 
@@ -109,6 +110,14 @@ async def notify_assigned(c: Change, conversation: Conversation, actor_id: int |
         return
     kinds = {conversation.assignee_id: NotificationKind.CONVERSATION_ASSIGNED_TO_ME}
     await _notify(c, conversation, kinds, message_id=None, actor_id=actor_id)
+
+
+async def notify_mentioned(
+    c: Change, conversation: Conversation, comment: Message, user_ids: Sequence[int], *, actor_id: int
+) -> None:
+    """R-COMMENT: each mentioned user (R-COMMENT checked their access), not the author."""
+    kinds = dict.fromkeys(user_ids, NotificationKind.MENTIONED)
+    await _notify(c, conversation, kinds, message_id=comment.id, actor_id=actor_id)
 
 
 async def _notify(

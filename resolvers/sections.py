@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
-from models import Contact, Conversation, ConversationStatus, User
+from models import Contact, Conversation, ConversationLabel, ConversationStatus, User
 from models.sql import fetch, joined, select_list
 from resolvers.access import visible_app_ids, visible_conversations, visible_conversations_sql
+from resolvers.labels import account_label
 from resolvers.pagination import decode_time_cursor, encode_cursor, page_size
 from resolvers.viewer import Viewer
 
@@ -57,23 +58,44 @@ class ConversationPage:
 
 
 async def conversations_page(
-    viewer: Viewer, section: Section, *, app_id: str | None = None, first: int | None = None, after: str | None = None
+    viewer: Viewer,
+    section: Section,
+    *,
+    app_id: str | None = None,
+    label_id: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
 ) -> ConversationPage:
     size = page_size(first)
     app_ids = await visible_app_ids(viewer, app_id)
+    label = (await account_label(viewer, label_id)).id if label_id is not None else None
     if not app_ids:
         return ConversationPage([], False, after is not None)
-    statement, values = section_statement(viewer, section, app_ids, after=after, limit=size + 1)
+    statement, values = section_statement(viewer, section, app_ids, after=after, label=label, limit=size + 1)
     rows = joined(Conversation, await fetch(statement, *values), {"contact": Contact, "assignee": User})
     return ConversationPage(rows[:size], len(rows) > size, after is not None)
 
 
+def _labeled(label: int) -> Q:
+    """R-LABEL's filter for the counts (the ORM's form of the semi-join in `section_statement`)."""
+    return Q(id__in=Subquery(ConversationLabel.filter(label_id=label).values("conversation_id")))
+
+
 def section_statement(
-    viewer: Viewer, section: Section, app_ids: list[int], *, after: str | None = None, limit: int
+    viewer: Viewer,
+    section: Section,
+    app_ids: list[int],
+    *,
+    after: str | None = None,
+    label: int | None = None,
+    limit: int,
 ) -> tuple[str, list[Any]]:
     """A section's rows, newest first, with contact and assignee (`joined` reads them): one statement
     that the section's partial index serves in order (migration 0002), starting at the cursor, never
-    with OFFSET. Written as SQL: on every page, the ORM's form costs more CPU than the database spends."""
+    with OFFSET. Written as SQL: on every page, the ORM's form costs more CPU than the database spends.
+    `label` (a label's pk) keeps only the conversations that carry it (R-LABEL): a semi-join on
+    conversation_label's unique (label, conversation) index, so the section keeps its own index,
+    order and keyset cursor."""
     values: list[Any] = []
 
     def value(item: Any) -> str:
@@ -81,6 +103,10 @@ def section_statement(
         return f"${len(values)}"
 
     where = [visible_conversations_sql(viewer, app_ids, "c", value), _section_sql(viewer, section, value)]
+    if label is not None:
+        where.append(
+            f'c."id" IN (SELECT cl."conversation_id" FROM conversation_label cl WHERE cl."label_id" = {value(label)})'
+        )
     if after:
         at, last_id = decode_time_cursor(after, Conversation)
         # `<= at` starts the index scan at the cursor (a seek, not a scan from the top); the OR settles ties.
@@ -109,11 +135,16 @@ def _section_sql(viewer: Viewer, section: Section, value: Callable[[Any], str]) 
     return f'{opened} AND c."assignee_id" IS NOT NULL AND c."assignee_id" <> {value(viewer.id)}'
 
 
-async def section_total(viewer: Viewer, section: Section, *, app_id: str | None = None) -> int:
+async def section_total(
+    viewer: Viewer, section: Section, *, app_id: str | None = None, label_id: str | None = None
+) -> int:
     app_ids = await visible_app_ids(viewer, app_id)
     if not app_ids:
         return 0
-    return await visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section)).count()
+    query = visible_conversations(viewer, app_ids).filter(_section_filter(viewer, section))
+    if label_id is not None:
+        query = query.filter(_labeled((await account_label(viewer, label_id)).id))
+    return await query.count()
 
 
 async def section_counts(viewer: Viewer, *, app_id: str | None = None) -> dict[Section, int]:

@@ -12,11 +12,14 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.apps import AppsMutation, AppsQuery
+from schema.canned import CannedMutation, CannedQuery
+from schema.comments import CommentsMutation
 from schema.crm import CrmMutation, CrmQuery
 from schema.errors import classify
 from schema.inbox import InboxMutation, InboxQuery
 from schema.inputs import CleanInputs
 from schema.introspection import IntrospectionGuard
+from schema.labels import LabelsMutation, LabelsQuery
 from schema.limits import CostCache, QueryCost, limits_rule
 from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
@@ -38,7 +41,18 @@ def _described(root: type, description: str) -> type:
 
 
 Query = merge_types(
-    "Query", (TeamQuery, AppsQuery, InboxQuery, NotificationsQuery, CrmQuery, RealtimeQuery, SignInQuery)
+    "Query",
+    (
+        TeamQuery,
+        AppsQuery,
+        InboxQuery,
+        NotificationsQuery,
+        CrmQuery,
+        RealtimeQuery,
+        SignInQuery,
+        LabelsQuery,
+        CannedQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -51,6 +65,9 @@ Mutation = merge_types(
         RepliesMutation,
         TemplatesMutation,
         SignInMutation,
+        CommentsMutation,
+        LabelsMutation,
+        CannedMutation,
     ),
 )
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]

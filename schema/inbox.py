@@ -17,6 +17,7 @@ from schema.types import (
     Account,
     After,
     ApiToken,
+    CannedReply,
     Contact,
     Conversation,
     ConversationConnection,
@@ -24,6 +25,7 @@ from schema.types import (
     ConversationSearchConnection,
     Deal,
     First,
+    Label,
     Lead,
     Message,
     MessageTemplate,
@@ -51,6 +53,8 @@ NODE_TYPES: dict[type, type] = {
     models.Lead: Lead,
     models.Deal: Deal,
     models.Note: Note,
+    models.Label: Label,
+    models.CannedReply: CannedReply,
 }
 
 
@@ -95,13 +99,22 @@ class InboxQuery:
                 description="Only this app's conversations; NOT_FOUND if it is not shared with the viewer."
             ),
         ] = None,
+        label_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only the conversations carrying this label, in the section's order (R-LABEL); "
+                "NOT_FOUND if it is not a label of the account."
+            ),
+        ] = None,
         first: First = 25,
         after: After = None,
     ) -> ConversationConnection:
         viewer = viewer_of(info)
-        page = await sections.conversations_page(viewer, section, app_id=app_id, first=first, after=after)
+        page = await sections.conversations_page(
+            viewer, section, app_id=app_id, label_id=label_id, first=first, after=after
+        )
         wants_total = _selects(info.selected_fields[0].selections, "totalCount")
-        total = await sections.section_total(viewer, section, app_id=app_id) if wants_total else 0
+        total = await sections.section_total(viewer, section, app_id=app_id, label_id=label_id) if wants_total else 0
         return ConversationConnection.of(page, sections.conversation_cursor, Conversation.of, total_count=total)
 
     @strawberry.field(

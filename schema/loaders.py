@@ -40,6 +40,31 @@ def _grouped(model: type[Model], key: str) -> DataLoader[int, list[Any]]:
     return DataLoader(load_fn=load)
 
 
+def _mentioned_users() -> DataLoader[int, list[Any]]:
+    """The users each comment mentions, in the order given (R-COMMENT): one query for a whole page."""
+
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        groups: dict[int, list[Any]] = {pk: [] for pk in ids}
+        for row in await models.MessageMention.filter(message_id__in=list(ids)).order_by("id").select_related("user"):
+            groups[row.message_id].append(row.user)
+        return [groups[pk] for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _labels_of_conversations() -> DataLoader[int, list[Any]]:
+    """Each conversation's labels, by name (R-LABEL): one query for a whole page."""
+
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        groups: dict[int, list[Any]] = {pk: [] for pk in ids}
+        rows = models.ConversationLabel.filter(conversation_id__in=list(ids)).select_related("label")
+        for row in await rows.order_by("label__name", "label_id"):
+            groups[row.conversation_id].append(row.label)
+        return [groups[pk] for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     def __init__(self) -> None:
         self.user = _by_id(models.User)
@@ -54,6 +79,8 @@ class Loaders:
         self.lead_notes = _grouped(models.Note, "lead_id")
         self.deal_notes = _grouped(models.Note, "deal_id")
         self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
+        self.mentions = _mentioned_users()
+        self.conversation_labels = _labels_of_conversations()
         self.template = _by_id(models.MessageTemplate)
         self.app_templates = _grouped(models.MessageTemplate, "app_id")
 

@@ -24,6 +24,7 @@ from schema.types.inbox import (
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    Label,
     Message,
     MessageConnection,
     Section,
@@ -34,7 +35,7 @@ from schema.types.notifications import Notification, NotificationConnection, Not
 from schema.types.realtime import InboxEvent, InboxEventType
 from schema.types.search import ConversationSearchConnection, ConversationSearchEdge, ConversationSearchHit
 from schema.types.signin import ApiToken, CreatedToken, SignInResult, TokenKind
-from schema.types.team import Account, CreatedUser, Role, User, UserStatus
+from schema.types.team import Account, CannedReply, CreatedUser, Role, User, UserStatus
 from schema.types.templates import MessageTemplate, TemplateCategory, TemplateStatus
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "AssignmentMode",
     "AssignmentPolicy",
     "Attachment",
+    "CannedReply",
     "Connection",
     "Contact",
     "Conversation",
@@ -63,6 +65,7 @@ __all__ = [
     "First",
     "InboxEvent",
     "InboxEventType",
+    "Label",
     "Lead",
     "LeadConnection",
     "LinkKind",

@@ -43,6 +43,8 @@ describe_enum(
     {
         "INBOUND": "From the contact, through the provider.",
         "OUTBOUND": "To the contact: a user's reply, or a message sent from the provider's own tools.",
+        "INTERNAL": "A comment by a user for the team; never sent to the contact, never in CRM notes, and it does "
+        "not move the conversation (R-COMMENT).",
     },
 )
 DeliveryStatus = models.DeliveryStatus
@@ -52,7 +54,7 @@ describe_enum(
     "Where a message is on its way (R-REPLY). Outbound messages only move forward: "
     "QUEUED < SENT < DELIVERED < READ; FAILED only from below DELIVERED.",
     {
-        "RECEIVED": "An INBOUND message, stored.",
+        "RECEIVED": "An INBOUND message, or an INTERNAL comment, stored.",
         "QUEUED": "Stored, not yet accepted by the provider (retried if the provider could not be reached).",
         "SENT": "Accepted by the provider.",
         "DELIVERED": "Reached the contact's device.",
@@ -72,6 +74,17 @@ describe_enum(
         "CLOSED": "Closed, whoever the assignee.",
     },
 )
+
+
+@strawberry.type(description="An account's label, set on conversations to sort them (R-LABEL).")
+class Label(Node):
+    row: strawberry.Private[models.Label]
+    name: str = strawberry.field(description="Unique in the account, whatever its case; 1 to 50 characters.")
+    color: str = strawberry.field(description="#RRGGBB")
+
+    @classmethod
+    def of(cls, row: models.Label) -> Label:
+        return wrap(cls, "Label", row, ("name", "color"))
 
 
 @strawberry.type(description="The person writing in on one app, as the provider knows them.")
@@ -122,9 +135,13 @@ class UploadedFile:
 @strawberry.type(description="One message of a conversation, from the contact or to them.")
 class Message(Node):
     row: strawberry.Private[models.Message]
-    direction: Direction = strawberry.field(description="INBOUND from the contact, OUTBOUND to them.")
+    direction: Direction = strawberry.field(
+        description="INBOUND from the contact, OUTBOUND to them, INTERNAL a comment for the team (R-COMMENT)."
+    )
     text: str | None = strawberry.field(description="The text; null for a message of attachments only.")
-    sender_name: str | None = strawberry.field(description="Contact name for INBOUND, user name for OUTBOUND.")
+    sender_name: str | None = strawberry.field(
+        description="Contact name for INBOUND, user name for OUTBOUND and INTERNAL."
+    )
     status: DeliveryStatus = strawberry.field(
         description="Where it is on its way (R-REPLY); INBOUND messages are RECEIVED."
     )
@@ -159,6 +176,12 @@ class Message(Node):
         if self.row.sent_by_id is None:
             return None
         return User.of(await loaders_of(info).user.load(self.row.sent_by_id))
+
+    @strawberry.field(description="Users mentioned in an INTERNAL comment (R-COMMENT); empty for other messages.")
+    async def mentions(self, info: Info) -> list[User]:
+        if self.row.direction != Direction.INTERNAL:
+            return []
+        return [User.of(user) for user in await loaders_of(info).mentions.load(self.row.id)]
 
     @strawberry.field(description="The template this message was sent from, if any (R-TEMPLATE).")
     async def template(
@@ -213,7 +236,7 @@ class Conversation(Node):
     def assignee(self, info: Info) -> User | None:
         return related(self.row, "assignee", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
-    @strawberry.field(description="Its newest message, either way; null when it has none.")
+    @strawberry.field(description="Its newest message, either way; never a comment (R-COMMENT). Null when it has none.")
     async def last_message(self, info: Info) -> Message | None:
         if self.row.last_message_id is None:
             return None
@@ -253,6 +276,10 @@ class Conversation(Node):
         from schema.types import crm
 
         return await crm.linked_deal(info, self.row)
+
+    @strawberry.field(description="Its labels, by name (R-LABEL).")
+    async def labels(self, info: Info) -> list[Label]:
+        return [Label.of(row) for row in await loaders_of(info).conversation_labels.load(self.row.id)]
 
     @strawberry.field(
         description="Whether a free-form reply can be sent now (the provider's reply window is open, R-REPLY); "

@@ -26,6 +26,7 @@ describe_enum(
         "NEW_MESSAGE_ASSIGNED_TO_OTHERS": "A contact wrote in a conversation assigned to someone else (default: off).",
         "NEW_MESSAGE_UNASSIGNED": "A contact wrote in an unassigned conversation, a new one too (default: desktop on).",
         "CONVERSATION_ASSIGNED_TO_ME": "Someone else assigned a conversation to you (default: desktop and email on).",
+        "MENTIONED": "Someone mentioned you in an internal comment (R-COMMENT; default: desktop and email on).",
     },
 )
 

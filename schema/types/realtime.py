@@ -35,6 +35,8 @@ describe_enum(
         "CONVERSATION_LINKED": "Linked to a person, lead or deal, or that kind's link replaced (R-LINK): read linkedPerson, "
         "linkedLead, linkedDeal.",
         "CONVERSATION_UNLINKED": "One of its CRM links was ended (R-LINK); the notes already written stay.",
+        "CONVERSATION_LABELED": "Its labels changed (R-LABEL): read `labels`.",
+        "COMMENT_ADDED": "A user added an internal comment (R-COMMENT); it is in `message`.",
     },
 )
 
@@ -63,7 +65,9 @@ class InboxEvent:
     def conversation_id(self) -> strawberry.ID:
         return strawberry.ID(to_api_id("Conversation", self.row.conversation_id))
 
-    @strawberry.field(description="The message concerned, for the MESSAGE_ types; null for the others.")
+    @strawberry.field(
+        description="The message concerned, for the MESSAGE_ types and COMMENT_ADDED (the comment); null for the others."
+    )
     async def message(self, info: Info) -> Message | None:
         if self.row.message_id is None:
             return None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
 import models
 from resolvers.ids import to_api_id
+from schema.context import loaders_of
 from schema.types.common import Node, describe_enum, wrap
 
 Role = models.Role
@@ -68,3 +70,24 @@ class Account(Node):
 class CreatedUser:
     user: User = strawberry.field(description="The new user, available, with the role asked for.")
     token: str = strawberry.field(description="Shown once; store it. Sent as `Authorization: Bearer <token>`.")
+
+
+@strawberry.type(description="A saved reply the viewer fills in from a conversation and sends with sendMessage.")
+class CannedReply(Node):
+    row: strawberry.Private[models.CannedReply]
+    shortcut: str = strawberry.field(
+        description="What the user types after `/` to find it: lower case letters, digits, '-' and '_'."
+    )
+    text: str = strawberry.field(
+        description="The text, with placeholders {{contact.name}}, {{user.name}}, {{person.name}}, {{deal.title}}."
+    )
+
+    @classmethod
+    def of(cls, row: models.CannedReply) -> CannedReply:
+        return wrap(cls, "CannedReply", row, ("shortcut", "text"))
+
+    @strawberry.field(description="Null when shared with the team.")
+    async def owner(self, info: Info) -> User | None:
+        if self.row.owner_id is None:
+            return None
+        return User.of(await loaders_of(info).user.load(self.row.owner_id))

@@ -54,6 +54,7 @@ async def test_r_notify_defaults_desktop_and_email_per_kind(api: Api, team: Team
         "NEW_MESSAGE_ASSIGNED_TO_OTHERS": (False, False),
         "NEW_MESSAGE_UNASSIGNED": (True, False),
         "CONVERSATION_ASSIGNED_TO_ME": (True, True),
+        "MENTIONED": (True, True),
     }
 
 

@@ -39,6 +39,37 @@ async def test_a_page_of_50_costs_as_many_queries_as_a_page_of_5(api: Api, clock
     assert len(costs[50]) <= 6, "\n".join(costs[50])
 
 
+LABELED_PAGE = """query($first: Int, $label: ID) { conversations(section: UNASSIGNED, labelId: $label, first: $first) {
+  totalCount edges { node { id labels { id name color } } } } }"""
+
+
+async def test_r_label_a_labeled_page_of_50_costs_as_many_queries_as_a_page_of_5(api: Api, clock: ManualClock) -> None:
+    team = await api.create_team()
+    create = 'mutation($n: String!) { createLabel(name: $n, color: "#112233") { id } }'
+    vip = (await api.data(create, {"n": "VIP"}, token=team.admin.token))["createLabel"]["id"]
+    hot = (await api.data(create, {"n": "Hot"}, token=team.admin.token))["createLabel"]["id"]
+    for n in range(50):
+        clock.advance(seconds=1)
+        await team.app.receive(f"cust-{n}", f"message {n}")
+        await api.data(
+            "mutation($id: ID!, $l: [ID!]!) { setConversationLabels(id: $id, labelIds: $l) { id } }",
+            {"id": await team.app.conversation_id(f"cust-{n}"), "l": [vip, hot]},
+            token=team.bob.token,
+        )
+
+    for label in (None, vip):
+        costs = {}
+        for size in (5, 50):
+            with QueryCounter() as counter:
+                page = await api.data(LABELED_PAGE, {"first": size, "label": label}, token=team.bob.token)
+            edges = page["conversations"]["edges"]
+            assert len(edges) == size
+            assert all([lab["name"] for lab in edge["node"]["labels"]] == ["Hot", "VIP"] for edge in edges)
+            costs[size] = counter.statements
+        # the labels of a page are one query, whatever its size
+        assert len(costs[50]) == len(costs[5]), "\n".join(costs[50])
+
+
 THREAD = """query($id: ID!, $last: Int) { node(id: $id) { ... on Conversation {
   messages(last: $last) { edges { node { text template { name status app { name } } } } } } } }"""
 APPS = "{ messagingApps { name templatesSyncedAt templates { name variables app { name } } } }"

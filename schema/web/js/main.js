@@ -8,6 +8,7 @@ import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
 import { linkFromLocation, showPasswordPage, showSignInForm, signInWithPassword, wireForgot } from "./signin.js";
 import { TeamPage } from "./team.js";
+import { labelChip } from "./teamwork.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
 import { TokensDialog } from "./tokens.js";
 
@@ -26,9 +27,9 @@ const TEAM_PATH = "/team";
 
 const VIEWER = "{ viewer { id name email role available } account { name } }";
 const PAGE_SIZE = 50;
-const INBOX = `query Inbox($section: Section!, $after: String) {
+const inboxQuery = (features) => `query Inbox($section: Section!, $after: String${features.labels ? ", $labelId: ID" : ""}) {
   sectionCounts { unassigned assignedToMe assignedToOthers closed }
-  conversations(section: $section, first: ${PAGE_SIZE}, after: $after) {
+  conversations(section: $section, first: ${PAGE_SIZE}, after: $after${features.labels ? ", labelId: $labelId" : ""}) {
     pageInfo { hasNextPage endCursor }
     edges { node {
       id status lastMessageAt
@@ -36,8 +37,10 @@ const INBOX = `query Inbox($section: Section!, $after: String) {
       lastMessage { text direction attachments { contentType } }
       assignee { id name }
       app { name provider }
+      ${features.labels ? "labels { id name color }" : ""}
     } }
   }
+  ${features.labels ? "labels { id name color }" : ""}
 }`;
 const EVENTS = "subscription Events($after: String) { inboxEvents(after: $after) { cursor type conversationId } }";
 const AVAILABILITY = "mutation($available: Boolean!) { setAvailability(available: $available) { id available } }";
@@ -50,6 +53,7 @@ const state = {
   viewer: null,
   features: null,
   section: "UNASSIGNED",
+  labelId: null,
   pages: 1,
   openId: null,
   cursor: null,
@@ -347,7 +351,9 @@ async function loadInbox() {
   let after = null;
   try {
     for (let page = 0; page < state.pages; page++) {
-      data = await state.api.request(INBOX, { section: state.section, after });
+      const variables = { section: state.section, after };
+      if (state.features.labels) variables.labelId = state.labelId;
+      data = await state.api.request(inboxQuery(state.features), variables);
       rows.push(...data.conversations.edges.map((edge) => edge.node));
       after = data.conversations.pageInfo.endCursor;
       if (!data.conversations.pageInfo.hasNextPage) break;
@@ -358,6 +364,7 @@ async function loadInbox() {
     return;
   }
   if (request !== state.inboxRequest) return;
+  if (data.labels) renderLabelFilter(data.labels);
   state.counts = data.sectionCounts;
   renderSections(state.counts);
   $("#list-more").hidden = !data.conversations.pageInfo.hasNextPage;
@@ -366,9 +373,23 @@ async function loadInbox() {
   renderList(rows);
 }
 
+// The label filter (R-LABEL): the section, in its own order, narrowed to one label.
+function renderLabelFilter(labels) {
+  const select = $("#label-filter");
+  $("#label-filter-wrap").hidden = false;
+  if (state.labelId && !labels.some((label) => label.id === state.labelId)) {
+    state.labelId = null; // deleted meanwhile
+    loadInbox();
+  }
+  renderIf(select, JSON.stringify([labels, state.labelId]), () => [
+    h("option", { value: "" }, "All conversations"),
+    labels.map((label) => h("option", { value: label.id, selected: label.id === state.labelId }, label.name)),
+  ]);
+}
+
 function renderList(rows) {
   const list = $("#conversation-list");
-  const key = JSON.stringify([state.openId, rows.map((r) => [r.id, r.lastMessageAt, r.status, r.assignee && r.assignee.id, r.lastMessage && r.lastMessage.text])]);
+  const key = JSON.stringify([state.openId, rows.map((r) => [r.id, r.lastMessageAt, r.status, r.assignee && r.assignee.id, r.lastMessage && r.lastMessage.text, r.labels])]);
   $("#list-empty").hidden = rows.length > 0;
   renderIf(list, key, () =>
     rows.map((row) => {
@@ -400,7 +421,8 @@ function renderList(rows) {
               "span",
               { class: "tags" },
               h("span", { class: "channel" }, providerLabel(row.app.provider)),
-              row.assignee && h("span", { class: "assignee" }, row.assignee.name)
+              row.assignee && h("span", { class: "assignee" }, row.assignee.name),
+              (row.labels || []).map(labelChip)
             )
           )
         )
@@ -466,7 +488,7 @@ async function loadThread() {
   $("#thread").hidden = false;
   $("#no-thread").hidden = true;
   document.title = `${conversation.contact.name || conversation.contact.externalId} · Switchboard`;
-  thread.show(conversation, data.users);
+  thread.show(conversation, data.users, data.labels || []);
   if (crm) crm.render(conversation);
   if (bell) bell.seen(conversation.id);
   return conversation;
@@ -542,6 +564,11 @@ $("#signout").addEventListener("click", async () => {
 wireForgot();
 $("#availability").addEventListener("click", toggleAvailability);
 $("#back").addEventListener("click", () => navigate(null));
+$("#label-filter").addEventListener("change", (event) => {
+  state.labelId = event.target.value || null;
+  state.pages = 1;
+  loadInbox();
+});
 $("#team-link").addEventListener("click", (event) => {
   if (event.metaKey || event.ctrlKey || event.shiftKey) return;
   event.preventDefault();

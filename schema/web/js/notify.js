@@ -8,6 +8,7 @@ const KINDS = [
   ["NEW_MESSAGE_ASSIGNED_TO_ME", "New message in my conversations"],
   ["NEW_MESSAGE_UNASSIGNED", "New message in unassigned conversations"],
   ["NEW_MESSAGE_ASSIGNED_TO_OTHERS", "New message in others' conversations"],
+  ["MENTIONED", "Someone mentions me in a comment"],
 ];
 
 const NOTIFICATION = `id kind readAt createdAt
@@ -33,6 +34,11 @@ export function describe(notification) {
   if (notification.kind === "CONVERSATION_ASSIGNED_TO_ME") {
     const who = notification.actor ? notification.actor.name : "Someone";
     return { title: "Conversation assigned to you", body: `${who} assigned you the conversation with ${contact}.` };
+  }
+  if (notification.kind === "MENTIONED") {
+    const who = notification.actor ? notification.actor.name : "Someone";
+    const said = notification.message && notification.message.text ? notification.message.text : "";
+    return { title: `${who} mentioned you`, body: `On the conversation with ${contact}: ${said}` };
   }
   const text = notification.message && notification.message.text ? notification.message.text : "(attachment)";
   return { title: `New message from ${contact}`, body: text };

@@ -4,6 +4,7 @@
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LINKED_FIELDS } from "./crm.js";
 import { TEMPLATE_FIELDS, templateFields } from "./templates.js";
+import { CannedPicker, CommentBox, LabelEditor } from "./teamwork.js";
 
 const STATUS_LABELS = {
   RECEIVED: "Received",
@@ -33,16 +34,19 @@ export function threadQuery(features) {
       id status section lastMessageAt
       contact { id name externalId avatarUrl }
       assignee { id name }
-      app { id name provider installedBy { id } sharedWith { id }
+      app { id name provider installedBy { id } sharedWith { id name }
         ${features.templates ? `templates(status: APPROVED) { ${TEMPLATE_FIELDS} }` : ""} }
       ${features.replyWindow ? "canReply replyWindowEndsAt" : ""}
       ${features.linking ? LINKED_FIELDS : ""}
+      ${features.labels ? "labels { id name color }" : ""}
       messages(last: 100) {
         edges { node { id direction text senderName status errorCode createdAt attachments { url contentType ${features.files ? "filename size" : ""} }
+          ${features.comments ? "mentions { id name }" : ""}
           ${features.templates ? "template { name }" : ""} } }
       }
     }
     users(availableOnly: true) { id name }
+    ${features.labels ? "labels { id name color }" : ""}
   }`;
 }
 
@@ -87,6 +91,21 @@ export class ThreadView {
     this.confirmingDelete = false;
     this.conversation = null;
     this.reply.hidden = !features.send;
+    if (features.comments) {
+      this.comments = new CommentBox({ api, form: root.querySelector("#comment"), toast, changed });
+    }
+    if (features.labels) {
+      this.labels = new LabelEditor({ api, root: root.querySelector("#thread-labels"), viewer, toast, changed });
+    }
+    if (features.canned && features.send) {
+      this.canned = new CannedPicker({
+        api,
+        text: this.replyText,
+        list: root.querySelector("#canned-picker"),
+        toast,
+        conversationId: () => this.conversation && this.conversation.id,
+      });
+    }
     this.reply.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -96,7 +115,7 @@ export class ThreadView {
     });
   }
 
-  show(conversation, users) {
+  show(conversation, users, labels = []) {
     if (!this.conversation || this.conversation.id !== conversation.id) {
       this.confirmingDelete = false;
       this.replyText.value = "";
@@ -106,6 +125,8 @@ export class ThreadView {
     this.renderActions(conversation, users);
     this.renderMessages(conversation);
     this.renderReply(conversation);
+    if (this.comments) this.comments.show(conversation);
+    if (this.labels) this.labels.render(conversation, labels);
   }
 
   renderInfo(c) {
@@ -203,6 +224,7 @@ export class ThreadView {
   }
 
   message(m) {
+    if (m.direction === "INTERNAL") return this.comment(m);
     const outbound = m.direction === "OUTBOUND";
     const status = STATUS_LABELS[m.status] || m.status;
     return h(
@@ -231,6 +253,23 @@ export class ThreadView {
               m.status === "FAILED" && m.errorCode ? `${status} (${m.errorCode})` : status
             )
         )
+      )
+    );
+  }
+
+  // A comment for the team (R-COMMENT): marked as internal, with whom it mentions.
+  comment(m) {
+    const mentions = m.mentions || [];
+    return h(
+      "li",
+      { class: "message internal", dataset: { id: m.id } },
+      h(
+        "div",
+        { class: "bubble" },
+        h("p", { class: "sender" }, `${m.senderName || "Someone"} · internal comment`),
+        h("p", { class: "text" }, m.text),
+        mentions.length > 0 && h("p", { class: "mentions" }, `Mentions ${mentions.map((user) => user.name).join(", ")}`),
+        h("p", { class: "meta" }, timeTag(m.createdAt))
       )
     );
   }
