@@ -94,7 +94,9 @@ async def test_canned_reply_slash_picker_fills_the_reply_for_this_conversation(
     bob_inbox: Inbox = await open_inbox(bob)
     await bob_inbox.open_conversation("Carla Cliente")
 
-    # when Bob types /tha in the reply box and picks the canned reply
+    await expect(bob_inbox.page.locator("#messages")).to_contain_text("Is the blue sofa still available?")
+
+    # when Bob types /tha in the reply box (once the thread has rendered) and picks the canned reply
     reply = bob_inbox.page.locator("#reply-text")
     await reply.press_sequentially("/tha")
     await bob_inbox.page.locator("#canned-picker [role=option]", has_text="/thanks").click()
