@@ -105,6 +105,7 @@ export class Api {
       templates: mutation.has("sendTemplate") && mutation.has("startConversation"),
       admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
       files: mutation.has("uploadFile"),
+      search: query.has("searchConversations"),
     };
   }
 }

@@ -7,6 +7,7 @@ import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Bell, NOTIFICATION_STREAM } from "./notify.js";
 import { linkFromLocation, showPasswordPage, showSignInForm, signInWithPassword, wireForgot } from "./signin.js";
+import { SearchBox } from "./search.js";
 import { TeamPage } from "./team.js";
 import { labelChip } from "./teamwork.js";
 import { ThreadView, providerLabel, threadQuery } from "./thread.js";
@@ -64,6 +65,7 @@ let thread = null;
 let crm = null;
 let bell = null;
 let team = null;
+let search = null;
 
 function toast(message, isError = false) {
   const region = $("#toast");
@@ -206,6 +208,17 @@ async function start(token) {
     bell.load().catch((error) => toast(error.message, true));
   }
 
+  if (state.features.search) {
+    search = new SearchBox({
+      api: state.api,
+      form: $("#search"),
+      results: $("#search-results"),
+      open: (id) => navigate(id),
+      shown: showSearch,
+      failed: (error) => (error.code === "UNAUTHENTICATED" ? signOut("Your session ended. Sign in again.") : toast(error.message, true)),
+    });
+  }
+
   if (state.features.admin && state.viewer.role === "ADMIN") {
     team = new TeamPage({ api: state.api, viewer: state.viewer, root: $("#team"), toast });
     $("#team-link").hidden = false;
@@ -335,12 +348,23 @@ function renderSections(counts) {
 
 async function selectSection(section) {
   if (location.pathname === TEAM_PATH) navigate(null);
+  if (search) search.clear({ empty: true });
   state.section = section;
   state.pages = 1;
-  const [, , label] = SECTIONS.find(([name]) => name === section);
-  $("#list-title").textContent = label;
+  $("#list-title").textContent = sectionLabel();
   renderSections(state.counts);
   await loadInbox();
+}
+
+function sectionLabel() {
+  return SECTIONS.find(([name]) => name === state.section)[2];
+}
+
+// Search hits (R-SEARCH) stand in for the section's list, which keeps updating underneath.
+function showSearch(searching) {
+  $("#section-list").hidden = searching;
+  $("#search-results").hidden = !searching;
+  $("#list-title").textContent = searching ? "Search results" : sectionLabel();
 }
 
 // The first `state.pages` pages of the section, seeking page by page with the keyset cursor.
