@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -27,6 +27,7 @@ from models import (
     EmailStatus,
     NotificationKind,
     OutboxEmail,
+    SignInEmail,
     User,
     UserStatus,
 )
@@ -128,14 +129,20 @@ def _due(now: datetime) -> Q:
     return Q(status=EmailStatus.PENDING) | Q(status=EmailStatus.SENDING, claimed_until__lt=now)
 
 
-async def deliver_due_emails(sender: EmailSender, now: datetime | None = None, *, limit: int = BATCH) -> int:
-    """Sends every email due at `now` that no other worker holds; returns how many were sent."""
-    now = now or clock.now()
-    candidates = await ids_of(OutboxEmail.filter(_due(now), due_at__lte=now).order_by("due_at", "id").limit(limit))
+async def deliver_due(
+    outbox: type[OutboxEmail] | type[SignInEmail],
+    deliver: Callable[[int, str], Awaitable[int]],
+    now: datetime,
+    limit: int,
+) -> int:
+    """Claims each due row of `outbox` that no other worker holds (a lease, LEASE long) and hands it to
+    `deliver(pk, claim token)`, one at a time so a lease never outlives a slow batch; how many were sent.
+    Both outboxes (notifications here, sign-in links in resolvers/signin_emails.py) are drained this way."""
+    candidates = await ids_of(outbox.filter(_due(now), due_at__lte=now).order_by("due_at", "id").limit(limit))
     sent = 0
     for pk in candidates:
         token = secrets.token_hex(16)
-        claimed = await OutboxEmail.filter(_due(now), id=pk, due_at__lte=now).update(
+        claimed = await outbox.filter(_due(now), id=pk, due_at__lte=now).update(
             status=EmailStatus.SENDING,
             claim_token=token,
             claimed_until=now + LEASE,
@@ -143,8 +150,14 @@ async def deliver_due_emails(sender: EmailSender, now: datetime | None = None, *
             attempts=F("attempts") + 1,
         )
         if claimed:
-            sent += await _deliver(sender, pk, token, now)
+            sent += await deliver(pk, token)
     return sent
+
+
+async def deliver_due_emails(sender: EmailSender, now: datetime | None = None, *, limit: int = BATCH) -> int:
+    """Sends every email due at `now` that no other worker holds; returns how many were sent."""
+    now = now or clock.now()
+    return await deliver_due(OutboxEmail, lambda pk, token: _deliver(sender, pk, token, now), now, limit)
 
 
 async def _deliver(sender: EmailSender, pk: int, token: str, now: datetime) -> int:

@@ -13,21 +13,18 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from tortoise.expressions import F, Q
-
 from models import CodePurpose, EmailStatus, SignInCode, SignInEmail, User, UserStatus
-from models.typed import ids_of
 from resolvers import clock
 from resolvers.credentials import decrypt_credentials, encrypt_credentials
 from resolvers.emails import (
     BATCH,
     FIRST_RETRY,
     LAST_RETRY,
-    LEASE,
     MAX_ATTEMPTS,
     EmailNotSent,
     EmailSender,
     OutgoingEmail,
+    deliver_due,
     wake_worker,
 )
 from resolvers.events import Change
@@ -57,27 +54,10 @@ async def queue_link(c: Change, user: User, purpose: CodePurpose) -> SignInCode:
     return row
 
 
-def _due(now: datetime) -> Q:
-    return Q(status=EmailStatus.PENDING) | Q(status=EmailStatus.SENDING, claimed_until__lt=now)
-
-
 async def deliver_due_sign_in_emails(sender: EmailSender, now: datetime | None = None, *, limit: int = BATCH) -> int:
     """Sends every due sign-in email that no other worker holds; returns how many were sent."""
     now = now or clock.now()
-    candidates = await ids_of(SignInEmail.filter(_due(now), due_at__lte=now).order_by("due_at", "id").limit(limit))
-    sent = 0
-    for pk in candidates:
-        token = secrets.token_hex(16)
-        claimed = await SignInEmail.filter(_due(now), id=pk, due_at__lte=now).update(
-            status=EmailStatus.SENDING,
-            claim_token=token,
-            claimed_until=now + LEASE,
-            attempted_at=now,
-            attempts=F("attempts") + 1,
-        )
-        if claimed:
-            sent += await _deliver(sender, pk, token, now)
-    return sent
+    return await deliver_due(SignInEmail, lambda pk, token: _deliver(sender, pk, token, now), now, limit)
 
 
 async def _deliver(sender: EmailSender, pk: int, token: str, now: datetime) -> int:
