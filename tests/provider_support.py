@@ -169,9 +169,18 @@ async def event_types(message_pk: int) -> list[str]:
 async def inbox(
     db: str, clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph
 ) -> AsyncIterator[Inbox]:
+    async with inbox_with(clock, test_settings, fake_twilio, fake_graph) as inbox:
+        yield inbox
+
+
+@asynccontextmanager
+async def inbox_with(
+    clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph, **changes: Any
+) -> AsyncIterator[Inbox]:
+    """The `inbox` fixture's team, on an app whose settings have these `changes`."""
     from app import create_app
 
-    settings = faked_settings(test_settings, fake_twilio, fake_graph)
+    settings = replace(faked_settings(test_settings, fake_twilio, fake_graph), **changes)
     app = create_app(settings, clock=clock, manage_database=False)
     try:
         async with running(app), Api(app) as api:

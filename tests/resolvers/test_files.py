@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from providers.sandbox.twilio import FakeTwilio
 from resolvers.clock import ManualClock
 from resolvers.files import copy_file, public_url
 from resolvers.ids import pk_of
-from settings import Settings, get_settings, use_settings
+from settings import Settings, get_settings
 from tests.files_support import PDF, PNG, SEND, copy_media, s3_keys, sweep, upload, uploaded
 from tests.provider_support import (
     ACCOUNT_SID,
@@ -27,13 +25,10 @@ from tests.provider_support import (
     PAGE_ID,
     PSID,
     Inbox,
-    faked_settings,
+    inbox_with,
     messenger_conversation,
-    running,
-    team,
     whatsapp_conversation,
 )
-from tests.support import Api
 
 
 @pytest.fixture(autouse=True)
@@ -414,24 +409,6 @@ async def test_r_media_deleting_a_conversation_deletes_its_files(inbox: Inbox) -
 
 
 # ---- the same on S3-compatible storage (moto's server)
-
-
-@asynccontextmanager
-async def inbox_with(
-    clock: ManualClock, test_settings: Settings, fake_twilio: FakeTwilio, fake_graph: FakeGraph, **changes: Any
-) -> AsyncIterator[Inbox]:
-    """The `inbox` fixture's team on an app with these settings changed."""
-    from app import create_app
-
-    settings = replace(faked_settings(test_settings, fake_twilio, fake_graph), **changes)
-    app = create_app(settings, clock=clock, manage_database=False)
-    try:
-        async with running(app), Api(app) as api:
-            inbox = await team(api, app, fake_twilio, fake_graph, clock)
-            yield inbox
-            await inbox.runtime.drain()
-    finally:
-        use_settings(test_settings)
 
 
 @pytest.fixture
