@@ -36,7 +36,6 @@ OWED: dict[str, int] = {
     "Presence": 16,
     "Conversation.presence": 16,
     "Mutation.setPresence": 16,
-    "Mutation.sendMessage(expectedLastMessageId:)": 16,
     "Subscription.conversationPresence": 16,
 }
 
