@@ -31,21 +31,36 @@ TTL = timedelta(seconds=30)
 SWEEP_SECONDS = 1.0
 
 
-async def set_presence(viewer: Viewer, conversation_id: str, activity: PresenceActivity | None) -> bool:
-    """A heartbeat (VIEWING or TYPING) or, with None, leaving. NOT_FOUND unless the viewer sees the conversation."""
+async def set_presence(
+    viewer: Viewer, conversation_id: str, activity: PresenceActivity | None, socket_set: set[int] | None = None
+) -> bool:
+    """A heartbeat (VIEWING or TYPING) or, with None, leaving. NOT_FOUND unless the viewer sees the
+    conversation. `socket_set`: the WebSocket it came through, whose conversations `left` clears on close."""
     conversation = await require_conversation(viewer, conversation_id)
+    if socket_set is not None:
+        (socket_set.add if activity is not None else socket_set.discard)(conversation.id)
+    await _publish(viewer.id, conversation.id, activity)
+    return True
+
+
+async def left(user_id: int, conversation_pks: set[int]) -> None:
+    """The socket that set these presences closed: they end now, not 30 s later."""
+    for conversation_pk in sorted(conversation_pks):
+        await _publish(user_id, conversation_pk, None)
+
+
+async def _publish(user_id: int, conversation_pk: int, activity: PresenceActivity | None) -> None:
     hub = await current_hub()
     entry: Entry | None = None
     if activity is not None:
         now = clock.now()
-        previous = hub.presence.get(conversation.id, viewer.id)
+        previous = hub.presence.get(conversation_pk, user_id)
         # `since` is when this activity began: a heartbeat of the same activity keeps it.
         since = previous.since if previous and previous.activity == activity and previous.expires_at > now else now
-        entry = Entry(viewer.id, activity.value, since, now + TTL)
-    message = hub.presence.message(conversation.id, viewer.id, entry)
+        entry = Entry(user_id, activity.value, since, now + TTL)
+    message = hub.presence.message(conversation_pk, user_id, entry)
     hub.presence.apply(message["presence"])  # type: ignore[arg-type]  # seen here at once; the echo repeats it
     hub.publish_presence(message)
-    return True
 
 
 async def presence_of(conversation_id: int) -> list[Entry]:

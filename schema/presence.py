@@ -28,7 +28,7 @@ class PresenceMutation:
             PresenceActivity | None, strawberry.argument(description="VIEWING or TYPING; null: the user left.")
         ] = None,
     ) -> bool:
-        return await presence.set_presence(viewer_of(info), conversation_id, activity)
+        return await presence.set_presence(viewer_of(info), conversation_id, activity, info.context.presence_set)
 
 
 @strawberry.type

@@ -73,3 +73,18 @@ async def test_r_presence_a_user_without_access_cannot_subscribe(api: Api, serve
             message = await socket.message(op)
             assert message["type"] == "error", message
             assert message["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_r_presence_ends_when_the_socket_that_set_it_closes(api: Api, server: Server, team: Team) -> None:
+    await team.app.receive("carla", "Is the sofa still available?")
+    conversation_id = await team.app.conversation_id("carla")
+    async with Socket.opened(server, team.bob.token) as bob:
+        op = await bob.subscribe(WATCH, {"c": conversation_id})
+        assert await presence_list(bob, op) == []
+        async with Socket.opened(server, team.ana.token) as ana:
+            sent = await ana.subscribe(SET, {"c": conversation_id, "a": "TYPING"})
+            assert (await ana.message(sent))["payload"]["data"] == {"setPresence": True}
+            assert await presence_list(bob, op) == [{"user": {"name": team.ana.name}, "activity": "TYPING"}]
+
+        # Ana's socket closed, well before 30 s.
+        assert await presence_list(bob, op) == []
