@@ -5,15 +5,18 @@ conversation. The board itself (subscriptions/presence.py) is fed by the broker.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from resolvers.clock import ManualClock
 from subscriptions.hub import current_hub
 from subscriptions.presence import Board
 from tests.notify_support import Team, team  # noqa: F401 (fixture)
-from tests.realtime_support import Server, Socket
+from tests.processes import command_env, switchboard
+from tests.realtime_support import SESSION_CHANNEL, Server, Socket
 from tests.support import Api, Person
 
 WATCH = "subscription($c: ID!) { conversationPresence(conversationId: $c) { user { name } activity } }"
@@ -88,3 +91,29 @@ async def test_r_presence_ends_when_the_socket_that_set_it_closes(api: Api, serv
 
         # Ana's socket closed, well before 30 s.
         assert await presence_list(bob, op) == []
+
+
+@pytest.mark.parametrize("broker_url", ["redis"], indirect=True)
+async def test_r_presence_set_on_another_process_reaches_the_subscriber_here(
+    api: Api, server: Server, team: Team, database: str, redis_url: str, tmp_path: Path
+) -> None:
+    await team.app.receive("carla", "Is the sofa still available?")
+    conversation_id = await team.app.conversation_id("carla")
+    env = command_env(database, REDIS_URL=redis_url, REDIS_CHANNEL=SESSION_CHANNEL)
+    env["SECRET_KEY"] = "test-secret-key"
+    with switchboard("serve", env=env, cwd=tmp_path) as other:
+        async with Socket.opened(server, team.bob.token) as bob, httpx.AsyncClient(base_url=other.url) as client:
+            op = await bob.subscribe(WATCH, {"c": conversation_id})
+            assert await presence_list(bob, op) == []
+
+            for activity, expected in (
+                ("TYPING", [{"user": {"name": team.ana.name}, "activity": "TYPING"}]),
+                (None, []),
+            ):
+                answer = await client.post(
+                    "/graphql",
+                    json={"query": SET, "variables": {"c": conversation_id, "a": activity}},
+                    headers={"Authorization": f"Bearer {team.ana.token}"},
+                )
+                assert answer.json() == {"data": {"setPresence": True}}, answer.text
+                assert await presence_list(bob, op) == expected
