@@ -30,10 +30,10 @@ class Presence:
     def of(cls, entry: Entry) -> Presence:
         return cls(entry=entry, since=entry.since)
 
-    @strawberry.field
+    @strawberry.field(description="VIEWING (has it open) or TYPING (is writing in it).")
     def activity(self) -> PresenceActivity:
         return PresenceActivity(self.entry.activity)
 
-    @strawberry.field
+    @strawberry.field(description="Who it is (the viewer too, when present).")
     async def user(self, info: Info) -> User:
         return User.of(await loaders_of(info).user.load(self.entry.user_id))
