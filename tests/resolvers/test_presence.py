@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from resolvers.clock import ManualClock
-from subscriptions.hub import current_hub
+from subscriptions.hub import current_hub, stop_hub
 from subscriptions.presence import Board
 from tests.notify_support import Team, team  # noqa: F401 (fixture)
 from tests.support import Api, Person
@@ -22,9 +22,11 @@ PRESENCE = "query($c: ID!) { conversation(id: $c) { presence { user { name } act
 
 @pytest.fixture(autouse=True)
 async def empty_board(api: Api) -> AsyncIterator[None]:
-    """The hub outlives a test, and the next test's database reuses conversation ids: start empty."""
+    """The hub outlives a test, and the next test's database reuses conversation ids: start empty.
+    Stopped after: a running hub reads events in the background, which later tests would count."""
     (await current_hub()).presence = Board()
     yield
+    await stop_hub()
 
 
 async def conversation(team: Team) -> str:
