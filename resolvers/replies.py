@@ -25,9 +25,9 @@ from models import (
 from resolvers import clock, files, notes
 from resolvers.access import require_conversation
 from resolvers.delivery import LEASE, SendResult, StatusUpdate, apply_status, deliver
-from resolvers.errors import NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
+from resolvers.errors import Conflict, NotFound, ProviderError, ReplyWindowClosed, ValidationFailed
 from resolvers.events import Change, change
-from resolvers.ids import parse_api_id, to_api_id
+from resolvers.ids import parse_api_id, pk_of, to_api_id
 from resolvers.messages import MAX_TEXT, set_last_message
 from resolvers.viewer import Viewer
 
@@ -105,14 +105,20 @@ def _reply_text(provider: Provider, text: str) -> str:
 
 
 async def send_message(
-    viewer: Viewer, conversation_id: str, text: str | None, attachment_ids: Sequence[str] = ()
+    viewer: Viewer,
+    conversation_id: str,
+    text: str | None,
+    attachment_ids: Sequence[str] = (),
+    expected_last_message_id: str | None = None,
 ) -> Message:
     """Stores the reply QUEUED, then (after commit) hands it to the provider.
 
     Text, files (R-MEDIA: uploads of the viewer's account, each used once) or both. Returns it SENT
     when the provider accepted it, QUEUED when the provider could not be reached (it is retried);
     raises PROVIDER_ERROR (providerCode, messageId) when the provider refused it, the message then
-    being FAILED with that code in the thread."""
+    being FAILED with that code in the thread. With `expected_last_message_id` (R-PRESENCE), CONFLICT
+    (reason NEW_ACTIVITY) when the thread has moved on since the sender last looked."""
+    expected_pk = pk_of("Message", expected_last_message_id) if expected_last_message_id is not None else None
     conversation = await require_conversation(viewer, conversation_id)
     app = await MessagingApp.get(id=conversation.app_id)
     if text is None and not attachment_ids:
@@ -128,8 +134,25 @@ async def send_message(
                 "so the provider only accepts template messages.",
                 windowEndedAt=_iso(reply_window_ends_at(app.provider, conversation)),
             )
+        if expected_pk is not None:
+            await _refuse_over_new_activity(conversation, expected_pk)
         sending = await queue_send(c, viewer, conversation, text=text, uploads=uploads)
     return await sending.outcome()
+
+
+async def _refuse_over_new_activity(conversation: Conversation, expected_pk: int) -> None:
+    """R-PRESENCE's stale-send guard (Help Scout's): a message or comment newer than the one the sender
+    last saw refuses the reply. Called with the conversation's row locked: inbound messages, comments
+    and replies all lock it before adding to the thread, so nothing slips in between check and send.
+    Ids grow with arrival, so "newer" is a greater id."""
+    thread = Message.filter(conversation_id=conversation.id)
+    if not await thread.filter(id=expected_pk).exists():
+        raise NotFound("No such message in this conversation.", field="expectedLastMessageId")
+    if await thread.filter(id__gt=expected_pk).exists():
+        raise Conflict(
+            "Someone wrote in this conversation since you last looked: read it before sending.",
+            reason="NEW_ACTIVITY",
+        )
 
 
 @dataclass

@@ -24,6 +24,7 @@ from schema.limits import CostCache, QueryCost, limits_rule
 from schema.loaders import FreshLoaders
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.planner import EXECUTORS, Planner, reference_only
+from schema.presence import PresenceMutation, PresenceSubscription
 from schema.realtime import RealtimeQuery, RealtimeSubscription
 from schema.replies import RepliesMutation
 from schema.signin import SignInMutation, SignInQuery
@@ -68,11 +69,12 @@ Mutation = merge_types(
         CommentsMutation,
         LabelsMutation,
         CannedMutation,
+        PresenceMutation,
     ),
 )
 for _field in Mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
     _field.extensions.append(FreshLoaders())
-SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription)
+SUBSCRIPTIONS: tuple[type, ...] = (RealtimeSubscription, NotificationsSubscription, PresenceSubscription)
 _described(
     Query,
     "Reads. Every field needs `Authorization: Bearer <token>` (UNAUTHENTICATED otherwise) and sees only the viewer's "

@@ -20,6 +20,9 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     response: Any = None
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
+    # On a WebSocket: the conversations (pk) whose presence setPresence set through it, cleared
+    # when it closes (R-PRESENCE). One set per socket, shared by its operations' contexts.
+    presence_set: set[int] | None = None
 
 
 def viewer_of(info: Info[Context, Any]) -> Viewer:

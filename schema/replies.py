@@ -17,7 +17,8 @@ class RepliesMutation:
         description="R-REPLY. The message is stored QUEUED, then handed to the provider: returned SENT when "
         "accepted, QUEUED when the provider could not be reached (retried). A refusal is the error "
         "PROVIDER_ERROR with `providerCode` and `messageId` (the message is FAILED with that errorCode). "
-        "REPLY_WINDOW_CLOSED when the provider's 24-hour window is closed: nothing is stored or sent."
+        "REPLY_WINDOW_CLOSED when the provider's 24-hour window is closed: nothing is stored or sent. "
+        "CONFLICT (reason NEW_ACTIVITY) over a newer message or comment than expectedLastMessageId (R-PRESENCE)."
     )
     async def send_message(
         self,
@@ -38,8 +39,16 @@ class RepliesMutation:
                 "TOO_MANY_ATTACHMENTS) otherwise. WhatsApp and Messenger carry one file per message."
             ),
         ] = None,
+        expected_last_message_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="CONFLICT if a message or comment newer than this one exists (R-PRESENCE)"),
+        ] = None,
     ) -> Message:
-        return Message.of(await replies.send_message(viewer_of(info), conversation_id, text, attachment_ids or ()))
+        return Message.of(
+            await replies.send_message(
+                viewer_of(info), conversation_id, text, attachment_ids or (), expected_last_message_id
+            )
+        )
 
     @strawberry.mutation(
         description="R-MEDIA: one file for a later sendMessage, sent as a GraphQL multipart request "

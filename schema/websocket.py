@@ -23,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.utils.aio import aclosing
 
+from resolvers import presence
 from resolvers.errors import RateLimited, Unauthenticated
 from resolvers.viewer import Viewer, authenticate, authenticate_digest, bearer_token
 from schema.context import Context
@@ -122,6 +123,7 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context.loaders = LazyLoaders()
+        self.context.presence_set = set()
         self.sentry: Sentry | None = None
         # When `connection_init` read the token (monotonic time): the first operation uses that read
         # instead of its own if it comes within `websocket_recheck_seconds` (see `_viewer_now`).
@@ -151,6 +153,8 @@ class RealtimeHandler(BaseGraphQLTransportWSHandler[Context, Any]):
     async def shutdown(self) -> None:
         if self.sentry is not None:
             self.sentry.forget(self)
+        if self.context.presence_set and self.context.viewer is not None:
+            await presence.left(self.context.viewer.id, self.context.presence_set)  # R-PRESENCE
         await super().shutdown()
 
     async def revoke(self) -> None:

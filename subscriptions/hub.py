@@ -51,6 +51,7 @@ from models import InboxEvent, User
 from subscriptions import publisher
 from subscriptions.broker import Broker, broker_for
 from subscriptions.budget import Budget, OverBudget
+from subscriptions.presence import Board
 
 log = logging.getLogger("switchboard.hub")
 
@@ -181,6 +182,7 @@ class Hub:
         self.lanes: dict[int, Lane] = {}
         self.listeners: dict[int, set[Subscriber]] = {}
         self.rights_listeners: set[Callable[[frozenset[int]], None]] = set()
+        self.presence = Board()  # R-PRESENCE, fed by the broker (subscriptions/presence.py)
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -219,6 +221,10 @@ class Hub:
     def publish_rights_changed(self, user_ids: Sequence[int]) -> None:
         self.broker.publish(json.dumps({"rights": list(user_ids)}).encode())
 
+    def publish_presence(self, message: dict[str, object]) -> None:
+        """A `Board.message`: reaches every process's board, this one's included, through the broker."""
+        self.broker.publish(json.dumps(message).encode())
+
     def _on_message(self, data: bytes) -> None:
         try:
             message = json.loads(data)
@@ -235,6 +241,8 @@ class Hub:
             user_ids = frozenset(message["rights"])
             for rights_listener in list(self.rights_listeners):
                 rights_listener(user_ids)
+        if message.get("presence"):
+            self.presence.apply(message["presence"])
 
     # ---- inbox events
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 import models
 from resolvers.ids import to_api_id
 from resolvers.messages import message_cursor, messages_page, shown_attachments
+from resolvers.presence import presence_of
 from resolvers.replies import can_reply, reply_window_ends_at
 from resolvers.sections import Section as SectionValue
 from resolvers.sections import section_of
@@ -18,6 +19,7 @@ from schema.context import loaders_of, viewer_of
 from schema.loaders import related
 from schema.types.apps import MessagingApp
 from schema.types.common import After, Connection, First, Node, connection, describe_enum, wrap
+from schema.types.presence import Presence
 from schema.types.team import User
 
 if TYPE_CHECKING:  # the CRM's types refer to Conversation: they are imported where first needed
@@ -276,6 +278,10 @@ class Conversation(Node):
         from schema.types import crm
 
         return await crm.linked_deal(info, self.row)
+
+    @strawberry.field(description="Who has this conversation open or is typing in it now (R-PRESENCE).")
+    async def presence(self) -> list[Presence]:
+        return [Presence.of(entry) for entry in await presence_of(self.row.id)]
 
     @strawberry.field(description="Its labels, by name (R-LABEL).")
     async def labels(self, info: Info) -> list[Label]:

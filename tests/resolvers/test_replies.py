@@ -5,13 +5,14 @@ format are in tests/providers/test_channels.py."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from models import DeliveryStatus, Message, OutboundSend
 from providers.runtime import ProviderRuntime
 from resolvers.delivery import LEASE, MAX_ATTEMPTS, retry_due_sends
-from resolvers.ids import pk_of
+from resolvers.ids import pk_of, to_api_id
 from settings import get_settings
 from tests.provider_support import (
     CUSTOMER,
@@ -225,3 +226,82 @@ async def test_claims_are_exclusive_when_processes_retry_at_once(inbox: Inbox) -
     finally:
         await restarted.close()
     assert sorted(m["body"] for m in inbox.twilio.sent) == [f"reply {n}" for n in range(6)]  # each once
+
+
+# ---- R-PRESENCE: the stale-send guard
+
+GUARDED_SEND = """mutation($c: ID!, $t: String!, $e: ID) {
+  sendMessage(conversationId: $c, text: $t, expectedLastMessageId: $e) { id text } }"""
+
+
+async def guarded_send(inbox: Inbox, conversation_id: str, expected: str | None) -> dict[str, Any]:
+    variables = {"c": conversation_id, "t": "Sorry for the wait", "e": expected}
+    return await inbox.api.execute(GUARDED_SEND, variables, token=inbox.admin.token)
+
+
+async def test_r_presence_a_reply_over_a_newer_message_is_conflict_and_nothing_sent(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    seen = (await inbox.conversation(CUSTOMER))["messages"][-1]["id"]
+    await inbox.whatsapp(CUSTOMER, "Never mind, sorted it out")  # arrives while the rep types
+    before = await snapshot()
+
+    result = await guarded_send(inbox, conversation_id, seen)
+
+    assert result["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert result["errors"][0]["extensions"]["reason"] == "NEW_ACTIVITY"
+    assert await snapshot() == before
+    assert inbox.twilio.sent == []
+
+
+async def test_r_presence_a_reply_over_a_newer_comment_is_conflict(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    seen = (await inbox.conversation(CUSTOMER))["messages"][-1]["id"]
+    await inbox.api.data(
+        'mutation($c: ID!) { addComment(conversationId: $c, text: "I am answering this one") { id } }',
+        {"c": conversation_id},
+        token=inbox.admin.token,
+    )
+    before = await snapshot()
+
+    result = await guarded_send(inbox, conversation_id, seen)
+
+    extensions = result["errors"][0]["extensions"]
+    assert (extensions["code"], extensions["reason"]) == ("CONFLICT", "NEW_ACTIVITY")
+    assert await snapshot() == before
+    assert inbox.twilio.sent == []
+
+
+async def test_r_presence_a_reply_over_the_newest_message_is_sent(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    await inbox.whatsapp(CUSTOMER, "Hello again")
+    newest = (await inbox.conversation(CUSTOMER))["messages"][-1]["id"]
+
+    sent = (await guarded_send(inbox, conversation_id, newest))["data"]["sendMessage"]
+
+    assert sent["text"] == "Sorry for the wait"
+    assert len(inbox.twilio.sent) == 1
+    # The reply is now the newest: a second reply that expects it goes out too (our own replies count).
+    assert (await guarded_send(inbox, conversation_id, sent["id"]))["data"]["sendMessage"]
+    assert len(inbox.twilio.sent) == 2
+
+
+async def test_r_presence_without_an_expected_id_a_reply_is_sent_as_before(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    await inbox.whatsapp(CUSTOMER, "Anyone there?")
+
+    assert (await guarded_send(inbox, conversation_id, None))["data"]["sendMessage"]
+    assert len(inbox.twilio.sent) == 1
+
+
+async def test_r_presence_an_expected_id_outside_the_conversation_is_not_found(inbox: Inbox) -> None:
+    conversation_id = await whatsapp_conversation(inbox)
+    await inbox.whatsapp("+5511911112222", "another customer")
+    elsewhere = (await inbox.conversation("+5511911112222"))["messages"][-1]["id"]
+    before = await snapshot()
+
+    for expected in (elsewhere, "not-an-id", to_api_id("Message", 999_999)):
+        result = await guarded_send(inbox, conversation_id, expected)
+        assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND", expected
+
+    assert await snapshot() == before
+    assert inbox.twilio.sent == []

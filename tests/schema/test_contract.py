@@ -32,12 +32,6 @@ SHARED_CONTRACT = ROOT.parent / "shared" / "contract.graphql"
 # enum value, "Direction.INTERNAL") or "Type.field(argument:)".
 OWED: dict[str, int] = {
     # issue 16: the team inside the inbox
-    "PresenceActivity": 16,
-    "Presence": 16,
-    "Conversation.presence": 16,
-    "Mutation.setPresence": 16,
-    "Mutation.sendMessage(expectedLastMessageId:)": 16,
-    "Subscription.conversationPresence": 16,
 }
 
 # The schema coordinate a breaking change is about, read from graphql-core's description.
