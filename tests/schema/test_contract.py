@@ -30,9 +30,7 @@ SHARED_CONTRACT = ROOT.parent / "shared" / "contract.graphql"
 
 # item -> the issue that owes it. An item is a schema coordinate: "Type", "Type.field" (also an
 # enum value, "Direction.INTERNAL") or "Type.field(argument:)".
-OWED: dict[str, int] = {
-    # issue 16: the team inside the inbox
-}
+OWED: dict[str, int] = {}
 
 # The schema coordinate a breaking change is about, read from graphql-core's description.
 UNION_MEMBER = re.compile(r"^\w+ was removed from union type (\w+)\.$")
