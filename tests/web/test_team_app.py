@@ -30,8 +30,9 @@ async def test_r_comment_with_an_at_mention_shows_in_the_thread_and_tells_the_co
     ana_inbox: Inbox = await open_inbox(ana)
     bob_inbox: Inbox = await open_inbox(bob)
     await ana_inbox.open_conversation("Carla Cliente")
+    await expect(ana_inbox.page.locator("#messages")).to_contain_text("Is the blue sofa still available?")
 
-    # when Ana types a comment, picks Bob from the @-picker and adds it
+    # when Ana types a comment (once the thread has rendered), picks Bob from the @-picker and adds it
     box = ana_inbox.page.locator("#comment-text")
     await box.fill("Can you call her? ")
     await box.press_sequentially("@Bo")
