@@ -251,6 +251,31 @@ async def bench_bare(server_url: str, seconds: float, senders: int, logs: Path) 
         return await measure("bare Starlette + asyncpg", server, load, database.url, "bare_message", "sid")
 
 
+def switchboard_server(name: str, database_url: str, logs: Path) -> Server:
+    """Switchboard (`app:create_app`, one uvicorn worker, uvloop + httptools) on a free port, with POOL."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    env = server_env(database_url + POOL, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    return Server(name, command, port=port, env=env, logs=logs)
+
+
 async def bench_switchboard(server_url: str, seconds: float, senders: int, logs: Path) -> Result:
     from models import Provider
     from resolvers.ids import to_api_id
@@ -261,27 +286,7 @@ async def bench_switchboard(server_url: str, seconds: float, senders: int, logs:
                 Provider.TWILIO_WHATSAPP,
                 {"accountSid": ACCOUNT_SID, "authToken": AUTH_TOKEN, "fromNumber": FROM_NUMBER},
             )
-        port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        env = server_env(database.url + POOL, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
-        server = Server("switchboard", command, port=port, env=env, logs=logs)
+        server = switchboard_server("switchboard", database.url, logs)
         load = WebhookLoad(f"/webhooks/twilio/{to_api_id('MessagingApp', team.app.id)}", server.url, seconds, senders)
         return await measure(
             "Switchboard /webhooks/twilio", server, load, database.url, "message", "provider_message_id"
