@@ -39,6 +39,7 @@ async def test_r_presence_a_colleague_viewing_then_typing_shows_on_the_thread(op
     await expect(ana_presence).to_have_text("Bob Seller is viewing")
     await expect(bob_inbox.page.locator("#thread-presence")).to_have_text("Ana Admin is viewing")
     # when Bob types in the reply box
+    await expect(bob_inbox.page.locator("#thread-title")).to_be_focused()  # opening done: keys stay in the box
     await bob_inbox.page.locator("#reply-text").press_sequentially("Yes, it")
     # then Ana sees him typing, and back to viewing once he stops
     await expect(ana_presence).to_have_text("Bob Seller is typing…")
@@ -65,6 +66,7 @@ async def test_r_presence_a_reply_written_before_a_new_message_is_held_back_then
     messages = ana_inbox.page.locator("#messages .message")
     await expect(messages).to_have_count(1)
     # given Ana has written a reply
+    await expect(ana_inbox.page.locator("#thread-title")).to_be_focused()  # opening done: keys stay in the box
     box = ana_inbox.page.locator("#reply-text")
     await box.press_sequentially("Yes, it is!")
 
