@@ -84,6 +84,8 @@ export class Api {
     const mutation = names(data.__schema.mutationType);
     const subscription = names(data.__schema.subscriptionType);
     const conversation = names(data.conversation);
+    const send = (data.__schema.mutationType.fields || []).find((field) => field.name === "sendMessage");
+    const sendArgs = new Set(send ? send.args.map((arg) => arg.name) : []);
     return {
       live: subscription.has("inboxEvents") && query.has("inboxEventCursor"),
       replyWindow: conversation.has("canReply") && conversation.has("replyWindowEndsAt"),
@@ -106,6 +108,8 @@ export class Api {
       admin: mutation.has("updateUser") && mutation.has("deactivateUser") && mutation.has("reactivateUser"),
       files: mutation.has("uploadFile"),
       search: query.has("searchConversations"),
+      presence: mutation.has("setPresence") && subscription.has("conversationPresence"),
+      staleGuard: sendArgs.has("expectedLastMessageId"),
     };
   }
 }
@@ -115,7 +119,7 @@ const UPLOAD = "mutation($file: Upload!) { uploadFile(file: $file) { id filename
 const FEATURES = `{
   __schema {
     queryType { fields { name } }
-    mutationType { fields { name } }
+    mutationType { fields { name args { name } } }
     subscriptionType { fields { name } }
   }
   conversation: __type(name: "Conversation") { fields { name } }

@@ -14,6 +14,7 @@ export class LiveClient {
     this.onStatus = onStatus;
     this.onReconnected = onReconnected;
     this.subscriptions = new Map();
+    this.oneOffs = new Set();
     this.socket = null;
     this.acked = false;
     this.attempt = 0;
@@ -34,6 +35,17 @@ export class LiveClient {
     return () => {
       if (this.subscriptions.delete(id) && this.acked) this.send({ id, type: "complete" });
     };
+  }
+
+  // A one-off operation (a mutation) over this socket, so what it sets can end with the socket
+  // (R-PRESENCE). Sent only while connected: a heartbeat missed during a drop is sent again on the
+  // next one. Never replayed on reconnect, unlike subscriptions.
+  execute(payload) {
+    if (!this.acked) return false;
+    const id = String(this.nextId++);
+    this.oneOffs.add(id);
+    this.send({ id, type: "subscribe", payload });
+    return true;
   }
 
   stop() {
@@ -90,6 +102,7 @@ export class LiveClient {
         this.send({ type: "pong" });
         break;
       case "next": {
+        if (this.oneOffs.has(message.id)) break;
         const sub = this.subscriptions.get(message.id);
         if (!sub) break;
         if (message.payload.errors && message.payload.errors.length) this.failed(sub, message.payload.errors);
@@ -97,9 +110,14 @@ export class LiveClient {
         break;
       }
       case "error":
+        if (this.oneOffs.delete(message.id)) {
+          console.warn("operation error", message.payload);
+          break;
+        }
         this.failed(this.subscriptions.get(message.id), message.payload);
         break;
       case "complete":
+        if (this.oneOffs.delete(message.id)) break;
         // The server ended a subscription (e.g. SUBSCRIBER_TOO_SLOW): start again from the last cursor.
         if (this.subscriptions.has(message.id)) this.reconnectNow();
         break;
@@ -122,6 +140,7 @@ export class LiveClient {
     if (this.socket !== socket) return;
     this.socket = null;
     this.acked = false;
+    this.oneOffs.clear();
     if (this.stopped) return;
     if (event.code === 4403 || event.code === 4401) {
       this.onStatus("reconnecting");

@@ -238,7 +238,7 @@ async function start(token) {
 
 function startLive(token) {
   const { features } = state;
-  if (!features.live && !features.notificationStream) {
+  if (!features.live && !features.notificationStream && !features.presence) {
     setLiveStatus("offline", "Live updates are not available on this server.");
     return;
   }
@@ -250,6 +250,7 @@ function startLive(token) {
     onReconnected: () => bell && bell.load().catch(() => {}),
   });
   window.switchboard.live = state.live;
+  if (thread.presence) thread.presence.attach(state.live);
   if (features.live) {
     state.live.subscribe(
       () => ({ query: EVENTS, variables: { after: state.cursor } }),
@@ -470,6 +471,7 @@ async function route({ fromLocation }) {
   $("#team").hidden = !onTeam;
   $("#team-link").setAttribute("aria-current", onTeam ? "page" : "false");
   if (onTeam) {
+    thread.close();
     await team.load();
     $("#team-title").focus({ preventScroll: true });
     return;
@@ -480,7 +482,7 @@ async function route({ fromLocation }) {
   $("#no-thread").hidden = Boolean(state.openId);
   document.body.classList.toggle("thread-open", Boolean(state.openId));
   if (!state.openId) {
-    thread.conversation = null;
+    thread.close();
     $("#list-pane").querySelectorAll("[aria-current]").forEach((el) => el.removeAttribute("aria-current"));
     return;
   }

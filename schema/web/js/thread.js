@@ -4,6 +4,7 @@
 import { h, initials, renderIf, replace, timeTag } from "./dom.js";
 import { LINKED_FIELDS } from "./crm.js";
 import { TEMPLATE_FIELDS, templateFields } from "./templates.js";
+import { Presence } from "./presence.js";
 import { CannedPicker, CommentBox, LabelEditor } from "./teamwork.js";
 
 const STATUS_LABELS = {
@@ -59,6 +60,9 @@ const MUTATIONS = {
   send: "mutation($id: ID!, $text: String!) { sendMessage(conversationId: $id, text: $text) { id status } }",
   sendFiles:
     "mutation($id: ID!, $text: String, $files: [ID!]) { sendMessage(conversationId: $id, text: $text, attachmentIds: $files) { id status } }",
+  // R-PRESENCE: the same, refused (CONFLICT, NEW_ACTIVITY) if the thread moved on since $expected.
+  sendGuarded: `mutation($id: ID!, $text: String, $files: [ID!], $expected: ID) {
+    sendMessage(conversationId: $id, text: $text, attachmentIds: $files, expectedLastMessageId: $expected) { id status } }`,
   sendTemplate: `mutation($id: ID!, $templateId: ID!, $variables: [TemplateVariableInput!]!) {
     sendTemplate(conversationId: $id, templateId: $templateId, variables: $variables) { id status } }`,
 };
@@ -91,6 +95,18 @@ export class ThreadView {
     this.confirmingDelete = false;
     this.conversation = null;
     this.reply.hidden = !features.send;
+    this.replyWarning = h("p", { id: "reply-warning", class: "reply-window warning", role: "alert", hidden: true });
+    this.replyWindow.before(this.replyWarning);
+    this.writingSince = null; // the newest message shown when the reply now in the box was begun
+    this.replyText.addEventListener("input", () => {
+      if (this.writingSince === null && this.replyText.value.trim()) this.writingSince = this.newestId();
+      if (this.presence) this.presence.typing();
+    });
+    if (features.presence) {
+      const people = h("p", { id: "thread-presence", class: "presence", "aria-live": "polite" });
+      this.messages.before(people); // above the messages, where the reader looks
+      this.presence = new Presence({ viewer, root: people });
+    }
     if (features.comments) {
       this.comments = new CommentBox({ api, form: root.querySelector("#comment"), toast, changed });
     }
@@ -119,6 +135,9 @@ export class ThreadView {
     if (!this.conversation || this.conversation.id !== conversation.id) {
       this.confirmingDelete = false;
       this.replyText.value = "";
+      this.writingSince = null;
+      this.replyWarning.hidden = true;
+      if (this.presence) this.presence.open(conversation.id);
     }
     this.conversation = conversation;
     this.renderInfo(conversation);
@@ -127,6 +146,17 @@ export class ThreadView {
     this.renderReply(conversation);
     if (this.comments) this.comments.show(conversation);
     if (this.labels) this.labels.render(conversation, labels);
+  }
+
+  // No conversation open any more: we left it (R-PRESENCE).
+  close() {
+    this.conversation = null;
+    if (this.presence) this.presence.leave();
+  }
+
+  newestId() {
+    const edges = this.conversation ? this.conversation.messages.edges : [];
+    return edges.length ? edges[edges.length - 1].node.id : null;
   }
 
   renderInfo(c) {
@@ -326,7 +356,7 @@ export class ThreadView {
     const endsIn = c.replyWindowEndsAt ? new Date(c.replyWindowEndsAt) - Date.now() : null;
     if (!closed && endsIn !== null && endsIn > 0 && endsIn < 2 ** 31 - 2000) this.windowTimer = setTimeout(() => this.changed(), endsIn + 1000);
     this.replyText.disabled = closed;
-    this.replyButton.disabled = closed;
+    this.replyButton.disabled = closed || this.sending; // a reload while sending must not re-enable it
     this.replyFile.disabled = closed;
     replace(
       this.replyWindow,
@@ -390,20 +420,40 @@ export class ThreadView {
     const text = this.replyText.value.trim();
     const file = this.features.files ? this.replyFile.files[0] : undefined;
     if ((!text && !file) || !this.conversation) return;
+    this.sending = true;
     this.replyButton.disabled = true;
+    const id = this.conversation.id;
+    // What the writer has seen: the newest message when they began, or now if the text came otherwise.
+    const expected = this.features.staleGuard ? this.writingSince || this.newestId() : null;
     try {
+      const files = file ? [(await this.api.upload(file)).id] : null;
+      if (expected) {
+        await this.api.request(MUTATIONS.sendGuarded, { id, text: text || null, files, expected });
+      } else if (file) {
+        await this.api.request(MUTATIONS.sendFiles, { id, text: text || null, files });
+      } else {
+        await this.api.request(MUTATIONS.send, { id, text });
+      }
       if (file) {
-        const uploaded = await this.api.upload(file);
-        await this.api.request(MUTATIONS.sendFiles, { id: this.conversation.id, text: text || null, files: [uploaded.id] });
         this.replyFile.value = "";
         this.replyFileName.textContent = "";
-      } else {
-        await this.api.request(MUTATIONS.send, { id: this.conversation.id, text });
       }
       this.replyText.value = "";
+      this.writingSince = null;
+      this.replyWarning.hidden = true;
     } catch (error) {
-      this.toast(error.code === "REPLY_WINDOW_CLOSED" ? `Not sent: ${error.message}` : error.message, true);
+      if (error.code === "CONFLICT" && error.extensions.reason === "NEW_ACTIVITY") {
+        // Nothing was sent: the reply stays in the box, the thread reloads below, and sending
+        // again means sending after reading what came in.
+        replace(this.replyWarning, "New activity since you started writing. Read it, then send again.");
+        this.replyWarning.hidden = false;
+        this.writingSince = null; // from now on, what the reloaded thread shows
+        await this.changed();
+      } else {
+        this.toast(error.code === "REPLY_WINDOW_CLOSED" ? `Not sent: ${error.message}` : error.message, true);
+      }
     } finally {
+      this.sending = false;
       this.replyButton.disabled = false;
       await this.changed();
     }
