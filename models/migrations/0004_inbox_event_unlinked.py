@@ -4,22 +4,11 @@ The column is a VARCHAR(40) with no check constraint, so the new value needs no 
 recorded choices change. Written by `tortoise makemigrations`, then made state-only, because its
 AlterField rebuilds the table on SQLite and the copy loses the (account_id, id) index."""
 
-from typing import Any
-
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
 from models.events import InboxEventType
-
-
-class RecordChoices(ops.AlterField):
-    """An AlterField for the migration state only: the database is left as it is."""
-
-    async def database_forward(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    async def database_backward(self, *args: Any, **kwargs: Any) -> None:
-        return None
+from models.migrations import RecordChoices
 
 
 class Migration(migrations.Migration):

@@ -4,9 +4,8 @@ and canned replies (a shared shortcut is unique through a hand-written partial i
 Written by `tortoise makemigrations`, then edited: the new enum values (Direction.INTERNAL,
 NotificationKind.MENTIONED, InboxEventType.COMMENT_ADDED and CONVERSATION_LABELED) need no SQL,
 their columns being VARCHARs with no check constraint, so those AlterFields are state-only
-(`RecordChoices`, as in 0004): a real AlterField rebuilds the table on SQLite and loses its indexes."""
-
-from typing import Any
+(`RecordChoices` of models/migrations/__init__.py, as in 0004): a real AlterField rebuilds the table
+on SQLite and loses its indexes."""
 
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
@@ -15,17 +14,35 @@ from tortoise.migrations import operations as ops
 
 from models.events import InboxEventType
 from models.inbox import Direction
+from models.migrations import RecordChoices
 from models.notifications import NotificationKind
 
 
-class RecordChoices(ops.AlterField):
-    """An AlterField for the migration state only: the database is left as it is."""
+def _notification_kind(model_name: str) -> RecordChoices:
+    """The `kind` column of a notification, an email item or a notification setting, with MENTIONED."""
+    return RecordChoices(
+        model_name=model_name,
+        name="kind",
+        field=fields.CharEnumField(
+            description="NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME\nMENTIONED: MENTIONED",
+            enum_type=NotificationKind,
+            max_length=40,
+        ),
+    )
 
-    async def database_forward(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
-    async def database_backward(self, *args: Any, **kwargs: Any) -> None:
-        return None
+def _direction(model_name: str, name: str, *, null: bool) -> RecordChoices:
+    """A message's direction, with INTERNAL."""
+    return RecordChoices(
+        model_name=model_name,
+        name=name,
+        field=fields.CharEnumField(
+            null=null,
+            description="INBOUND: INBOUND\nOUTBOUND: OUTBOUND\nINTERNAL: INTERNAL",
+            enum_type=Direction,
+            max_length=10,
+        ),
+    )
 
 
 class Migration(migrations.Migration):
@@ -70,25 +87,8 @@ class Migration(migrations.Migration):
             },
             bases=["Model"],
         ),
-        RecordChoices(
-            model_name="Conversation",
-            name="last_message_direction",
-            field=fields.CharEnumField(
-                null=True,
-                description="INBOUND: INBOUND\nOUTBOUND: OUTBOUND\nINTERNAL: INTERNAL",
-                enum_type=Direction,
-                max_length=10,
-            ),
-        ),
-        RecordChoices(
-            model_name="EmailItem",
-            name="kind",
-            field=fields.CharEnumField(
-                description="NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME\nMENTIONED: MENTIONED",
-                enum_type=NotificationKind,
-                max_length=40,
-            ),
-        ),
+        _direction("Conversation", "last_message_direction", null=True),
+        _notification_kind("EmailItem"),
         RecordChoices(
             model_name="InboxEvent",
             name="type",
@@ -98,33 +98,9 @@ class Migration(migrations.Migration):
                 max_length=40,
             ),
         ),
-        RecordChoices(
-            model_name="Message",
-            name="direction",
-            field=fields.CharEnumField(
-                description="INBOUND: INBOUND\nOUTBOUND: OUTBOUND\nINTERNAL: INTERNAL",
-                enum_type=Direction,
-                max_length=10,
-            ),
-        ),
-        RecordChoices(
-            model_name="Notification",
-            name="kind",
-            field=fields.CharEnumField(
-                description="NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME\nMENTIONED: MENTIONED",
-                enum_type=NotificationKind,
-                max_length=40,
-            ),
-        ),
-        RecordChoices(
-            model_name="NotificationSetting",
-            name="kind",
-            field=fields.CharEnumField(
-                description="NEW_MESSAGE_ASSIGNED_TO_ME: NEW_MESSAGE_ASSIGNED_TO_ME\nNEW_MESSAGE_ASSIGNED_TO_OTHERS: NEW_MESSAGE_ASSIGNED_TO_OTHERS\nNEW_MESSAGE_UNASSIGNED: NEW_MESSAGE_UNASSIGNED\nCONVERSATION_ASSIGNED_TO_ME: CONVERSATION_ASSIGNED_TO_ME\nMENTIONED: MENTIONED",
-                enum_type=NotificationKind,
-                max_length=40,
-            ),
-        ),
+        _direction("Message", "direction", null=False),
+        _notification_kind("Notification"),
+        _notification_kind("NotificationSetting"),
         ops.CreateModel(
             name='Label',
             fields=[
