@@ -80,12 +80,31 @@ class Notification(Model):
         indexes = (("user_id", "id"), ("user_id", "read_at"))
 
 
-class OutboxEmail(Model):
+class EmailDelivery(Model):
+    """The delivery columns of a durable email outbox (OutboxEmail, and SignInEmail of models/signin.py).
+
+    A worker claims a row with a conditional UPDATE (status and claim token), so however many processes
+    run, one of them sends it; a claim whose worker died is taken over once `claimed_until` has passed.
+    """
+
+    status = fields.CharEnumField(EmailStatus, max_length=10, default=EmailStatus.PENDING)
+    due_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    attempted_at = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
+    claimed_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    last_error = nullable_text()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        abstract = True
+
+
+class OutboxEmail(EmailDelivery):
     """One email to one user about one conversation: the durable outbox.
 
-    Items (EmailItem) are added while it is PENDING; a worker claims it with a conditional UPDATE
-    (status and claim token), so however many processes run, one of them sends it. A claim whose
-    worker died is taken over once `claimed_until` has passed.
+    Items (EmailItem) are added while it is PENDING; a worker claims it as EmailDelivery says.
     """
 
     id = fields.BigIntField(primary_key=True)
@@ -101,15 +120,6 @@ class OutboxEmail(Model):
         "models.Conversation", related_name="outbox_emails", on_delete=fields.CASCADE
     )
     conversation_id: int
-    status = fields.CharEnumField(EmailStatus, max_length=10, default=EmailStatus.PENDING)
-    due_at = fields.DatetimeField()
-    attempts = fields.IntField(default=0)
-    attempted_at = fields.DatetimeField(null=True)
-    claim_token = fields.CharField(max_length=32, null=True)
-    claimed_until = fields.DatetimeField(null=True)
-    sent_at = fields.DatetimeField(null=True)
-    last_error = nullable_text()
-    created_at = fields.DatetimeField()
 
     class Meta:
         table = "outbox_email"

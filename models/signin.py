@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.notifications import EmailStatus
+from models.notifications import EmailDelivery
 from models.typed import nullable_text
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class SignInCode(Model):
         table = "sign_in_code"
 
 
-class SignInEmail(Model):
+class SignInEmail(EmailDelivery):
     """The email carrying a link: the durable outbox of resolvers/emails.py, for one code.
 
     The code itself must reach the user, so it waits here encrypted with SECRET_KEY (`sealed`)
@@ -54,15 +54,6 @@ class SignInEmail(Model):
     )
     code_id: int
     sealed = nullable_text()
-    status = fields.CharEnumField(EmailStatus, max_length=10, default=EmailStatus.PENDING)
-    due_at = fields.DatetimeField()
-    attempts = fields.IntField(default=0)
-    attempted_at = fields.DatetimeField(null=True)
-    claim_token = fields.CharField(max_length=32, null=True)
-    claimed_until = fields.DatetimeField(null=True)
-    sent_at = fields.DatetimeField(null=True)
-    last_error = nullable_text()
-    created_at = fields.DatetimeField()
 
     class Meta:
         table = "sign_in_email"
