@@ -15,7 +15,7 @@ from resolvers.ids import pk_of
 from tests.provider_support import ACCOUNT_SID, CUSTOMER, Inbox, event_types, snapshot, whatsapp_conversation
 from tests.resolvers.crm_support import new_person, notes_of
 from tests.resolvers.template_support import add_quote, send_template, start, synced_templates, values
-from tests.support import SET_AVAILABILITY
+from tests.support import SET_AVAILABILITY, Person
 
 NEW_NUMBER = "+14155550123"
 
@@ -27,6 +27,25 @@ async def quote_template(inbox: Inbox) -> str:
 
 def thread(conversation: dict[str, Any]) -> list[dict[str, Any]]:
     return [edge["node"] for edge in conversation["messages"]["edges"]]
+
+
+async def closed_with_a_colleague(inbox: Inbox, conversation_id: str) -> Person:
+    """The conversation assigned to a new colleague the app is shared with, then closed: the colleague."""
+    colleague = await inbox.api.create_user(inbox.admin, "Cy Colleague")
+    await inbox.api.data(
+        "mutation($a: ID!, $u: [ID!]!) { shareMessagingApp(id: $a, userIds: $u) { id } }",
+        {"a": inbox.whatsapp_id, "u": [colleague.id]},
+        token=inbox.admin.token,
+    )
+    await inbox.api.data(
+        "mutation($c: ID!, $u: ID!) { assignConversation(id: $c, userId: $u) { id } }",
+        {"c": conversation_id, "u": colleague.id},
+        token=inbox.admin.token,
+    )
+    await inbox.api.data(
+        "mutation($c: ID!) { closeConversation(id: $c) { id } }", {"c": conversation_id}, token=inbox.admin.token
+    )
+    return colleague
 
 
 # ---- sendTemplate
@@ -238,20 +257,7 @@ async def test_r_template_start_conversation_finds_the_live_one_and_keeps_its_as
     # Given the customer's conversation, assigned to a colleague, then closed
     template_id = await quote_template(inbox)
     conversation_id = await whatsapp_conversation(inbox)
-    colleague = await inbox.api.create_user(inbox.admin, "Cy Colleague")
-    await inbox.api.data(
-        "mutation($a: ID!, $u: [ID!]!) { shareMessagingApp(id: $a, userIds: $u) { id } }",
-        {"a": inbox.whatsapp_id, "u": [colleague.id]},
-        token=inbox.admin.token,
-    )
-    await inbox.api.data(
-        "mutation($c: ID!, $u: ID!) { assignConversation(id: $c, userId: $u) { id } }",
-        {"c": conversation_id, "u": colleague.id},
-        token=inbox.admin.token,
-    )
-    await inbox.api.data(
-        "mutation($c: ID!) { closeConversation(id: $c) { id } }", {"c": conversation_id}, token=inbox.admin.token
-    )
+    colleague = await closed_with_a_colleague(inbox, conversation_id)
 
     # When the admin starts a conversation with the same number
     result = await start(inbox, CUSTOMER, template_id, values(_1="Ana", _2="Q-7"))
@@ -383,20 +389,7 @@ async def test_r_template_start_conversation_gives_the_caller_a_closed_one_whose
     # Given the customer's conversation, closed with a colleague who was then deactivated (R-ADMIN)
     template_id = await quote_template(inbox)
     conversation_id = await whatsapp_conversation(inbox)
-    colleague = await inbox.api.create_user(inbox.admin, "Cy Colleague")
-    await inbox.api.data(
-        "mutation($a: ID!, $u: [ID!]!) { shareMessagingApp(id: $a, userIds: $u) { id } }",
-        {"a": inbox.whatsapp_id, "u": [colleague.id]},
-        token=inbox.admin.token,
-    )
-    await inbox.api.data(
-        "mutation($c: ID!, $u: ID!) { assignConversation(id: $c, userId: $u) { id } }",
-        {"c": conversation_id, "u": colleague.id},
-        token=inbox.admin.token,
-    )
-    await inbox.api.data(
-        "mutation($c: ID!) { closeConversation(id: $c) { id } }", {"c": conversation_id}, token=inbox.admin.token
-    )
+    colleague = await closed_with_a_colleague(inbox, conversation_id)
     await inbox.api.data(
         "mutation($u: ID!) { deactivateUser(id: $u) { id } }", {"u": colleague.id}, token=inbox.admin.token
     )
