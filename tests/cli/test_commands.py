@@ -31,21 +31,12 @@ def _tables(path: Path) -> set[str]:
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+CREATE_ACME = ("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test")
+
+
 def create_acme(env: dict[str, str], cwd: Path) -> dict[str, Any]:
     """`switchboard create-account` for Acme and Ana Admin; its JSON line."""
-    created: dict[str, Any] = json.loads(
-        run(
-            "create-account",
-            "--name",
-            "Acme",
-            "--admin-name",
-            "Ana Admin",
-            "--admin-email",
-            "ana@acme.test",
-            env=env,
-            cwd=cwd,
-        ).stdout
-    )
+    created: dict[str, Any] = json.loads(run(*CREATE_ACME, env=env, cwd=cwd).stdout)
     return created
 
 
@@ -62,17 +53,7 @@ def test_migrate_creates_the_tables_and_is_safe_to_run_again(tmp_path: Path, env
 
 
 def test_create_account_migrates_and_prints_one_json_line_of_api_ids(tmp_path: Path, env: dict[str, str]) -> None:
-    result = run(
-        "create-account",
-        "--name",
-        "Acme",
-        "--admin-name",
-        "Ana Admin",
-        "--admin-email",
-        "ana@acme.test",
-        env=env,
-        cwd=tmp_path,
-    )
+    result = run(*CREATE_ACME, env=env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
@@ -274,19 +255,7 @@ def test_r_signin_create_account_takes_the_admins_password_and_set_password_chan
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     # given an account created with the admin's password
-    created = run(
-        "create-account",
-        "--name",
-        "Acme",
-        "--admin-name",
-        "Ana Admin",
-        "--admin-email",
-        "ana@acme.test",
-        "--admin-password",
-        "first password!",
-        env=env,
-        cwd=tmp_path,
-    )
+    created = run(*CREATE_ACME, "--admin-password", "first password!", env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     # a short one, or none where no terminal can ask for it, is refused
     short = run("set-password", "ana@acme.test", "--password", "short", env=env, cwd=tmp_path)
