@@ -121,13 +121,16 @@ class WebhookLoad:
 
     def fresh(self) -> tuple[bytes, str, str]:
         sid = "SM" + secrets.token_hex(16)
-        sender = f"+4915{random.randrange(CONTACTS):09d}"
+        return self.signed(sid, f"+4915{random.randrange(CONTACTS):09d}", f"Hallo {sid[-6:]} 👋")
+
+    def signed(self, sid: str, sender: str, text: str) -> tuple[bytes, str, str]:
+        """Twilio's inbound WhatsApp webhook for message `sid` from `sender`: the form body, its signature, sid."""
         form = {
             "SmsMessageSid": sid,
             "NumMedia": "0",
             "SmsSid": sid,
             "SmsStatus": "received",
-            "Body": f"Hallo {sid[-6:]} 👋",
+            "Body": text,
             "To": f"whatsapp:{FROM_NUMBER}",
             "NumSegments": "1",
             "MessageSid": sid,

@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
-from urllib.parse import urlencode
 
 from ingest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, WebhookLoad, switchboard_server
 
@@ -58,24 +57,7 @@ class ArrivalLoad(WebhookLoad):
 
     def fresh(self) -> tuple[bytes, str, str]:
         sid = f"SM{next(self.contacts):032x}"
-        sender = f"+4916{int(sid[2:], 16):09d}"
-        form = {
-            "SmsMessageSid": sid,
-            "NumMedia": "0",
-            "SmsSid": sid,
-            "SmsStatus": "received",
-            "Body": "Hallo, ich habe eine Frage 👋",
-            "To": f"whatsapp:{FROM_NUMBER}",
-            "NumSegments": "1",
-            "MessageSid": sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": f"whatsapp:{sender}",
-            "ApiVersion": "2010-04-01",
-            "WaId": sender[1:],
-            "ProfileName": "Kunde",
-            "MessageType": "text",
-        }
-        return urlencode(form).encode(), self.validator.compute_signature(self.url, form), sid
+        return self.signed(sid, f"+4916{int(sid[2:], 16):09d}", "Hallo, ich habe eine Frage 👋")
 
     def next_request(self) -> tuple[bytes, str]:
         self.queued.clear()  # no redelivered copies: each webhook is one arrival
