@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -42,6 +44,15 @@ def command_env(database_url: str, **extra: str) -> dict[str, str]:
 
 def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SWITCHBOARD, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+CREATE_ACME = ("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test")
+
+
+def create_acme(env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    """`switchboard create-account` for Acme and Ana Admin; its JSON line."""
+    created: dict[str, Any] = json.loads(run(*CREATE_ACME, env=env, cwd=cwd).stdout)
+    return created
 
 
 class Server:

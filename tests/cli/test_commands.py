@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ from websockets.sync.client import connect as ws_connect
 
 from resolvers.ids import parse_api_id
 from schema import build_schema
-from tests.processes import command_env, run, switchboard
+from tests.processes import CREATE_ACME, command_env, create_acme, run, switchboard
 from tests.realtime_support import PROTOCOL
 
 
@@ -29,15 +28,6 @@ def env(tmp_path: Path) -> dict[str, str]:
 def _tables(path: Path) -> set[str]:
     with sqlite3.connect(path) as connection:
         return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-CREATE_ACME = ("create-account", "--name", "Acme", "--admin-name", "Ana Admin", "--admin-email", "ana@acme.test")
-
-
-def create_acme(env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    """`switchboard create-account` for Acme and Ana Admin; its JSON line."""
-    created: dict[str, Any] = json.loads(run(*CREATE_ACME, env=env, cwd=cwd).stdout)
-    return created
 
 
 def test_migrate_creates_the_tables_and_is_safe_to_run_again(tmp_path: Path, env: dict[str, str]) -> None:

@@ -16,7 +16,7 @@ from models import Contact, Conversation, InboxEvent, Message
 from providers.api_channel import sign
 from resolvers.ids import pk_of, to_api_id
 from tests.conftest import POSTGRES_URL, require
-from tests.processes import PostgresDatabase, command_env, run, switchboard
+from tests.processes import PostgresDatabase, command_env, create_acme, switchboard
 from tests.support import Api, ApiApp
 
 CONVERSATIONS = """{ conversations(section: UNASSIGNED) { totalCount edges { node {
@@ -369,18 +369,8 @@ async def test_a_message_arriving_while_the_database_is_down_is_503_and_its_retr
     await database.create()
     try:
         env = command_env(database.url)
-        created = run(
-            "create-account",
-            "--name",
-            "Acme",
-            "--admin-name",
-            "Ana",
-            "--admin-email",
-            "ana@acme.test",
-            env=env,
-            cwd=tmp_path,
-        )
-        token = json.loads(created.stdout)["token"]
+        created = create_acme(env, tmp_path)
+        token = created["token"]
         with switchboard("serve", env=env, cwd=tmp_path) as server:
             async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
                 installed = await http.post("/graphql", json={"query": INSTALL, "variables": {"input": CHAT_APP}})

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from providers.sandbox.twilio import FakeTwilio
 from tests.conftest import POSTGRES_URL, require
-from tests.processes import PostgresDatabase, command_env, run, switchboard
+from tests.processes import PostgresDatabase, command_env, create_acme, switchboard
 from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
 
 INSTALL = "mutation($input: InstallMessagingAppInput!) { installMessagingApp(input: $input) { id } }"
@@ -38,18 +37,8 @@ async def test_r_template_two_server_processes_sync_an_app_once(tmp_path: Path) 
     await database.create()
     try:
         env = command_env(database.url, TWILIO_API_BASE_URL=twilio.url, SEND_RETRY_SECONDS="0")
-        created = run(
-            "create-account",
-            "--name",
-            "Acme",
-            "--admin-name",
-            "Ana",
-            "--admin-email",
-            "ana@acme.test",
-            env=env,
-            cwd=tmp_path,
-        )
-        headers = {"Authorization": f"Bearer {json.loads(created.stdout)['token']}"}
+        created = create_acme(env, tmp_path)
+        headers = {"Authorization": f"Bearer {created['token']}"}
         # Given a WhatsApp app installed while no process syncs
         with switchboard("serve", env={**env, "TEMPLATE_SYNC_SECONDS": "0"}, cwd=tmp_path) as server:
             async with httpx.AsyncClient(base_url=server.url, headers=headers) as http:

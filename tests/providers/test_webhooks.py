@@ -26,7 +26,7 @@ from resolvers.clock import ManualClock
 from resolvers.ids import pk_of
 from settings import Settings, use_settings
 from tests.conftest import POSTGRES_URL, require
-from tests.processes import PostgresDatabase, command_env, run, switchboard
+from tests.processes import PostgresDatabase, command_env, create_acme, switchboard
 from tests.support import Api, ApiApp, QueryCounter, postgres_only
 
 WAITING = "SELECT count(*) FROM pg_locks WHERE NOT granted"
@@ -192,9 +192,7 @@ async def test_a_server_killed_mid_batch_keeps_every_200_and_leaves_nothing_half
     await database.create()
     try:
         env = command_env(database.url, INGEST_BATCH_MS="20")
-        created = run("create-account", "--name", "Acme", "--admin-name", "Ana", "--admin-email", "ana@acme.test",
-                      env=env, cwd=tmp_path)  # fmt: skip
-        token = json.loads(created.stdout)["token"]
+        token = create_acme(env, tmp_path)["token"]
         with switchboard("serve", env=env, cwd=tmp_path) as server:
             async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
                 installed = await http.post("/graphql", json={"query": INSTALL, "variables": {"input": CHAT_APP}})
