@@ -80,6 +80,18 @@ def batches(counter: QueryCounter) -> int:
     return sum(statement.startswith("INSERT INTO message ") for statement in counter.statements)
 
 
+async def delivered_together(
+    clock: ManualClock, test_settings: Settings, bodies: list[bytes]
+) -> tuple[ApiApp, list[httpx.Response], int]:
+    """`bodies` posted at once to a new team's API app, batches closing at as many webhooks: the app,
+    the answers, and how many batches were written."""
+    async with batching(clock, test_settings, size=len(bodies)) as api:
+        team = await api.create_team()
+        with QueryCounter() as counter:
+            responses = await asyncio.gather(*deliveries(team.app, bodies))
+    return team.app, responses, batches(counter)
+
+
 async def test_several_concurrent_webhooks_land_in_one_batch_and_each_is_answered_only_once_stored(
     db: str, database: str, clock: ManualClock, test_settings: Settings
 ) -> None:
@@ -111,18 +123,14 @@ async def test_r_idempotent_duplicates_within_one_batch_are_stored_once(
     db: str, database: str, clock: ManualClock, test_settings: Settings
 ) -> None:
     postgres_only(db, database)
-    async with batching(clock, test_settings, size=4) as api:
-        team = await api.create_team()
-
-        # when the same message is delivered four times at once, into one batch
-        with QueryCounter() as counter:
-            responses = await asyncio.gather(*deliveries(team.app, [message("m-1", "carla")] * 4))
+    # when the same message is delivered four times at once, into one batch
+    app, responses, written = await delivered_together(clock, test_settings, [message("m-1", "carla")] * 4)
 
     # then every delivery is answered 200, one stored it and three were duplicates
     assert [response.status_code for response in responses] == [200] * 4
     assert sorted(response.json()["duplicate"] for response in responses) == [False, True, True, True]
-    assert batches(counter) == 1
-    app_pk = pk_of("MessagingApp", team.app.id)
+    assert written == 1
+    app_pk = pk_of("MessagingApp", app.id)
     assert await Message.filter(app_id=app_pk).count() == 1
     assert await InboxEvent.filter(app_id=app_pk, type=InboxEventType.MESSAGE_RECEIVED).count() == 1
 
@@ -131,17 +139,14 @@ async def test_r_new_concurrent_first_messages_from_one_contact_in_one_batch_sha
     db: str, database: str, clock: ManualClock, test_settings: Settings
 ) -> None:
     postgres_only(db, database)
-    async with batching(clock, test_settings, size=4) as api:
-        team = await api.create_team()
-
-        # when a new contact's first four messages arrive at once, into one batch
-        with QueryCounter() as counter:
-            responses = await asyncio.gather(*deliveries(team.app, [message(f"m-{n}", "carla") for n in range(4)]))
+    # when a new contact's first four messages arrive at once, into one batch
+    bodies = [message(f"m-{n}", "carla") for n in range(4)]
+    app, responses, written = await delivered_together(clock, test_settings, bodies)
 
     # then they are in one conversation, created once
     assert [response.status_code for response in responses] == [200] * 4
-    assert batches(counter) == 1
-    await _one_conversation_holding(team.app, "carla", 4)
+    assert written == 1
+    await _one_conversation_holding(app, "carla", 4)
 
 
 async def test_r_new_concurrent_first_messages_from_one_contact_across_batches_share_one_conversation(
