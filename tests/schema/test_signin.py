@@ -27,6 +27,17 @@ async def token_id(api: Api, token: str) -> str:
     return next(t["id"] for t in (await api.data(TOKENS, token=token))["viewerTokens"] if t["current"])
 
 
+async def signed_in_session(api: Api) -> str:
+    """A new account's admin, signed in with a password: the session's token."""
+    await api.create_account()
+    await set_password("ana@acme.test", "correct horse battery")
+    signed_in = await api.data(
+        'mutation { signIn(email: "ana@acme.test", password: "correct horse battery") { token } }'
+    )
+    token: str = signed_in["signIn"]["token"]
+    return token
+
+
 class TestRevokedTokensCloseTheirSockets:
     @pytest.fixture
     def server_settings(self, server_settings: Settings) -> Settings:
@@ -54,11 +65,7 @@ class TestRevokedTokensCloseTheirSockets:
         assert await close_code_after_init(server, {"authorization": f"Bearer {bea.token}"}) == 4403
 
     async def test_r_signin_signing_out_closes_the_sessions_socket(self, api: Api, server: Server) -> None:
-        await api.create_account()
-        await set_password("ana@acme.test", "correct horse battery")
-        session = (
-            await api.data('mutation { signIn(email: "ana@acme.test", password: "correct horse battery") { token } }')
-        )["signIn"]["token"]
+        session = await signed_in_session(api)
         async with Socket.opened(server, session) as socket:
             await answered(socket)
             async with httpx.AsyncClient() as client:
@@ -107,11 +114,7 @@ class TestAcrossProcesses:
 async def test_r_signin_an_expired_sessions_socket_is_closed_at_the_next_recheck(
     api: Api, server: Server, clock: ManualClock, test_settings: Settings
 ) -> None:
-    await api.create_account()
-    await set_password("ana@acme.test", "correct horse battery")
-    session = (
-        await api.data('mutation { signIn(email: "ana@acme.test", password: "correct horse battery") { token } }')
-    )["signIn"]["token"]
+    session = await signed_in_session(api)
     async with Socket.opened(server, session) as socket:
         await answered(socket)
 
