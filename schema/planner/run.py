@@ -204,7 +204,7 @@ class Run:
 
     def _resolve(self, field: FieldPlan, source: Any) -> Any:
         if field.mode is GRAPHQL:
-            arguments = self._graphql_arguments(field) if field.has_args else {}
+            arguments = self._arguments_of(field) if field.has_args else {}
             return field.call(source, self._raw_info(field), **arguments)  # type: ignore[misc]
         kwargs = dict(self._arguments_of(field)) if field.has_args else {}
         if field.info_name is not None:
@@ -213,11 +213,15 @@ class Run:
             kwargs[name] = source
         return field.call(source, **kwargs) if field.wants_self else field.call(**kwargs)  # type: ignore[misc]
 
-    def _graphql_arguments(self, field: FieldPlan) -> dict[str, Any]:
+    def _arguments_of(self, field: FieldPlan) -> dict[str, Any]:
+        """The resolver's keyword arguments, once per request: coerced by graphql-core, then converted by
+        Strawberry unless the resolver takes graphql-core's (a failure is kept and raised again)."""
         cached = self._arguments.get(field.index)
         if cached is None:
             try:
                 cached = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)
+                if field.mode is not GRAPHQL:
+                    cached = self._converted(field, cached)
             except Exception as error:
                 cached = error
             self._arguments[field.index] = cached
@@ -225,29 +229,19 @@ class Run:
             raise cached
         return cached
 
-    def _arguments_of(self, field: FieldPlan) -> dict[str, Any]:
-        """The resolver's keyword arguments, coerced and converted once per request."""
-        cached = self._arguments.get(field.index)
-        if cached is None:
-            try:
-                raw = get_argument_values(field.field_def, field.field_nodes[0], self.executor.variable_values)
-                strawberry_field = field.strawberry_field
-                converter = self.strawberry_schema.schema_converter
-                cached = convert_arguments(
-                    raw,
-                    strawberry_field.arguments,  # type: ignore[union-attr]
-                    scalar_registry=converter.scalar_registry,
-                    config=self.strawberry_schema.config,
-                    info=self._info(field),
-                )
-                for extension in strawberry_field.extensions:  # type: ignore[union-attr]
-                    cached = extension.map_arguments(cached)
-            except Exception as error:
-                cached = error
-            self._arguments[field.index] = cached
-        if isinstance(cached, Exception):
-            raise cached
-        return cached
+    def _converted(self, field: FieldPlan, raw: dict[str, Any]) -> dict[str, Any]:
+        strawberry_field = field.strawberry_field
+        converter = self.strawberry_schema.schema_converter
+        converted = convert_arguments(
+            raw,
+            strawberry_field.arguments,  # type: ignore[union-attr]
+            scalar_registry=converter.scalar_registry,
+            config=self.strawberry_schema.config,
+            info=self._info(field),
+        )
+        for extension in strawberry_field.extensions:  # type: ignore[union-attr]
+            converted = extension.map_arguments(converted)
+        return converted
 
     def _raw_info(self, field: FieldPlan) -> GraphQLResolveInfo[Any]:
         """graphql-core's info for the field, made once per request (its path leaves list positions out)."""
