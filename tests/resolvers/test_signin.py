@@ -304,13 +304,20 @@ async def test_r_signin_a_revoked_token_authenticates_nothing_over_http(api: Api
     assert await api.error_code(REVOKE, {"id": session_id}, token=ana.token) == "NOT_FOUND"  # already gone
 
 
-async def test_r_signin_members_revoke_only_their_own_tokens_admins_any_of_their_account(api: Api) -> None:
+async def acme_and_globex(api: Api) -> tuple[Person, Person, Person, Person, str, str]:
+    """Ana (ADMIN) and two members of Acme, Bea and Cleo, and Olga, the admin of Globex; then the ids of
+    Bea's token and of Ana's."""
     ana = await api.create_account()
     bea = await api.create_user(ana, "Bea Member")
     cleo = await api.create_user(ana, "Cleo Member")
-    other = await api.create_account("Globex", "Olga Other")
+    olga = await api.create_account("Globex", "Olga Other")
     bea_token = (await api.data(TOKENS, token=bea.token))["viewerTokens"][0]["id"]
     ana_token = (await api.data(TOKENS, token=ana.token))["viewerTokens"][0]["id"]
+    return ana, bea, cleo, olga, bea_token, ana_token
+
+
+async def test_r_signin_members_revoke_only_their_own_tokens_admins_any_of_their_account(api: Api) -> None:
+    ana, bea, cleo, other, bea_token, ana_token = await acme_and_globex(api)
 
     # a member cannot revoke another's token, an admin of another account neither: as if it did not exist
     assert await api.error_code(REVOKE, {"id": bea_token}, token=cleo.token) == "NOT_FOUND"
@@ -380,12 +387,7 @@ async def test_r_signin_node_of_an_own_token_shows_its_row_and_current_only_for_
 
 async def test_r_signin_node_of_another_users_token_is_null_for_a_member_found_for_their_admin(api: Api) -> None:
     # given Ana (ADMIN) and two members of Acme, and Olga, the admin of Globex
-    ana = await api.create_account()
-    bea = await api.create_user(ana, "Bea Member")
-    cleo = await api.create_user(ana, "Cleo Member")
-    olga = await api.create_account("Globex", "Olga Other")
-    bea_token = (await api.data(TOKENS, token=bea.token))["viewerTokens"][0]["id"]
-    ana_token = (await api.data(TOKENS, token=ana.token))["viewerTokens"][0]["id"]
+    ana, bea, cleo, olga, bea_token, ana_token = await acme_and_globex(api)
 
     # then a member sees only their own, another account nothing: as if it did not exist
     assert await token_node(api, bea_token, cleo.token) is None

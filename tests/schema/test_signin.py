@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from resolvers.clock import ManualClock
-from resolvers.signin import set_password
 from settings import Settings
 from tests.processes import command_env, switchboard
 from tests.realtime_support import SESSION_CHANNEL, Server, Socket
+from tests.resolvers.test_signin import ANA, PASSWORD, SIGN_IN, ana_with_password
 from tests.schema.test_revocation import LONG, answered, frames_until_closed
 from tests.schema.test_websocket import close_code_after_init
 from tests.support import Api
@@ -29,12 +29,8 @@ async def token_id(api: Api, token: str) -> str:
 
 async def signed_in_session(api: Api) -> str:
     """A new account's admin, signed in with a password: the session's token."""
-    await api.create_account()
-    await set_password("ana@acme.test", "correct horse battery")
-    signed_in = await api.data(
-        'mutation { signIn(email: "ana@acme.test", password: "correct horse battery") { token } }'
-    )
-    token: str = signed_in["signIn"]["token"]
+    await ana_with_password(api)
+    token: str = (await api.data(SIGN_IN, {"e": ANA, "p": PASSWORD}))["signIn"]["token"]
     return token
 
 
