@@ -23,14 +23,18 @@ def needs(type_name: str, field: str, what: str) -> None:
         pytest.skip(f"{type_name}.{field} is not in the served schema yet: {what}")
 
 
-@pytest.fixture
-async def team(server: Server, delivery: Delivery) -> tuple[Person, Person, ApiApp]:
+async def ana_and_bob(server: Server, delivery: Delivery) -> tuple[Person, Person, ApiApp]:
     """Ana (admin, installed the website chat) and Bob (member), both with access to it; replies go to `delivery`."""
     needs("Subscription", "inboxEvents", "the app updates live through it")
     ana = await server.api.create_account("Acme", "Ana Admin")
     bob = await server.api.create_user(ana, "Bob Seller")
     app = await server.api.install_api_app(ana, share_with=[bob], delivery_url=delivery.url)
     return ana, bob, app
+
+
+@pytest.fixture
+async def team(server: Server, delivery: Delivery) -> tuple[Person, Person, ApiApp]:
+    return await ana_and_bob(server, delivery)
 
 
 @pytest.fixture

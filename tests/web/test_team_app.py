@@ -8,18 +8,15 @@ from playwright.async_api import expect
 
 from tests.support import ApiApp, Person
 from tests.web.conftest import Delivery, Inbox, Server
-from tests.web.test_inbox_app import needs
+from tests.web.test_inbox_app import ana_and_bob, needs
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture
 async def team(server: Server, delivery: Delivery) -> tuple[Person, Person, ApiApp]:
-    """Ana (admin, installed the website chat) and Bob (member), both with access; Carla has written."""
-    needs("Subscription", "inboxEvents", "the app updates live through it")
-    ana = await server.api.create_account("Acme", "Ana Admin")
-    bob = await server.api.create_user(ana, "Bob Seller")
-    app = await server.api.install_api_app(ana, share_with=[bob], delivery_url=delivery.url)
+    """Ana and Bob (tests/web/test_inbox_app.py); Carla has written."""
+    ana, bob, app = await ana_and_bob(server, delivery)
     await app.receive("cust-1", "Is the blue sofa still available?", name="Carla Cliente")
     return ana, bob, app
 
