@@ -69,16 +69,26 @@ def parse_inbound(app: MessagingApp, payload: Any) -> InboundMessage:
     )
 
 
-async def inbound(request: Request) -> Response:
+async def _signed_payload(request: Request) -> tuple[MessagingApp, Any | Response]:
+    """The app a webhook is for, and its signed JSON body or the answer refusing it (providers/webhooks.py)."""
     app, credentials = await load_app(request, Provider.API)
-    payload = await signed_json(request, app, credentials["secret"], SIGNATURE_HEADER)
+    return app, await signed_json(request, app, credentials["secret"], SIGNATURE_HEADER)
+
+
+def _rejected(app: MessagingApp, what: str, error: ValidationFailed) -> Response:
+    """400 for a signed body that is not a valid `what`, logged."""
+    log.warning("api channel app %s: rejected %s: %s", app.id, what, error.message)
+    return JSONResponse({"error": error.message}, status_code=400)
+
+
+async def inbound(request: Request) -> Response:
+    app, payload = await _signed_payload(request)
     if isinstance(payload, Response):
         return payload
     try:
         received = await receive(parse_inbound(app, payload))
     except ValidationFailed as error:
-        log.warning("api channel app %s: rejected message: %s", app.id, error.message)
-        return JSONResponse({"error": error.message}, status_code=400)
+        return _rejected(app, "message", error)
     return JSONResponse({"ok": True, "duplicate": received.duplicate}, status_code=200)
 
 
@@ -111,15 +121,13 @@ def parse_status(app_id: int, payload: Any) -> StatusUpdate:
 
 async def status(request: Request) -> Response:
     """`{"messageId": <their or our id>, "status", "errorCode"?}`, signed like inbound messages."""
-    app, credentials = await load_app(request, Provider.API)
-    payload = await signed_json(request, app, credentials["secret"], SIGNATURE_HEADER)
+    app, payload = await _signed_payload(request)
     if isinstance(payload, Response):
         return payload
     try:
         update = parse_status(app.id, payload)
     except ValidationFailed as error:
-        log.warning("api channel app %s: rejected status: %s", app.id, error.message)
-        return JSONResponse({"error": error.message}, status_code=400)
+        return _rejected(app, "status", error)
     if not await receive_status(update):
         log.warning("api channel app %s: status for unknown message %s", app.id, update.provider_message_id)
         return JSONResponse({"ok": True, "known": False})
