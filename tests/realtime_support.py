@@ -9,9 +9,10 @@ import secrets
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -21,6 +22,7 @@ PROTOCOL = "graphql-transport-ws"
 SESSION_CHANNEL = f"sb-test-{os.getpid()}-{secrets.token_hex(4)}:events"
 ALLOWED_ORIGIN = "https://app.example.test"
 WAIT = 15.0
+LONG = 60.0  # a re-check interval no test outlives: what closes the socket then is not the periodic check
 
 EVENTS = """subscription($after: String, $c: ID) {
   inboxEvents(after: $after, conversationId: $c) {
@@ -210,3 +212,12 @@ class StalledSocket:
 
     def close(self) -> None:
         self.writer.close()
+
+
+class RecheckOutOfTheWay:
+    """For a test class on a `server`: the periodic re-check of open sockets never comes, so whatever closes
+    a socket (or keeps it open) is the test's own doing."""
+
+    @pytest.fixture
+    def server_settings(self, server_settings: Settings) -> Settings:
+        return replace(server_settings, websocket_recheck_seconds=LONG)

@@ -4,7 +4,6 @@ active admin stays; deactivation revokes tokens, closes sockets on every process
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from resolvers.ids import pk_of
 from settings import Settings
 from tests.notify_support import Team, deliver, set_choice, sink, team  # noqa: F401 (fixtures)
 from tests.processes import command_env, switchboard
-from tests.realtime_support import SESSION_CHANNEL, Server, Socket, serving
-from tests.schema.test_revocation import CREATE_ADMIN, LONG, answered, frames_until_closed
+from tests.realtime_support import LONG, SESSION_CHANNEL, RecheckOutOfTheWay, Server, Socket, serving
+from tests.schema.test_revocation import CREATE_ADMIN, answered, frames_until_closed
 from tests.smtp_sink import SmtpSink
 from tests.support import ASSIGN, CLOSE, REOPEN, SET_AVAILABILITY, Api, Person, postgres_only, queued_behind
 
@@ -395,13 +394,9 @@ async def test_r_admin_a_reactivated_user_is_active_and_assignable_again_without
 # ---- open sockets
 
 
-class TestOpenSockets:
+class TestOpenSockets(RecheckOutOfTheWay):
     """The periodic re-check is out of the way: what closes the sockets is the mutation's own
     announcement (resolvers.viewer.rights_changed)."""
-
-    @pytest.fixture
-    def server_settings(self, server_settings: Settings) -> Settings:
-        return replace(server_settings, websocket_recheck_seconds=LONG)
 
     async def test_r_admin_a_demoted_admins_open_socket_loses_admin_rights_at_once(
         self, api: Api, server: Server
@@ -419,16 +414,12 @@ class TestOpenSockets:
         assert refused["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-class TestAcrossProcesses:
+class TestAcrossProcesses(RecheckOutOfTheWay):
     """Two real server processes on one database and one Redis, neither re-checking on its own."""
 
     @pytest.fixture
     def broker_url(self, redis_url: str) -> str:
         return redis_url
-
-    @pytest.fixture
-    def server_settings(self, server_settings: Settings) -> Settings:
-        return replace(server_settings, websocket_recheck_seconds=LONG)
 
     async def test_r_admin_deactivation_closes_the_users_sockets_on_every_process_at_once(
         self, api: Api, server_settings: Settings, database: str, redis_url: str, tmp_path: Path

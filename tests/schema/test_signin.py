@@ -13,9 +13,9 @@ import pytest
 from resolvers.clock import ManualClock
 from settings import Settings
 from tests.processes import command_env, switchboard
-from tests.realtime_support import SESSION_CHANNEL, Server, Socket
+from tests.realtime_support import LONG, SESSION_CHANNEL, RecheckOutOfTheWay, Server, Socket
 from tests.resolvers.test_signin import ANA, PASSWORD, SIGN_IN, ana_with_password
-from tests.schema.test_revocation import LONG, answered, frames_until_closed
+from tests.schema.test_revocation import answered, frames_until_closed
 from tests.schema.test_websocket import close_code_after_init
 from tests.support import Api
 
@@ -34,11 +34,7 @@ async def signed_in_session(api: Api) -> str:
     return token
 
 
-class TestRevokedTokensCloseTheirSockets:
-    @pytest.fixture
-    def server_settings(self, server_settings: Settings) -> Settings:
-        return replace(server_settings, websocket_recheck_seconds=LONG)
-
+class TestRevokedTokensCloseTheirSockets(RecheckOutOfTheWay):
     async def test_r_signin_a_revoked_token_closes_its_open_socket_with_4403(self, api: Api, server: Server) -> None:
         # given Bea's socket open, and another of hers on another token
         ana = await api.create_account()

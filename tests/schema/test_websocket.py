@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from settings import Settings
-from tests.realtime_support import ALLOWED_ORIGIN, PROTOCOL, Server, Socket, StalledSocket
+from tests.realtime_support import ALLOWED_ORIGIN, PROTOCOL, RecheckOutOfTheWay, Server, Socket, StalledSocket
 from tests.support import Api, QueryCounter
 
 BIG = "subscription { inboxEvents { type message { text } conversation { lastMessage { text } } } }"
@@ -117,11 +117,7 @@ async def test_each_operation_on_a_socket_sees_access_as_it_is_now(api: Api, ser
     assert after["payload"]["data"]["conversations"]["edges"] == []
 
 
-class TestSigningIn:
-    @pytest.fixture
-    def server_settings(self, server_settings: Settings) -> Settings:
-        return replace(server_settings, websocket_recheck_seconds=60.0)  # the periodic re-check stays out of the count
-
+class TestSigningIn(RecheckOutOfTheWay):  # the periodic re-check stays out of the count
     async def test_connecting_and_a_first_operation_read_the_token_once_and_each_later_operation_again(
         self, api: Api, server: Server
     ) -> None:
