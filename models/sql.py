@@ -88,6 +88,9 @@ ROUTING_CANDIDATES = (
     ' FROM app_access a JOIN "user" u ON u.id = a.user_id'
     " WHERE a.app_id = $2 AND u.status = 'ACTIVE' AND u.available ORDER BY u.id"
 )
+# R-ROUTE: of some apps ($1), those not MANUAL, in id order. On every change that may route (a reopen,
+# a close, an arrival): the ORM's form costs several times the CPU. No lock: each is read again under it.
+ROUTED_APPS = "SELECT id FROM messaging_app WHERE id = ANY($1::int[]) AND assignment_mode <> 'MANUAL' ORDER BY id"
 # On PostgreSQL the candidates are read FOR SHARE, as `holds_active` does (R-ADMIN): a deactivation
 # or an availability change committing meanwhile waits for the assignment, then sees it.
 FOR_SHARE_OF_USERS = " FOR SHARE OF u"
@@ -315,6 +318,13 @@ async def rows_by_id(model: type[M], ids: Collection[int]) -> list[M]:
     return instances(model, await fetch(statement, list(ids)))
 
 
+async def rows_after(model: type[M], after_id: int, limit: int) -> list[M]:
+    """Up to `limit` rows of ids above `after_id`, in id order (the real-time hub's read, per event)."""
+    table = model._meta.db_table
+    statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" > $1 ORDER BY t."id" LIMIT $2'
+    return instances(model, await fetch(statement, after_id, limit))
+
+
 def viewer_of_token() -> str:
     """The token of digest $1 with its user (`joined(ApiToken, rows, {"user": User})`) when the user is
     ACTIVE ($2): on every request, where the ORM's form of this join costs several times the CPU the
@@ -327,6 +337,9 @@ def viewer_of_token() -> str:
 
 # The apps shared with a user ($1): on every request.
 APP_IDS_OF_USER = 'SELECT "app_id" FROM app_access WHERE "user_id" = $1'
+# The users an app ($1) is shared with: on every real-time event, one row per member; the ORM's
+# `values_list` converts each row through its field, several times the CPU.
+USER_IDS_OF_APP = 'SELECT "user_id" FROM app_access WHERE "app_id" = $1'
 # ---- R-SEARCH: a page of hits of each tier (resolvers/search.py ranks them and reads the cursors)
 
 
