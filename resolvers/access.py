@@ -34,7 +34,7 @@ from models import (
     Notification,
     User,
 )
-from models.sql import USER_IDS_OF_APP, Dialect, dialect, fetch, instances, select_list
+from models.sql import USER_ID_ARRAY_OF_APP, USER_IDS_OF_APP, Dialect, dialect, fetch, instances, select_list
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
 from resolvers.viewer import Viewer, unexpired
@@ -69,6 +69,9 @@ async def has_access(user_id: int, app_id: int) -> bool:
 
 async def audience(app_id: int) -> frozenset[int]:
     """The users an event of `app_id` may reach now: those it is shared with (checked per delivery)."""
+    if dialect() == Dialect.POSTGRES:
+        (row,) = await fetch(USER_ID_ARRAY_OF_APP, app_id)
+        return frozenset(row["user_ids"] or ())
     return frozenset(row["user_id"] for row in await fetch(USER_IDS_OF_APP, app_id))
 
 
