@@ -16,11 +16,11 @@ MIGRATIONS_MODULE = "models.migrations"
 
 
 class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types
-    """asyncpg's connection, released to the pool without its reset statement (`SELECT
-    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): one more round trip after every
+    """asyncpg's connection, released to the pool without its reset statement (advisory locks
+    unlocked, `CLOSE ALL; UNLISTEN *; RESET ALL`): one more round trip after every
     statement run outside a transaction, ~5% of the server's CPU while fanning out (the mutation's,
     the render's and the hub's reads; docs/benchmarks.md). Nothing here leaves session state behind:
-    advisory locks are transaction-scoped (`pg_advisory_xact_lock`), and there are no cursors outside
+    advisory locks are transaction-scoped (models/sql.AdvisoryLock), and there are no cursors outside
     transactions, no LISTEN, no SET. An open transaction is still rolled back on release (asyncpg)."""
 
     def get_reset_query(self) -> str:

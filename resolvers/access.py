@@ -34,7 +34,7 @@ from models import (
     Notification,
     User,
 )
-from models.sql import USER_ID_ARRAY_OF_APP, USER_IDS_OF_APP, Dialect, dialect, fetch, instances, select_list
+from models.sql import USER_ID_ARRAY_OF_APP, USER_IDS_OF_APP, Dialect, dialect, fetch, instances, one_conversation
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
 from resolvers.viewer import Viewer, unexpired
@@ -111,19 +111,14 @@ async def require_conversation(viewer: Viewer, conversation_id: str, *, for_upda
     """The conversation a client names, if the viewer may see it; else NOT_FOUND. `for_update`
     takes its row lock (inside a transaction), and so re-checks it under the lock."""
     pk = pk_of("Conversation", conversation_id)
-    values: list[Any] = [pk]
+    values: list[Any] = []
 
     def value(item: Any) -> str:
         values.append(item)
         return f"${len(values)}"
 
-    # Written as SQL: every mutation on a conversation starts here, and the ORM's form of this one
-    # row read costs several times the CPU the database spends on it (docs/benchmarks.md, fan-out).
-    visible = visible_conversations_sql(viewer, await visible_app_ids(viewer), "c", value)
-    statement = f'SELECT {select_list(Conversation, "c")} FROM conversation c WHERE c."id" = $1 AND {visible} LIMIT 1'
-    if for_update and dialect() == Dialect.POSTGRES:
-        statement += " FOR UPDATE"
-    found = instances(Conversation, await fetch(statement, *values))
+    where = f'c."id" = {value(pk)} AND ' + visible_conversations_sql(viewer, await visible_app_ids(viewer), "c", value)
+    found = instances(Conversation, await fetch(one_conversation(where, for_update=for_update), *values))
     if not found:
         raise NotFound("No such conversation.")
     return found[0]
