@@ -598,6 +598,12 @@ async def run(
                 if await clients.reach(subscribers, 60) < subscribers:
                     raise SystemExit("the probe event did not reach every subscriber")
                 idle_rss = [server.rss_bytes() for server in servers]
+                # The same subscribers with no event: what keeping them costs a second (keep-alive
+                # pings and their pongs, the rights re-check), counted in the CPU per delivery below.
+                idle_before = sum(server.cpu_seconds() for server in servers)
+                idle_seconds = min(seconds, 5)
+                await asyncio.sleep(idle_seconds)
+                idle_cpu = (sum(server.cpu_seconds() for server in servers) - idle_before) / idle_seconds
                 await clients.ask("reset")
                 recording = profiler(servers[0], profile, f"deliver-{subscribers}")
                 split_before = [cpu_split(server) for server in servers]
@@ -636,6 +642,11 @@ async def run(
             print(
                 f"{'':>6} server CPU per event with no subscriber {quiet * 1e3:.2f} ms (the mutation, the hub's read); "
                 f"beyond it, per delivery: {marginal:5.1f} us (rendering once per group, writing to every socket)"
+            )
+            print(
+                f"{'':>6} server CPU with {subscribers} subscribers and no event: {idle_cpu * 1e3:.1f} ms a second "
+                f"(keep-alive, rights re-check; about {idle_cpu * seconds * per:4.1f} us "
+                f"of each delivery above)"
             )
             print(
                 f"{'':>6} server CPU/delivery: user {user * per:5.1f} us + system {system * per:5.1f} us "

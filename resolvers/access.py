@@ -34,7 +34,7 @@ from models import (
     Notification,
     User,
 )
-from models.typed import ids_of
+from models.sql import USER_ID_ARRAY_OF_APP, USER_IDS_OF_APP, Dialect, dialect, fetch, instances, one_conversation
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
 from resolvers.viewer import Viewer, unexpired
@@ -69,7 +69,10 @@ async def has_access(user_id: int, app_id: int) -> bool:
 
 async def audience(app_id: int) -> frozenset[int]:
     """The users an event of `app_id` may reach now: those it is shared with (checked per delivery)."""
-    return frozenset(await ids_of(AppAccess.filter(app_id=app_id), "user_id"))
+    if dialect() == Dialect.POSTGRES:
+        (row,) = await fetch(USER_ID_ARRAY_OF_APP, app_id)
+        return frozenset(row["user_ids"] or ())
+    return frozenset(row["user_id"] for row in await fetch(USER_IDS_OF_APP, app_id))
 
 
 async def account_app(viewer: Viewer, app_id: str) -> MessagingApp:
@@ -108,13 +111,17 @@ async def require_conversation(viewer: Viewer, conversation_id: str, *, for_upda
     """The conversation a client names, if the viewer may see it; else NOT_FOUND. `for_update`
     takes its row lock (inside a transaction), and so re-checks it under the lock."""
     pk = pk_of("Conversation", conversation_id)
-    query = visible_conversations(viewer, await visible_app_ids(viewer)).filter(id=pk)
-    if for_update:
-        query = query.select_for_update()
-    conversation = await query.first()
-    if conversation is None:
+    values: list[Any] = []
+
+    def value(item: Any) -> str:
+        values.append(item)
+        return f"${len(values)}"
+
+    where = f'c."id" = {value(pk)} AND ' + visible_conversations_sql(viewer, await visible_app_ids(viewer), "c", value)
+    found = instances(Conversation, await fetch(one_conversation(where, for_update=for_update), *values))
+    if not found:
         raise NotFound("No such conversation.")
-    return conversation
+    return found[0]
 
 
 def visible_conversations(viewer: Viewer, app_ids: Sequence[int]) -> QuerySet[Conversation]:

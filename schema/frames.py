@@ -33,11 +33,12 @@ class FrameWriter:
     """Writes whole frames to one accepted WebSocket's transport, between the frames uvicorn writes
     (uvicorn writes each of its frames with one `transport.write` too, so they never interleave)."""
 
-    __slots__ = ("_protocol", "stopped")
+    __slots__ = ("_protocol", "stopped", "wrote")
 
     def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
         self._protocol = protocol
         self.stopped = False  # set when the socket is revoked: nothing more is written, at once
+        self.wrote = False  # a frame went out since the keep-alive last looked: the socket is not idle
 
     def write(self, frame: bytes, limit: int) -> bool:
         """Writes `frame` unless the bytes written but not yet taken by the kernel are over `limit`
@@ -49,6 +50,7 @@ class FrameWriter:
         if transport.get_write_buffer_size() > limit:
             return False
         transport.write(frame)
+        self.wrote = True
         return True
 
 

@@ -112,15 +112,31 @@ class EventRenderer:
         if scope is None:
             scope = scratch["scope"] = _EventScope(event)
         allowed = await scope.audience()
+        recipients = [member for member in members if member.user.id in allowed]
+        if not recipients:
+            return []
+        first = await self._execute(scope, recipients[0].user)
+        payload, witness = first
+        if not witness.personal and not witness.compared & allowed:
+            # The common case, in one pass over the members: it compared with no recipient, so every
+            # recipient answers each `is_me` alike and gets the same payload.
+            return [(payload, recipients)]
+        return await self._render_apart(scope, recipients, first)
+
+    async def _render_apart(
+        self, scope: _EventScope, allowed_members: list[Subscriber], first: tuple[str, _Witness]
+    ) -> list[tuple[str, Sequence[Subscriber]]]:
+        """One run per set of users it cannot tell apart, `first` being the first member's."""
         by_user: dict[int, list[Subscriber]] = {}
-        for member in members:
-            if member.user.id in allowed:
-                by_user.setdefault(member.user.id, []).append(member)
+        for member in allowed_members:
+            by_user.setdefault(member.user.id, []).append(member)
         rendered: list[tuple[str, Sequence[Subscriber]]] = []
         compared: set[int] = set()
+        result: tuple[str, _Witness] | None = first
         while by_user:
             user_id, recipients = next(iter(by_user.items()))
-            payload, witness = await self._execute(scope, recipients[0].user)
+            payload, witness = result or await self._execute(scope, recipients[0].user)
+            result = None
             if witness.personal:  # depends on who asks in ways we cannot tell apart: one run per user
                 rendered.append((payload, by_user.pop(user_id)))
                 continue

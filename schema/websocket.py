@@ -298,9 +298,13 @@ class _KeepAlive:
                     continue
                 writer = frame_writer(handler.websocket.ws.scope)  # type: ignore[attr-defined]
                 if writer is not None:
+                    if writer.wrote:  # events went out since the last round: not idle, no ping (nor pong)
+                        writer.wrote = False
+                        continue
                     # The same frame for every socket, written as the hub writes events; a socket over
                     # its write buffer gets none (the hub ends it at its next event).
                     writer.write(PING_FRAME, cast("GraphQLView", handler.view).write_buffer_limit)
+                    writer.wrote = False
                     if number % 256 == 0:
                         await asyncio.sleep(0)  # thousands of sockets: let the loop breathe
                     continue

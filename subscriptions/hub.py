@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import InboxEvent, User
+from models.sql import rows_after
 from subscriptions import publisher
 from subscriptions.broker import Broker, broker_for
 from subscriptions.budget import Budget, OverBudget
@@ -290,7 +291,7 @@ class Hub:
 
     async def catch_up(self) -> None:
         while True:
-            events = await InboxEvent.filter(id__gt=self.position).order_by("id").limit(BATCH)
+            events = await rows_after(InboxEvent, self.position, BATCH)
             for event in events:
                 self._deliver(event)
             if len(events) < BATCH:
