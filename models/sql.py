@@ -53,15 +53,14 @@ class AdvisoryLock(IntEnum):
 
 
 # Every webhook's app, read together for the webhooks arriving at the same moment (one round trip
-# for all of them: providers/webhooks.py); the ORM's form costs several times the CPU.
-WEBHOOK_APPS = (
-    "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
-    " FROM messaging_app WHERE id = ANY($1::int[])"
-)
-WEBHOOK_APP = (  # SQLite has no arrays: one app a statement
-    "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
-    " FROM messaging_app WHERE id = $1"
-)
+# for all of them: providers/webhooks.py); the ORM's form costs several times the CPU. Every column:
+# a whole row becomes a model at a third of the cost of a partial one (`instances`).
+WEBHOOK_APPS = "SELECT * FROM messaging_app WHERE id = ANY($1::int[])"
+WEBHOOK_APP = "SELECT * FROM messaging_app WHERE id = $1"  # SQLite has no arrays: one app a statement
+
+# The real-time hub's read of the events committed since its position (subscriptions/hub.py), once a
+# batch of webhooks or a change is announced: the ORM's form costs several times the CPU.
+EVENTS_AFTER = "SELECT * FROM inbox_event WHERE id > $1 ORDER BY id LIMIT $2"
 
 # R-IDEMPOTENT's check on every delivery: the ORM's form costs twice the CPU.
 MESSAGE_DELIVERED = "SELECT 1 FROM message WHERE app_id = $1 AND provider_message_id = $2"
@@ -75,6 +74,10 @@ MEMBERS_NOTIFICATION_SETTINGS = (
 
 # PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
 LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
+
+# R-ROUTE: of some apps, those with a policy, in id order (no lock: each is read again under its
+# lock); on every batch of webhooks, where the ORM's form cost several times the CPU.
+ROUTED_APPS = "SELECT id FROM messaging_app WHERE id = ANY($1::int[]) AND assignment_mode <> 'MANUAL' ORDER BY id"
 
 # PostgreSQL only. Parameters: AdvisoryLock.APP_ROUTING, the app's id (R-ROUTE).
 LOCK_APP_ROUTING = "SELECT pg_advisory_xact_lock($1::int, $2::int)"

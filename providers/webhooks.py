@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from models import Attachment, MessagingApp, Provider
-from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, dialect, fetch
+from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, dialect, fetch, instances
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
@@ -34,7 +34,7 @@ async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, 
     if row is None or row["provider"] != provider.value:
         log.warning("%s webhook: unknown app id %r", provider.value, request.path_params["app_id"][:100])
         raise HTTPException(404, "unknown app")
-    app = MessagingApp(**{**row, "provider": provider})
+    (app,) = instances(MessagingApp, [row])
     return app, decrypt_credentials(app.credentials_encrypted)
 
 

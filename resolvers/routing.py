@@ -23,7 +23,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from models import AppAccess, AssignmentMode, Conversation, ConversationStatus, InboxEventType, MessagingApp
-from models.sql import FOR_SHARE_OF_USERS, LOCK_APP_ROUTING, ROUTING_CANDIDATES, AdvisoryLock, Dialect, dialect, fetch
+from models.sql import (
+    FOR_SHARE_OF_USERS,
+    LOCK_APP_ROUTING,
+    ROUTED_APPS,
+    ROUTING_CANDIDATES,
+    AdvisoryLock,
+    Dialect,
+    dialect,
+    fetch,
+)
 from models.typed import ids_of
 from resolvers.access import account_app
 from resolvers.errors import ValidationFailed
@@ -84,8 +93,7 @@ async def _routed(app_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(app_ids))
     if not ids:
         return []
-    query = MessagingApp.filter(id__in=ids).exclude(assignment_mode=AssignmentMode.MANUAL).order_by("id")
-    return list(await ids_of(query, "id"))
+    return [row["id"] for row in await fetch(ROUTED_APPS, ids)]
 
 
 async def _turns(app_id: int) -> _Turns | None:
