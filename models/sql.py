@@ -8,7 +8,8 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
@@ -131,6 +132,26 @@ async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
         statement, parameters = _for_sqlite(statement, values)
     rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, parameters)
     return rows
+
+
+Fetch = Callable[..., Awaitable[list[dict[str, Any]]]]
+
+
+@asynccontextmanager
+async def one_connection() -> AsyncIterator[Fetch]:
+    """A `fetch` for a run of statements outside any transaction (each commits on its own) on one
+    pooled connection: the pool's acquire, and its reset at release (a round trip), once for the
+    run instead of for each statement. PostgreSQL; SQLite has a single connection: plain `fetch`."""
+    client = connections.get("default")
+    if dialect_of(client) != Dialect.POSTGRES:
+        yield fetch
+        return
+    async with client.acquire_connection() as connection:
+
+        async def on_it(statement: str, *values: Any) -> list[dict[str, Any]]:
+            return [dict(row) for row in await connection.fetch(statement, *values)]
+
+        yield on_it
 
 
 # ---- a batch of inbound messages, set-based (PostgreSQL only: resolvers/inbound_batch.py)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from models import Attachment, MessagingApp, Provider
-from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, dialect, fetch, instances
+from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, Fetch, dialect, instances, one_connection
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
@@ -59,29 +59,44 @@ class AppReader:
         return await asyncio.shield(future)
 
     async def _read_all(self) -> None:
+        # one pooled connection while webhooks keep arriving: no acquire and reset for each read
         try:
             while self.waiting:
-                asked, self.waiting = self.waiting, {}
+                asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
                 try:
-                    rows = {row["id"]: row for row in await _read(sorted(asked))}
+                    async with one_connection() as on_it:
+                        while self.waiting:
+                            asked, self.waiting = self.waiting, {}
+                            rows = {row["id"]: row for row in await _read(on_it, sorted(asked))}
+                            _answer(asked, rows)
+                            asked = {}
                 except Exception as error:  # the database is down: each webhook answers 503
-                    for futures in asked.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(error)
-                    continue
-                for pk, futures in asked.items():
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(rows.get(pk))
+                    if not asked:  # (no connection to be had)
+                        asked, self.waiting = self.waiting, {}
+                    _answer(asked, error)
         finally:
             self.reading = False
 
 
-async def _read(pks: list[int]) -> list[dict[str, Any]]:
+def _answer(
+    asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]],
+    outcome: dict[int, dict[str, Any]] | Exception,
+) -> None:
+    """Each webhook its app's row (None: no such app), or the error that kept it from being read."""
+    for pk, futures in asked.items():
+        for future in futures:
+            if future.done():
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome.get(pk))
+
+
+async def _read(on_it: Fetch, pks: list[int]) -> list[dict[str, Any]]:
     if dialect() == Dialect.POSTGRES:
-        return await fetch(WEBHOOK_APPS, pks)
-    return [row for pk in pks for row in await fetch(WEBHOOK_APP, pk)]
+        return await on_it(WEBHOOK_APPS, pks)
+    return [row for pk in pks for row in await on_it(WEBHOOK_APP, pk)]
 
 
 _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AppReader] = weakref.WeakKeyDictionary()
