@@ -149,6 +149,7 @@ async def one_connection() -> AsyncIterator[Fetch]:
     async with client.acquire_connection() as connection:
 
         async def on_it(statement: str, *values: Any) -> list[dict[str, Any]]:
+            client.log.debug("%s: %s", statement, values)  # as Tortoise logs its own (tests count them)
             return [dict(row) for row in await connection.fetch(statement, *values)]
 
         yield on_it
