@@ -127,10 +127,11 @@ _PARAMETER = re.compile(r"= ANY\(\$(\d+)::int\[\]\)|\$(\d+)")
 
 async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
+    client = connections.get("default")  # (looked up once: this runs for every statement of a batch)
     parameters = list(values)
-    if dialect() != Dialect.POSTGRES:
+    if dialect_of(client) != Dialect.POSTGRES:
         statement, parameters = _for_sqlite(statement, values)
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, parameters)
+    rows: list[dict[str, Any]] = await client.execute_query_dict(statement, parameters)
     return rows
 
 
