@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
 import json
 import logging
@@ -126,15 +125,11 @@ def signature_ok(auth_token: str, url: str, form: list[tuple[str, str]], signatu
     for name, value in form:
         values.setdefault(name, set()).add(value)
     signed = "".join([name + value for name in sorted(values) for value in sorted(values[name])]).encode()
-    expected = signature.encode()
-    keyed = hmac.new(auth_token.encode(), digestmod=hashlib.sha1)
-    for prefix in _signed_urls(url):
-        mac = keyed.copy()
-        mac.update(prefix)
-        mac.update(signed)
-        if hmac.compare_digest(base64.b64encode(mac.digest()), expected):
-            return True
-    return False
+    key, expected = auth_token.encode(), signature.encode()
+    return any(
+        hmac.compare_digest(base64.b64encode(hmac.digest(key, prefix + signed, "sha1")), expected)
+        for prefix in _signed_urls(url)
+    )
 
 
 def _media(form: Mapping[str, str]) -> list[Attachment]:

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
-import weakref
+from contextlib import suppress
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,9 +19,14 @@ from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, Fetch, dialect, insta
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
+from resolvers.loops import PerLoop
 from resolvers.text import clean, is_web_url
 
 log = logging.getLogger("switchboard.webhooks")
+
+# How long the app reader keeps its connection for the next webhook: under load the next comes
+# sooner, and giving the connection back costs asyncpg's reset, a round trip.
+LINGER = 0.005
 
 
 async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, dict[str, str]]:
@@ -47,12 +52,15 @@ class AppReader:
     def __init__(self) -> None:
         self.waiting: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self.reading = False
+        self.arrived = asyncio.Event()
 
     async def read(self, pk: int) -> dict[str, Any] | None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
         self.waiting.setdefault(pk, []).append(future)
-        if not self.reading:
+        if self.reading:
+            self.arrived.set()
+        else:
             self.reading = True
             _reads.add(task := loop.create_task(self._read_all(), name="webhook-apps"))
             task.add_done_callback(_reads.discard)
@@ -65,7 +73,7 @@ class AppReader:
                 asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
                 try:
                     async with one_connection() as on_it:
-                        while self.waiting:
+                        while await self._more():
                             asked, self.waiting = self.waiting, {}
                             rows = {row["id"]: row for row in await _read(on_it, sorted(asked))}
                             _answer(asked, rows)
@@ -76,6 +84,15 @@ class AppReader:
                     _answer(asked, error)
         finally:
             self.reading = False
+
+    async def _more(self) -> bool:
+        """Whether webhooks wait for their app; if none does yet, waits `LINGER` for one."""
+        if not self.waiting:
+            self.arrived.clear()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(LINGER):
+                    await self.arrived.wait()
+        return bool(self.waiting)
 
 
 def _answer(
@@ -99,16 +116,12 @@ async def _read(on_it: Fetch, pks: list[int]) -> list[dict[str, Any]]:
     return [row for pk in pks for row in await on_it(WEBHOOK_APP, pk)]
 
 
-_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AppReader] = weakref.WeakKeyDictionary()
+_readers: PerLoop[AppReader] = PerLoop()
 _reads: set[asyncio.Task[None]] = set()
 
 
 def _app_reader() -> AppReader:
-    loop = asyncio.get_running_loop()
-    reader = _readers.get(loop)
-    if reader is None:
-        reader = _readers[loop] = AppReader()
-    return reader
+    return _readers.get() or _readers.set(AppReader())
 
 
 def sign(secret: str, body: bytes) -> str:
