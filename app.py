@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import uuid
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,7 +50,7 @@ class RequestLimits:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        scope["request_id"] = uuid.uuid4().hex[:16]
+        scope["request_id"] = os.urandom(8).hex()
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return

@@ -8,7 +8,8 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
@@ -54,15 +55,14 @@ class AdvisoryLock(IntEnum):
 
 
 # Every webhook's app, read together for the webhooks arriving at the same moment (one round trip
-# for all of them: providers/webhooks.py); the ORM's form costs several times the CPU.
-WEBHOOK_APPS = (
-    "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
-    " FROM messaging_app WHERE id = ANY($1::int[])"
-)
-WEBHOOK_APP = (  # SQLite has no arrays: one app a statement
-    "SELECT id, account_id, provider, name, installed_by_id, credentials_encrypted, created_at"
-    " FROM messaging_app WHERE id = $1"
-)
+# for all of them: providers/webhooks.py); the ORM's form costs several times the CPU. Every column:
+# a whole row becomes a model at a third of the cost of a partial one (`instances`).
+WEBHOOK_APPS = "SELECT * FROM messaging_app WHERE id = ANY($1::int[])"
+WEBHOOK_APP = "SELECT * FROM messaging_app WHERE id = $1"  # SQLite has no arrays: one app a statement
+
+# The real-time hub's read of the events committed since its position (subscriptions/hub.py), once a
+# batch of webhooks or a change is announced: the ORM's form costs several times the CPU.
+EVENTS_AFTER = "SELECT * FROM inbox_event WHERE id > $1 ORDER BY id LIMIT $2"
 
 # R-IDEMPOTENT's check on every delivery: the ORM's form costs twice the CPU.
 MESSAGE_DELIVERED = "SELECT 1 FROM message WHERE app_id = $1 AND provider_message_id = $2"
@@ -77,6 +77,11 @@ MEMBERS_NOTIFICATION_SETTINGS = (
 # PostgreSQL only. Parameters: AdvisoryLock.ACCOUNT_ADMINS, the account's id.
 LOCK_ACCOUNT_ADMINS = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 
+# R-ROUTE: of some apps, those not MANUAL, in id order (no lock: each is read again under its lock).
+# On every batch of webhooks and every change that may route (a reopen, a close): the ORM's form
+# costs several times the CPU.
+ROUTED_APPS = "SELECT id FROM messaging_app WHERE id = ANY($1::int[]) AND assignment_mode <> 'MANUAL' ORDER BY id"
+
 # PostgreSQL only. Parameters: AdvisoryLock.APP_ROUTING, the app's id (R-ROUTE).
 LOCK_APP_ROUTING = "SELECT pg_advisory_xact_lock($1::int, $2::int)"
 
@@ -89,9 +94,6 @@ ROUTING_CANDIDATES = (
     ' FROM app_access a JOIN "user" u ON u.id = a.user_id'
     " WHERE a.app_id = $2 AND u.status = 'ACTIVE' AND u.available ORDER BY u.id"
 )
-# R-ROUTE: of some apps ($1), those not MANUAL, in id order. On every change that may route (a reopen,
-# a close, an arrival): the ORM's form costs several times the CPU. No lock: each is read again under it.
-ROUTED_APPS = "SELECT id FROM messaging_app WHERE id = ANY($1::int[]) AND assignment_mode <> 'MANUAL' ORDER BY id"
 # On PostgreSQL the candidates are read FOR SHARE, as `holds_active` does (R-ADMIN): a deactivation
 # or an availability change committing meanwhile waits for the assignment, then sees it.
 FOR_SHARE_OF_USERS = " FOR SHARE OF u"
@@ -127,11 +129,33 @@ _PARAMETER = re.compile(r"= ANY\(\$(\d+)::int\[\]\)|\$(\d+)")
 
 async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
+    client = connections.get("default")  # (looked up once: this runs for every statement of a batch)
     parameters = list(values)
-    if dialect() != Dialect.POSTGRES:
+    if dialect_of(client) != Dialect.POSTGRES:
         statement, parameters = _for_sqlite(statement, values)
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, parameters)
+    rows: list[dict[str, Any]] = await client.execute_query_dict(statement, parameters)
     return rows
+
+
+Fetch = Callable[..., Awaitable[list[dict[str, Any]]]]
+
+
+@asynccontextmanager
+async def one_connection() -> AsyncIterator[Fetch]:
+    """A `fetch` for a run of statements outside any transaction (each commits on its own) on one
+    pooled connection: the pool's acquire, and its reset at release (a round trip), once for the
+    run instead of for each statement. PostgreSQL; SQLite has a single connection: plain `fetch`."""
+    client = connections.get("default")
+    if dialect_of(client) != Dialect.POSTGRES:
+        yield fetch
+        return
+    async with client.acquire_connection() as connection:
+
+        async def on_it(statement: str, *values: Any) -> list[dict[str, Any]]:
+            client.log.debug("%s: %s", statement, values)  # as Tortoise logs its own (tests count them)
+            return [dict(row) for row in await connection.fetch(statement, *values)]
+
+        yield on_it
 
 
 # ---- a batch of inbound messages, set-based (PostgreSQL only: resolvers/inbound_batch.py)
@@ -317,13 +341,6 @@ async def rows_by_id(model: type[M], ids: Collection[int]) -> list[M]:
     table = model._meta.db_table
     statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" = ANY($1::int[])'
     return instances(model, await fetch(statement, list(ids)))
-
-
-async def rows_after(model: type[M], after_id: int, limit: int) -> list[M]:
-    """Up to `limit` rows of ids above `after_id`, in id order (the real-time hub's read, per event)."""
-    table = model._meta.db_table
-    statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" > $1 ORDER BY t."id" LIMIT $2'
-    return instances(model, await fetch(statement, after_id, limit))
 
 
 def one_conversation(where: str, *, for_update: bool = False) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
-import weakref
+from contextlib import suppress
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -15,13 +15,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from models import Attachment, MessagingApp, Provider
-from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, dialect, fetch
+from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, Fetch, dialect, instances, one_connection
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
+from resolvers.loops import PerLoop
 from resolvers.text import clean, is_web_url
 
 log = logging.getLogger("switchboard.webhooks")
+
+# How long the app reader keeps its connection for the next webhook: under load the next comes
+# sooner, and giving the connection back costs asyncpg's reset, a round trip.
+LINGER = 0.005
 
 
 async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, dict[str, str]]:
@@ -34,7 +39,7 @@ async def load_app(request: Request, provider: Provider) -> tuple[MessagingApp, 
     if row is None or row["provider"] != provider.value:
         log.warning("%s webhook: unknown app id %r", provider.value, request.path_params["app_id"][:100])
         raise HTTPException(404, "unknown app")
-    app = MessagingApp(**{**row, "provider": provider})
+    (app,) = instances(MessagingApp, [row])
     return app, decrypt_credentials(app.credentials_encrypted)
 
 
@@ -47,53 +52,76 @@ class AppReader:
     def __init__(self) -> None:
         self.waiting: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
         self.reading = False
+        self.arrived = asyncio.Event()
 
     async def read(self, pk: int) -> dict[str, Any] | None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
         self.waiting.setdefault(pk, []).append(future)
-        if not self.reading:
+        if self.reading:
+            self.arrived.set()
+        else:
             self.reading = True
             _reads.add(task := loop.create_task(self._read_all(), name="webhook-apps"))
             task.add_done_callback(_reads.discard)
         return await asyncio.shield(future)
 
     async def _read_all(self) -> None:
+        # one pooled connection while webhooks keep arriving: no acquire and reset for each read
         try:
             while self.waiting:
-                asked, self.waiting = self.waiting, {}
+                asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
                 try:
-                    rows = {row["id"]: row for row in await _read(sorted(asked))}
+                    async with one_connection() as on_it:
+                        while await self._more():
+                            asked, self.waiting = self.waiting, {}
+                            rows = {row["id"]: row for row in await _read(on_it, sorted(asked))}
+                            _answer(asked, rows)
+                            asked = {}
                 except Exception as error:  # the database is down: each webhook answers 503
-                    for futures in asked.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(error)
-                    continue
-                for pk, futures in asked.items():
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(rows.get(pk))
+                    if not asked:  # (no connection to be had)
+                        asked, self.waiting = self.waiting, {}
+                    _answer(asked, error)
         finally:
             self.reading = False
 
+    async def _more(self) -> bool:
+        """Whether webhooks wait for their app; if none does yet, waits `LINGER` for one."""
+        if not self.waiting:
+            self.arrived.clear()
+            with suppress(TimeoutError):
+                async with asyncio.timeout(LINGER):
+                    await self.arrived.wait()
+        return bool(self.waiting)
 
-async def _read(pks: list[int]) -> list[dict[str, Any]]:
+
+def _answer(
+    asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]],
+    outcome: dict[int, dict[str, Any]] | Exception,
+) -> None:
+    """Each webhook its app's row (None: no such app), or the error that kept it from being read."""
+    for pk, futures in asked.items():
+        for future in futures:
+            if future.done():
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome.get(pk))
+
+
+async def _read(on_it: Fetch, pks: list[int]) -> list[dict[str, Any]]:
     if dialect() == Dialect.POSTGRES:
-        return await fetch(WEBHOOK_APPS, pks)
-    return [row for pk in pks for row in await fetch(WEBHOOK_APP, pk)]
+        return await on_it(WEBHOOK_APPS, pks)
+    return [row for pk in pks for row in await on_it(WEBHOOK_APP, pk)]
 
 
-_readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AppReader] = weakref.WeakKeyDictionary()
+_readers: PerLoop[AppReader] = PerLoop()
 _reads: set[asyncio.Task[None]] = set()
 
 
 def _app_reader() -> AppReader:
-    loop = asyncio.get_running_loop()
-    reader = _readers.get(loop)
-    if reader is None:
-        reader = _readers[loop] = AppReader()
-    return reader
+    return _readers.get() or _readers.set(AppReader())
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -20,9 +20,16 @@ def largest_id(model: type[Model] | None) -> int:
     return INTEGER_MAX if model is None else int(model._meta.pk.constraints["le"])
 
 
+# The models by name, once: an id is parsed on every webhook and every node a client names.
+_MODELS: dict[str, type[Model]] = {
+    name: found
+    for name in models.__all__
+    if isinstance(found := getattr(models, name, None), type) and issubclass(found, Model)
+}
+
+
 def _model_named(type_name: str) -> type[Model] | None:
-    found = getattr(models, type_name, None) if type_name in models.__all__ else None
-    return found if isinstance(found, type) and issubclass(found, Model) else None
+    return _MODELS.get(type_name)
 
 
 def to_api_id(type_name: str, pk: int) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import weakref
 from collections.abc import Sequence
 
 from tortoise.exceptions import DBConnectionError, IntegrityError
@@ -32,6 +31,7 @@ from models.sql import Dialect, dialect
 from resolvers.delivery import StatusUpdate, apply_status, apply_status_in
 from resolvers.events import change
 from resolvers.inbound_batch import Contended, Stored, store_batch
+from resolvers.loops import PerLoop
 from resolvers.messages import InboundMessage, receive_message, validate_inbound
 from settings import Settings, get_settings
 
@@ -174,14 +174,13 @@ def _lost_a_race(error: Exception) -> bool:
     return isinstance(error, Contended | IntegrityError) or "deadlock" in str(error).lower()
 
 
-_committers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Committer] = weakref.WeakKeyDictionary()
+_committers: PerLoop[Committer] = PerLoop()
 
 
 def _committer() -> Committer:
     """This event loop's committer, made on first use with the settings and database of that moment."""
-    loop = asyncio.get_running_loop()
-    committer = _committers.get(loop)
+    committer = _committers.get()
     postgres, settings = dialect() == Dialect.POSTGRES, get_settings()
     if committer is None or committer.postgres != postgres or committer.settings is not settings:
-        committer = _committers[loop] = Committer(settings, postgres)
+        committer = _committers.set(Committer(settings, postgres))
     return committer

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import InboxEvent, User
-from models.sql import rows_after
+from models.sql import EVENTS_AFTER, fetch, instances
 from subscriptions import publisher
 from subscriptions.broker import Broker, broker_for
 from subscriptions.budget import Budget, OverBudget
@@ -290,8 +290,14 @@ class Hub:
                 self._wake.set()
 
     async def catch_up(self) -> None:
+        if not self.groups and self.announced > self.position:
+            # Nobody here listens: the events up to the newest announced (committed, and every id
+            # below it visible, resolvers/events.py) would each only move `position`. Whoever joins
+            # later replays up to `position` from the database (see "Joining" above).
+            self.position = self.announced
+            return
         while True:
-            events = await rows_after(InboxEvent, self.position, BATCH)
+            events = instances(InboxEvent, await fetch(EVENTS_AFTER, self.position, BATCH))
             for event in events:
                 self._deliver(event)
             if len(events) < BATCH:

@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from models import Contact, Message
 from providers.sandbox.twilio import whatsapp_form
+from providers.twilio import signature_ok
 from resolvers.ids import pk_of
 from tests.files_support import as_received
 from tests.provider_support import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Inbox, event_types, snapshot
@@ -28,6 +29,42 @@ def test_request_validator_matches_the_twilio_test_vector() -> None:
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert validator.compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     assert validator.validate(url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mycompany.com/myapp.php?foo=1&bar=2",
+        "https://mycompany.com:443/webhooks/twilio/A1",
+        "http://127.0.0.1:8000/webhooks/twilio/A1/status?message=M9",
+        "http://inbox.example.test/webhooks/twilio/A1",
+    ],
+)
+def test_signature_check_accepts_and_refuses_exactly_what_twilios_validator_does(url: str) -> None:
+    form = [("Body", "b"), ("From", "whatsapp:+1"), ("Body", "a"), ("Body", "b"), ("Empty", ""), ("Ünï", "✓ 👋")]
+    params: dict[str, list[str]] = {}
+    for name, value in form:
+        params.setdefault(name, []).append(value)
+
+    class Values(dict[str, list[str]]):  # how twilio reads a form with repeated names
+        def getall(self, name: str) -> list[str]:
+            return self[name]
+
+    validator = RequestValidator(AUTH_TOKEN)
+    port_toggled = url.replace(":443", "") if ":443" in url else url.replace(".com/", ".com:443/")
+    candidates = [
+        validator.compute_signature(url, Values(params)),
+        validator.compute_signature(port_toggled, Values(params)),  # signed with (or without) the port
+        validator.compute_signature(url + "x", Values(params)),
+        validator.compute_signature(url, {"Body": "b"}),
+        RequestValidator("0" * 32).compute_signature(url, Values(params)),
+        validator.compute_signature(url, Values(params))[:-1],
+        "",
+    ]
+    for candidate in candidates:
+        assert signature_ok(AUTH_TOKEN, url, form, candidate) == validator.validate(url, Values(params), candidate)
+    assert signature_ok(AUTH_TOKEN, url, form, candidates[0])
+    assert not signature_ok(AUTH_TOKEN, url, form, candidates[2])
 
 
 async def test_whatsapp_round_trip_inbound_section_reply_and_callbacks_to_read(inbox: Inbox) -> None:
