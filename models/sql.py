@@ -18,6 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from models.accounts import ApiToken, User
+from models.rows import read, reader
 
 
 class Dialect(StrEnum):
@@ -308,11 +309,25 @@ def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[M
     return made
 
 
+def joined_rows(model: type[M], records: list[dict[str, Any]], related: dict[str, type[Model]]) -> list[M]:
+    """`joined` as rows for display (models/rows.py), each related row in `_<name>`: no model built."""
+    kind = dialect().value
+    make = reader(model, kind)
+    plans = [(f"_{name}", f"{name}.id", reader(other, kind, f"{name}.")) for name, other in related.items()]
+    made: list[M] = []
+    for record in records:
+        row = make(record)
+        for attribute, key, other in plans:
+            setattr(row, attribute, None if record[key] is None else other(record))
+        made.append(row)
+    return made
+
+
 async def rows_by_id(model: type[M], ids: Collection[int]) -> list[M]:
-    """The rows of these ids, in no order (what the request's loaders batch)."""
+    """The rows of these ids, in no order, as rows for display (what the request's loaders batch)."""
     table = model._meta.db_table
     statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" = ANY($1::int[])'
-    return instances(model, await fetch(statement, list(ids)))
+    return read(model, dialect().value, await fetch(statement, list(ids)))
 
 
 def viewer_of_token() -> str:

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from tortoise.models import Model
 
 import models
+from models.rows import Row
 from models.sql import rows_by_id
 
 T = TypeVar("T")
@@ -104,7 +105,7 @@ def related(
 ) -> T | Awaitable[T | None] | None:
     """`wrap` of the related row `name`: at once when select_related joined it (no task, no await
     per row on the hot path of a section page), else batched through `loader`."""
-    joined = row.__dict__.get(f"_{name}")
+    joined = getattr(row, f"_{name}", None) if isinstance(row, Row) else row.__dict__.get(f"_{name}")
     if joined is not None:
         return wrap(joined)
     pk = getattr(row, f"{name}_id")
