@@ -7,16 +7,18 @@ from typing import Any
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import ValidationError
 from tortoise.migrations.api import migrate as run_migrations
 
 MODELS_MODULE = "models"
 MIGRATIONS_MODULE = "models.migrations"
+PG_ENGINE = "models.pg"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": _connection_url(database_url)},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],
@@ -29,10 +31,13 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-def _connection_url(database_url: str) -> str:
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """SQLite by its URL; PostgreSQL through models/pg.py's client (one connection per request)."""
     if database_url.startswith("postgresql://"):
-        return "postgres://" + database_url.removeprefix("postgresql://")
-    return database_url
+        database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    if not database_url.startswith("postgres://"):
+        return database_url
+    return {**expand_db_url(database_url), "engine": PG_ENGINE}
 
 
 async def migrate(database_url: str) -> None:

@@ -8,13 +8,14 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base_postgres.client import translate_exceptions
 from tortoise.models import Model
 
 from models.accounts import ApiToken, User
@@ -122,13 +123,27 @@ INSERT_EVENT_IN_ORDER = (
 _PARAMETER = re.compile(r"= ANY\(\$(\d+)::int\[\]\)|\$(\d+)")
 
 
-async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
+# A fetched row: asyncpg's Record on PostgreSQL (read by name, as is: no dict made per row), a dict on SQLite.
+Record = Mapping[str, Any]
+
+
+async def fetch(statement: str, *values: Any) -> list[Record]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
-    parameters = list(values)
-    if dialect() != Dialect.POSTGRES:
-        statement, parameters = _for_sqlite(statement, values)
-    rows: list[dict[str, Any]] = await connections.get("default").execute_query_dict(statement, parameters)
+    client = connections.get("default")
+    if dialect_of(client) == Dialect.POSTGRES:
+        records: list[Record] = await _records(client, statement, values)
+        return records
+    statement, parameters = _for_sqlite(statement, values)
+    rows: list[Record] = await client.execute_query_dict(statement, parameters)
     return rows
+
+
+@translate_exceptions  # the ORM's errors (IntegrityError, OperationalError), as execute_query_dict raises them
+async def _records(client: BaseDBAsyncClient, statement: str, values: tuple[Any, ...]) -> list[Record]:
+    async with client.acquire_connection() as connection:
+        client.log.debug("%s: %s", statement, values)  # as the ORM logs each statement (tests count them)
+        rows: list[Record] = await connection.fetch(statement, *values)  # asyncpg is untyped
+        return rows
 
 
 # ---- a batch of inbound messages, set-based (PostgreSQL only: resolvers/inbound_batch.py)
@@ -285,13 +300,13 @@ def select_list(model: type[Model], alias: str, prefix: str | None = None) -> st
     return ", ".join(f'{alias}."{column}" AS "{prefix}.{column}"' for column in columns_of(model))
 
 
-def instances(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+def instances(model: type[M], rows: list[Record]) -> list[M]:
     """Rows read with `select_list(model, …)` as models, converted as the ORM converts its own reads."""
     make = model._init_from_db
     return [make(**row) for row in rows]
 
 
-def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[Model]]) -> list[M]:
+def joined(model: type[M], rows: list[Record], related: dict[str, type[Model]]) -> list[M]:
     """Like `instances`, each with its related rows (read with `select_list(other, alias, name)`) set
     where `select_related(name)` sets them: None where the join found no row."""
     own = columns_of(model)
@@ -309,7 +324,7 @@ def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[M
     return made
 
 
-def joined_rows(model: type[M], records: list[dict[str, Any]], related: dict[str, type[Model]]) -> list[M]:
+def joined_rows(model: type[M], records: list[Record], related: dict[str, type[Model]]) -> list[M]:
     """`joined` as rows for display (models/rows.py), each related row in `_<name>`: no model built."""
     kind = dialect().value
     make = reader(model, kind)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from models import Attachment, MessagingApp, Provider
-from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, dialect, fetch
+from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, Record, dialect, fetch
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
@@ -45,12 +45,12 @@ class AppReader:
     404), at a fraction of the round trips under load."""
 
     def __init__(self) -> None:
-        self.waiting: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
+        self.waiting: dict[int, list[asyncio.Future[Record | None]]] = {}
         self.reading = False
 
-    async def read(self, pk: int) -> dict[str, Any] | None:
+    async def read(self, pk: int) -> Record | None:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        future: asyncio.Future[Record | None] = loop.create_future()
         self.waiting.setdefault(pk, []).append(future)
         if not self.reading:
             self.reading = True
@@ -78,7 +78,7 @@ class AppReader:
             self.reading = False
 
 
-async def _read(pks: list[int]) -> list[dict[str, Any]]:
+async def _read(pks: list[int]) -> list[Record]:
     if dialect() == Dialect.POSTGRES:
         return await fetch(WEBHOOK_APPS, pks)
     return [row for pk in pks for row in await fetch(WEBHOOK_APP, pk)]
