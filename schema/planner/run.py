@@ -13,6 +13,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from strawberry.types.arguments import convert_arguments
 
+from schema.loaders import Loading
 from schema.planner.compile import (
     ABSTRACT,
     ATTRIBUTE,
@@ -67,7 +68,9 @@ class Run:
 
     async def _level(self, fields: list[FieldPlan], rows: list[Row]) -> None:
         pending: list[Any] = []
-        waiting: list[tuple[FieldPlan, dict[str, Any], Holder]] = []
+        # Each awaited value in field order: a Loading with its loader's future, or (None, None) for
+        # the next of `pending`'s outcomes.
+        waiting: list[tuple[FieldPlan, dict[str, Any], Holder, Loading[Any] | None, Any]] = []
         children: dict[int, tuple[ObjectPlan, list[Row]]] = {}
         is_awaitable = self.is_awaitable
         complete = self._complete
@@ -86,23 +89,29 @@ class Run:
                         continue
                     else:
                         value = self._resolve(field, source)
+                        if type(value) is Loading:  # its load starts now; no coroutine for it
+                            waiting.append((field, out, holder, value, value.loader.load(value.key)))
+                            continue
                         if is_awaitable(value):
                             pending.append(value)
-                            waiting.append((field, out, holder))
+                            waiting.append((field, out, holder, None, None))
                             continue
                 except Exception as error:
                     self._error(error, field, out, field.key, holder, field.output.nullable)  # type: ignore[union-attr]
                     continue
                 complete(field.output, value, out, field.key, holder, field, children)  # type: ignore[arg-type]
-        if pending:
-            if len(pending) == 1:
-                try:
-                    values = [await pending[0]]
-                except Exception as error:
-                    values = [error]
-            else:
-                values = await settle(pending)
-            for (field, out, holder), value in zip(waiting, values, strict=True):
+        if waiting:
+            outcomes = iter(await self._settled(pending))
+            for field, out, holder, loading, future in waiting:
+                if loading is None:
+                    value = next(outcomes)
+                else:
+                    # The loaders batch a level's keys into one statement: once the first future is
+                    # done the others mostly are too, and awaiting a done future does not suspend.
+                    try:
+                        value = loading.finish(await future)
+                    except Exception as error:
+                        value = error
                 if isinstance(value, BaseException):
                     if not isinstance(value, Exception):
                         raise value
@@ -118,6 +127,16 @@ class Run:
             for outcome in await settle([self._level(plan.fields, next_rows) for plan, next_rows in children.values()]):
                 if isinstance(outcome, BaseException):  # a field's error never gets here: only what stops the request
                     raise outcome
+
+    async def _settled(self, pending: list[Any]) -> list[Any]:
+        if not pending:
+            return []
+        if len(pending) == 1:
+            try:
+                return [await pending[0]]
+            except Exception as error:
+                return [error]
+        return await settle(pending)
 
     # ---------------------------------------------------------------- values
 
