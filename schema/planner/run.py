@@ -5,6 +5,8 @@ into the result as JSON-ready Python values, errors located and null propagated 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, is_object_type, located_error
@@ -52,6 +54,7 @@ class Run:
         self._arguments: dict[int, Any] = {}
         self._raw_infos: dict[int, GraphQLResolveInfo[Any]] = {}
         self._infos: dict[int, Any] = {}
+        self._bound: dict[int, Callable[[Any], Any]] = {}
 
     async def execute(self) -> ExecutionResult:
         root = self.plan.root
@@ -225,12 +228,38 @@ class Run:
         if field.mode is GRAPHQL:
             arguments = self._graphql_arguments(field) if field.has_args else {}
             return field.call(source, self._raw_info(field), **arguments)  # type: ignore[misc]
-        kwargs = dict(self._arguments_of(field)) if field.has_args else {}
+        bound = self._bound.get(field.index)
+        if bound is None:
+            bound = self._bound[field.index] = self._bind(field)
+        return bound(source)
+
+    def _bind(self, field: FieldPlan) -> Callable[[Any], Any]:
+        """The field's resolver as a function of the source alone, its arguments and info bound
+        once per request (a field of every row of a page is called with the same ones)."""
+        try:
+            kwargs = dict(self._arguments_of(field)) if field.has_args else {}
+        except Exception as error:
+            refusal = error
+
+            def refuse(source: Any) -> Any:  # each row reports the error at its own path
+                raise refusal
+
+            return refuse
         if field.info_name is not None:
             kwargs[field.info_name] = self._info(field)
-        for name in field.source_names:
-            kwargs[name] = source
-        return field.call(source, **kwargs) if field.wants_self else field.call(**kwargs)  # type: ignore[misc]
+        call: Callable[..., Any] = field.call  # type: ignore[assignment]
+        if field.source_names:
+            names = field.source_names
+            wants_self = field.wants_self
+
+            def with_source(source: Any) -> Any:
+                given = {**kwargs, **dict.fromkeys(names, source)}
+                return call(source, **given) if wants_self else call(**given)
+
+            return with_source
+        if field.wants_self:
+            return partial(call, **kwargs)
+        return lambda source: call(**kwargs)
 
     def _graphql_arguments(self, field: FieldPlan) -> dict[str, Any]:
         cached = self._arguments.get(field.index)
