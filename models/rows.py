@@ -5,18 +5,20 @@ Building a model (`_init_from_db`) costs a call per converted field and four ove
 builds 200 of them (issue 12). A row here is an object of a class made once per model, with
 `__slots__` for its columns (foreign keys as `<name>_id`) and for the related rows a join read
 (`_<name>`), filled by a function generated once per model and database: only the columns the
-driver does not already hand over as the ORM would are converted (PostgreSQL: enums and JSON;
-SQLite: everything the ORM converts). A row reads like its model for every column and `pk`; it
-cannot be saved nor follow a relation: code that writes reads its own models.
+driver does not already hand over as the ORM would are converted (PostgreSQL: enums; SQLite:
+everything the ORM converts), and JSON columns only when read. A row reads like its model for
+every column and `pk`; it cannot be saved nor follow a relation: code that writes reads its own
+models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
+from functools import partial
 from typing import Any, TypeVar
 
-from tortoise.fields.data import CharEnumFieldInstance, DatetimeField, IntEnumFieldInstance
+from tortoise.fields.data import CharEnumFieldInstance, DatetimeField, IntEnumFieldInstance, JSONField
 from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -52,9 +54,25 @@ def row_class(model: type[Model]) -> type[Row]:
     found = _CLASSES.get(model)
     if found is None:
         meta = model._meta
-        slots = (*meta.fields_db_projection, *(f"_{name}" for name in meta.fk_fields | meta.o2o_fields))
-        found = _CLASSES[model] = type(f"{model.__name__}Row", (Row,), {"__slots__": slots, "model": model})
+        lazy = _lazy_fields(model)
+        slots = (
+            *(f"_raw_{name}" if name in lazy else name for name in meta.fields_db_projection),
+            *(f"_{name}" for name in meta.fk_fields | meta.o2o_fields),
+        )
+        namespace: dict[str, Any] = {"__slots__": slots, "model": model}
+        for name, field in lazy.items():
+            namespace[name] = property(partial(_decoded, f"_raw_{name}", field.to_python_value))
+        found = _CLASSES[model] = type(f"{model.__name__}Row", (Row,), namespace)
     return found
+
+
+def _lazy_fields(model: type[Model]) -> dict[str, Any]:
+    """JSON columns: kept as read and decoded when read (most pages never show them)."""
+    return {name: field for name, field in model._meta.fields_map.items() if isinstance(field, JSONField)}
+
+
+def _decoded(raw: str, decode: Callable[[Any], Any], row: Row) -> Any:
+    return decode(getattr(row, raw))
 
 
 def reader(model: type[M], dialect: str, prefix: str = "") -> Callable[[Mapping[str, Any]], M]:
@@ -100,8 +118,12 @@ def _generate(model: type[Model], dialect: str, prefix: str) -> Callable[[Mappin
     cls = row_class(model)
     names: dict[str, Any] = {"new": cls.__new__, "cls": cls}
     lines = ["def make(r):", " o = new(cls)"]
+    lazy = _lazy_fields(model)
     for index, (attribute, column) in enumerate(meta.fields_db_projection.items()):
         value = f"r[{prefix + column!r}]"
+        if attribute in lazy:
+            lines.append(f" o._raw_{attribute} = {value}")
+            continue
         convert = _converter(meta.fields_map[attribute], column in native, dialect)
         if convert is not None:
             names[f"c{index}"] = convert

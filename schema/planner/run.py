@@ -77,21 +77,29 @@ class Run:
         children: dict[int, tuple[ObjectPlan, list[Row]]] = {}
         is_awaitable = self.is_awaitable
         complete = self._complete
+        resolve = self._resolve
+        # What each field's value needs, read once per level rather than once per row.
+        specs = [
+            (field, field.mode, field.key, field.attribute, field.output, field.output and field.output.plain)
+            for field in fields  # __typename has no output
+        ]
         for source, out, holder in rows:
-            for field in fields:
-                mode = field.mode
+            for field, mode, key, attribute, output, plain in specs:
                 try:
                     if mode is ATTRIBUTE:
-                        value = getattr(source, field.attribute)
-                        fast = field.output.fast  # type: ignore[union-attr]
-                        if fast is not None and fast(value):  # most leaves: written as they are
-                            out[field.key] = value
+                        value = getattr(source, attribute)
+                        if plain is not None and type(value) is plain:  # most leaves: written as they are
+                            out[key] = value
+                            continue
+                        fast = output.fast  # type: ignore[union-attr]
+                        if fast is not None and fast(value):
+                            out[key] = value
                             continue
                     elif mode is TYPENAME:
-                        out[field.key] = field.typename
+                        out[key] = field.typename
                         continue
                     else:
-                        value = self._resolve(field, source)
+                        value = resolve(field, source)
                         if type(value) is Loading:  # its load starts now; no coroutine for it
                             waiting.append((field, out, holder, value, value.loader.load(value.key)))
                             continue
@@ -100,9 +108,18 @@ class Run:
                             waiting.append((field, out, holder, None, None))
                             continue
                 except Exception as error:
-                    self._error(error, field, out, field.key, holder, field.output.nullable)  # type: ignore[union-attr]
+                    self._error(error, field, out, key, holder, output.nullable)  # type: ignore[union-attr]
                     continue
-                complete(field.output, value, out, field.key, holder, field, children)  # type: ignore[arg-type]
+                if value is not None and output.kind is OBJECT:  # type: ignore[union-attr]
+                    # `_complete`'s object case, inline: the one for every row of a page
+                    plan: ObjectPlan = output.object  # type: ignore[union-attr,assignment]
+                    child = out[key] = dict.fromkeys(plan.keys)
+                    entry = children.get(id(plan))
+                    if entry is None:
+                        entry = children[id(plan)] = (plan, [])
+                    entry[1].append((value, child, (holder, out, key, output.nullable)))  # type: ignore[union-attr]
+                    continue
+                complete(output, value, out, key, holder, field, children)  # type: ignore[arg-type]
         if waiting:
             outcomes = iter(await self._settled(pending))
             for field, out, holder, loading, future in waiting:
