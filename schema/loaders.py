@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Sequence
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -67,23 +68,71 @@ def _labels_of_conversations() -> DataLoader[int, list[Any]]:
 
 
 class Loaders:
-    def __init__(self) -> None:
-        self.user = _by_id(models.User)
-        self.app = _by_id(models.MessagingApp)
-        self.contact = _by_id(models.Contact)
-        self.message = _by_id(models.Message)
-        self.conversation = _by_id(models.Conversation)
-        self.person = _by_id(models.Person)
-        self.lead = _by_id(models.Lead)
-        self.deal = _by_id(models.Deal)
-        self.person_notes = _grouped(models.Note, "person_id")
-        self.lead_notes = _grouped(models.Note, "lead_id")
-        self.deal_notes = _grouped(models.Note, "deal_id")
-        self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
-        self.mentions = _mentioned_users()
-        self.conversation_labels = _labels_of_conversations()
-        self.template = _by_id(models.MessageTemplate)
-        self.app_templates = _grouped(models.MessageTemplate, "app_id")
+    """Each made on first use: a request reads a few of them (a DataLoader each, made per request)."""
+
+    @cached_property
+    def user(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.User)
+
+    @cached_property
+    def app(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.MessagingApp)
+
+    @cached_property
+    def contact(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Contact)
+
+    @cached_property
+    def message(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Message)
+
+    @cached_property
+    def conversation(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Conversation)
+
+    @cached_property
+    def person(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Person)
+
+    @cached_property
+    def lead(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Lead)
+
+    @cached_property
+    def deal(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Deal)
+
+    @cached_property
+    def person_notes(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.Note, "person_id")
+
+    @cached_property
+    def lead_notes(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.Note, "lead_id")
+
+    @cached_property
+    def deal_notes(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.Note, "deal_id")
+
+    @cached_property
+    def conversation_links(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.ConversationLink, "conversation_id")
+
+    @cached_property
+    def mentions(self) -> DataLoader[int, list[Any]]:
+        return _mentioned_users()
+
+    @cached_property
+    def conversation_labels(self) -> DataLoader[int, list[Any]]:
+        return _labels_of_conversations()
+
+    @cached_property
+    def template(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.MessageTemplate)
+
+    @cached_property
+    def app_templates(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.MessageTemplate, "app_id")
 
 
 class FreshLoaders(FieldExtension):
