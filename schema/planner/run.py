@@ -119,6 +119,15 @@ class Run:
                         entry = children[id(plan)] = (plan, [])
                     entry[1].append((value, child, (holder, out, key, output.nullable)))  # type: ignore[union-attr]
                     continue
+                if value is not None and output.kind is LEAF and output.coerce is not None:  # type: ignore[union-attr]
+                    # `_complete`'s leaf case, inline (enums, dates); a refusal is reported by `_complete`
+                    try:
+                        coerced = output.coerce(value)  # type: ignore[union-attr]
+                    except Exception:
+                        coerced = None
+                    if coerced is not None and coerced is not Undefined:
+                        out[key] = coerced
+                        continue
                 complete(output, value, out, key, holder, field, children)  # type: ignore[arg-type]
         if waiting:
             outcomes = iter(await self._settled(pending))
