@@ -28,12 +28,15 @@ from tortoise.backends.base.client import TransactionalDBClient, TransactionCont
 class _RequestConnection:
     """The connection a request's statements share; taken from the pool at its first statement."""
 
-    __slots__ = ("connection", "lock", "pool")
+    __slots__ = ("connection", "ended", "lock", "pool")
 
     def __init__(self) -> None:
         self.pool: Any = None
         self.connection: asyncpg.Connection | None = None
         self.lock = asyncio.Lock()
+        # A task the request started keeps its context, this included, after the request ends: its
+        # statements then take the pool's connections one at a time again, and none is kept.
+        self.ended = False
 
     async def give_back(self) -> None:
         async with self.lock:
@@ -54,6 +57,7 @@ async def request_connection() -> AsyncIterator[None]:
         yield
     finally:
         _request.reset(token)
+        held.ended = True
         await held.give_back()
 
 
@@ -84,8 +88,9 @@ class _Using:
         held = self.held
         try:
             connection = held.connection
-            if exc_type is not None and connection is not None and connection.is_closed():
-                held.connection = None  # broken: the pool replaces it, the next statement takes another
+            broken = exc_type is not None and connection is not None and connection.is_closed()
+            if connection is not None and (broken or held.ended):
+                held.connection = None  # broken, the pool replaces it; or the request has ended meanwhile
                 await held.pool.release(connection)
         finally:
             held.lock.release()
@@ -114,14 +119,14 @@ class _GivingBack(TransactionContext):
 class RequestScopedClient(AsyncpgDBClient):
     def acquire_connection(self) -> Any:
         held = _request.get()
-        if held is None:
+        if held is None or held.ended:
             return super().acquire_connection()
         return _Using(self, held)
 
     def _in_transaction(self) -> TransactionContext:
         inner = super()._in_transaction()
         held = _request.get()
-        return inner if held is None else _GivingBack(held, inner)
+        return inner if held is None or held.ended else _GivingBack(held, inner)
 
 
 client_class = RequestScopedClient

@@ -72,3 +72,24 @@ async def test_requests_that_each_open_a_transaction_never_wait_on_each_other_fo
             await _backend()
 
     await asyncio.wait_for(asyncio.gather(*(request() for _ in range(size * 3))), timeout=20)
+
+
+async def test_a_task_the_request_started_keeps_no_connection_after_the_request_ends(db: str) -> None:
+    """A task started inside a request inherits its context: once the request has ended, its
+    statements take a pooled connection each and give it back, as outside any request."""
+    if db != "postgres":
+        pytest.skip("PostgreSQL's client")
+    pool = connections.get("default")._pool  # type: ignore[attr-defined]
+    go_on = asyncio.Event()
+
+    async def later() -> None:
+        await go_on.wait()
+        await _backend()
+
+    async with request_connection():
+        await _backend()
+        task = asyncio.create_task(later())
+    go_on.set()
+    await task
+
+    assert pool.get_size() - pool.get_idle_size() == 0
