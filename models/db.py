@@ -13,6 +13,7 @@ from tortoise.migrations.api import migrate as run_migrations
 
 MODELS_MODULE = "models"
 MIGRATIONS_MODULE = "models.migrations"
+PG_ENGINE = "models.pg"
 
 
 class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types
@@ -28,13 +29,8 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg shi
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
-    url = _connection_url(database_url)
-    connection: str | dict[str, Any] = url
-    if url.startswith("postgres://"):
-        connection = expand_db_url(url)
-        connection["credentials"]["connection_class"] = PooledConnection
     return {
-        "connections": {"default": connection},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],
@@ -47,10 +43,16 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-def _connection_url(database_url: str) -> str:
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """SQLite by its URL; PostgreSQL through models/pg.py's client (one connection per request) with
+    connections released without asyncpg's reset (`PooledConnection`)."""
     if database_url.startswith("postgresql://"):
-        return "postgres://" + database_url.removeprefix("postgresql://")
-    return database_url
+        database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    if not database_url.startswith("postgres://"):
+        return database_url
+    connection = {**expand_db_url(database_url), "engine": PG_ENGINE}
+    connection["credentials"]["connection_class"] = PooledConnection
+    return connection
 
 
 async def migrate(database_url: str) -> None:

@@ -8,18 +8,19 @@ appear; `fetch` hands them to SQLite as `?`.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base_postgres.client import translate_exceptions
 from tortoise.models import Model
 
 from models.accounts import ApiToken, User
 from models.inbox import Conversation
+from models.rows import read, reader
 
 
 class Dialect(StrEnum):
@@ -127,35 +128,27 @@ INSERT_EVENT_IN_ORDER = (
 _PARAMETER = re.compile(r"= ANY\(\$(\d+)::int\[\]\)|\$(\d+)")
 
 
-async def fetch(statement: str, *values: Any) -> list[dict[str, Any]]:
+# A fetched row: asyncpg's Record on PostgreSQL (read by name, as is: no dict made per row), a dict on SQLite.
+Record = Mapping[str, Any]
+
+
+async def fetch(statement: str, *values: Any) -> list[Record]:
     """Rows of `statement` on the current connection (the transaction's, inside one)."""
-    client = connections.get("default")  # (looked up once: this runs for every statement of a batch)
-    parameters = list(values)
-    if dialect_of(client) != Dialect.POSTGRES:
-        statement, parameters = _for_sqlite(statement, values)
-    rows: list[dict[str, Any]] = await client.execute_query_dict(statement, parameters)
+    client = connections.get("default")
+    if dialect_of(client) == Dialect.POSTGRES:
+        records: list[Record] = await _records(client, statement, values)
+        return records
+    statement, parameters = _for_sqlite(statement, values)
+    rows: list[Record] = await client.execute_query_dict(statement, parameters)
     return rows
 
 
-Fetch = Callable[..., Awaitable[list[dict[str, Any]]]]
-
-
-@asynccontextmanager
-async def one_connection() -> AsyncIterator[Fetch]:
-    """A `fetch` for a run of statements outside any transaction (each commits on its own) on one
-    pooled connection: the pool's acquire, and its reset at release (a round trip), once for the
-    run instead of for each statement. PostgreSQL; SQLite has a single connection: plain `fetch`."""
-    client = connections.get("default")
-    if dialect_of(client) != Dialect.POSTGRES:
-        yield fetch
-        return
+@translate_exceptions  # the ORM's errors (IntegrityError, OperationalError), as execute_query_dict raises them
+async def _records(client: BaseDBAsyncClient, statement: str, values: tuple[Any, ...]) -> list[Record]:
     async with client.acquire_connection() as connection:
-
-        async def on_it(statement: str, *values: Any) -> list[dict[str, Any]]:
-            client.log.debug("%s: %s", statement, values)  # as Tortoise logs its own (tests count them)
-            return [dict(row) for row in await connection.fetch(statement, *values)]
-
-        yield on_it
+        client.log.debug("%s: %s", statement, values)  # as the ORM logs each statement (tests count them)
+        rows: list[Record] = await connection.fetch(statement, *values)  # asyncpg is untyped
+        return rows
 
 
 # ---- a batch of inbound messages, set-based (PostgreSQL only: resolvers/inbound_batch.py)
@@ -312,13 +305,13 @@ def select_list(model: type[Model], alias: str, prefix: str | None = None) -> st
     return ", ".join(f'{alias}."{column}" AS "{prefix}.{column}"' for column in columns_of(model))
 
 
-def instances(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+def instances(model: type[M], rows: list[Record]) -> list[M]:
     """Rows read with `select_list(model, …)` as models, converted as the ORM converts its own reads."""
     make = model._init_from_db
     return [make(**row) for row in rows]
 
 
-def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[Model]]) -> list[M]:
+def joined(model: type[M], rows: list[Record], related: dict[str, type[Model]]) -> list[M]:
     """Like `instances`, each with its related rows (read with `select_list(other, alias, name)`) set
     where `select_related(name)` sets them: None where the join found no row."""
     own = columns_of(model)
@@ -336,11 +329,25 @@ def joined(model: type[M], rows: list[dict[str, Any]], related: dict[str, type[M
     return made
 
 
+def joined_rows(model: type[M], records: list[Record], related: dict[str, type[Model]]) -> list[M]:
+    """`joined` as rows for display (models/rows.py), each related row in `_<name>`: no model built."""
+    kind = dialect().value
+    make = reader(model, kind)
+    plans = [(f"_{name}", f"{name}.id", reader(other, kind, f"{name}.")) for name, other in related.items()]
+    made: list[M] = []
+    for record in records:
+        row = make(record)
+        for attribute, key, other in plans:
+            setattr(row, attribute, None if record[key] is None else other(record))
+        made.append(row)
+    return made
+
+
 async def rows_by_id(model: type[M], ids: Collection[int]) -> list[M]:
-    """The rows of these ids, in no order (what the request's loaders batch)."""
+    """The rows of these ids, in no order, as rows for display (what the request's loaders batch)."""
     table = model._meta.db_table
     statement = f'SELECT {select_list(model, "t")} FROM "{table}" t WHERE t."id" = ANY($1::int[])'
-    return instances(model, await fetch(statement, list(ids)))
+    return read(model, dialect().value, await fetch(statement, list(ids)))
 
 
 def one_conversation(where: str, *, for_update: bool = False) -> str:

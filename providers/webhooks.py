@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from models import Attachment, MessagingApp, Provider
-from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, Fetch, dialect, instances, one_connection
+from models.pg import request_connection
+from models.sql import WEBHOOK_APP, WEBHOOK_APPS, Dialect, Record, dialect, fetch, instances
 from resolvers.credentials import decrypt_credentials
 from resolvers.errors import NotFound
 from resolvers.ids import pk_of
@@ -50,13 +51,13 @@ class AppReader:
     404), at a fraction of the round trips under load."""
 
     def __init__(self) -> None:
-        self.waiting: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
+        self.waiting: dict[int, list[asyncio.Future[Record | None]]] = {}
         self.reading = False
         self.arrived = asyncio.Event()
 
-    async def read(self, pk: int) -> dict[str, Any] | None:
+    async def read(self, pk: int) -> Record | None:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any] | None] = loop.create_future()
+        future: asyncio.Future[Record | None] = loop.create_future()
         self.waiting.setdefault(pk, []).append(future)
         if self.reading:
             self.arrived.set()
@@ -67,15 +68,15 @@ class AppReader:
         return await asyncio.shield(future)
 
     async def _read_all(self) -> None:
-        # one pooled connection while webhooks keep arriving: no acquire and reset for each read
+        # one pooled connection while webhooks keep arriving (models/pg.py): no acquire for each read
         try:
             while self.waiting:
-                asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]] = {}
+                asked: dict[int, list[asyncio.Future[Record | None]]] = {}
                 try:
-                    async with one_connection() as on_it:
+                    async with request_connection():
                         while await self._more():
                             asked, self.waiting = self.waiting, {}
-                            rows = {row["id"]: row for row in await _read(on_it, sorted(asked))}
+                            rows = {row["id"]: row for row in await _read(sorted(asked))}
                             _answer(asked, rows)
                             asked = {}
                 except Exception as error:  # the database is down: each webhook answers 503
@@ -96,8 +97,8 @@ class AppReader:
 
 
 def _answer(
-    asked: dict[int, list[asyncio.Future[dict[str, Any] | None]]],
-    outcome: dict[int, dict[str, Any]] | Exception,
+    asked: dict[int, list[asyncio.Future[Record | None]]],
+    outcome: dict[int, Record] | Exception,
 ) -> None:
     """Each webhook its app's row (None: no such app), or the error that kept it from being read."""
     for pk, futures in asked.items():
@@ -110,10 +111,10 @@ def _answer(
                 future.set_result(outcome.get(pk))
 
 
-async def _read(on_it: Fetch, pks: list[int]) -> list[dict[str, Any]]:
+async def _read(pks: list[int]) -> list[Record]:
     if dialect() == Dialect.POSTGRES:
-        return await on_it(WEBHOOK_APPS, pks)
-    return [row for pk in pks for row in await on_it(WEBHOOK_APP, pk)]
+        return await fetch(WEBHOOK_APPS, pks)
+    return [row for pk in pks for row in await fetch(WEBHOOK_APP, pk)]
 
 
 _readers: PerLoop[AppReader] = PerLoop()

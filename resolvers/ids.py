@@ -32,9 +32,13 @@ def _model_named(type_name: str) -> type[Model] | None:
     return _MODELS.get(type_name)
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def to_api_id(type_name: str, pk: int) -> str:
+    """URL-safe base64 of "Type:pk", unpadded (`base64.urlsafe_b64encode`'s bytes, in fewer calls: one per row of a page)."""
     raw = f"{type_name}:{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return binascii.b2a_base64(raw, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def parse_api_id(api_id: str) -> tuple[str, int]:

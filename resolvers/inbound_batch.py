@@ -24,7 +24,6 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from models import (
     Conversation,
@@ -44,6 +43,7 @@ from models.sql import (
     PLACE_INBOUND_MESSAGES,
     UPSERT_CONTACTS_LOCKING_CONVERSATIONS,
     AdvisoryLock,
+    Record,
     fetch,
 )
 from resolvers import clock, files, notes, routing
@@ -224,7 +224,7 @@ async def store_batch(c: Change, batch: list[InboundMessage]) -> list[Stored]:
 
 
 async def _conversations(
-    contacts: dict[tuple[int, str], InboundMessage], contact_of: dict[tuple[int, str], dict[str, Any]], now: datetime
+    contacts: dict[tuple[int, str], InboundMessage], contact_of: dict[tuple[int, str], Record], now: datetime
 ) -> dict[tuple[int, str], _Conversation]:
     """R-NEW, R-REOPEN, R-DELETE: each contact's conversation (locked with its contact), created if missing."""
     found: dict[tuple[int, str], _Conversation] = {}
@@ -255,7 +255,7 @@ async def _conversations(
     return found
 
 
-def _found(inbound: InboundMessage, conversation_id: int, row: dict[str, Any]) -> _Conversation:
+def _found(inbound: InboundMessage, conversation_id: int, row: Record) -> _Conversation:
     """An existing conversation from its locked row: brought back if deleted, reopened if closed."""
     return _Conversation(
         id=conversation_id,

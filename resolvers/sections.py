@@ -11,7 +11,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
 from models import Contact, Conversation, ConversationLabel, ConversationStatus, User
-from models.sql import fetch, joined, select_list
+from models.sql import fetch, joined_rows, select_list
 from resolvers.access import visible_app_ids, visible_conversations, visible_conversations_sql
 from resolvers.labels import account_label
 from resolvers.pagination import decode_time_cursor, encode_cursor, page_size
@@ -72,7 +72,7 @@ async def conversations_page(
     if not app_ids:
         return ConversationPage([], False, after is not None)
     statement, values = section_statement(viewer, section, app_ids, after=after, label=label, limit=size + 1)
-    rows = joined(Conversation, await fetch(statement, *values), {"contact": Contact, "assignee": User})
+    rows = joined_rows(Conversation, await fetch(statement, *values), {"contact": Contact, "assignee": User})
     return ConversationPage(rows[:size], len(rows) > size, after is not None)
 
 

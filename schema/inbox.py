@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField, Selection
 
 import models
 from resolvers import assignment, lifecycle, search, sections
@@ -63,14 +63,28 @@ def as_node(row: object) -> Node | None:
     return node_type.of(row) if node_type else None  # type: ignore[attr-defined]
 
 
-def _selects(selections: list[Selection], name: str) -> bool:
-    """Whether `name` is asked for, directly or through fragments (counting costs a query)."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
+def _selects(info: Info, name: str) -> bool:
+    """Whether the field's selection asks for `name`, directly or through fragments (counting costs a
+    query). Read from the document's nodes: `info.selected_fields` converts the whole selection on
+    every request."""
+    raw = info._raw_info
+    return _in_selection(raw.field_nodes[0].selection_set, raw.fragments, name)
+
+
+def _in_selection(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode], name: str
+) -> bool:
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
                 return True
-        elif _selects(selection.selections, name):
-            return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _in_selection(selection.selection_set, fragments, name):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and _in_selection(fragment.selection_set, fragments, name):
+                return True
     return False
 
 
@@ -113,7 +127,7 @@ class InboxQuery:
         page = await sections.conversations_page(
             viewer, section, app_id=app_id, label_id=label_id, first=first, after=after
         )
-        wants_total = _selects(info.selected_fields[0].selections, "totalCount")
+        wants_total = _selects(info, "totalCount")
         total = await sections.section_total(viewer, section, app_id=app_id, label_id=label_id) if wants_total else 0
         return ConversationConnection.of(page, sections.conversation_cursor, Conversation.of, total_count=total)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension
@@ -11,6 +12,7 @@ from strawberry.types import Info
 from tortoise.models import Model
 
 import models
+from models.rows import Row
 from models.sql import rows_by_id
 
 T = TypeVar("T")
@@ -66,23 +68,71 @@ def _labels_of_conversations() -> DataLoader[int, list[Any]]:
 
 
 class Loaders:
-    def __init__(self) -> None:
-        self.user = _by_id(models.User)
-        self.app = _by_id(models.MessagingApp)
-        self.contact = _by_id(models.Contact)
-        self.message = _by_id(models.Message)
-        self.conversation = _by_id(models.Conversation)
-        self.person = _by_id(models.Person)
-        self.lead = _by_id(models.Lead)
-        self.deal = _by_id(models.Deal)
-        self.person_notes = _grouped(models.Note, "person_id")
-        self.lead_notes = _grouped(models.Note, "lead_id")
-        self.deal_notes = _grouped(models.Note, "deal_id")
-        self.conversation_links = _grouped(models.ConversationLink, "conversation_id")
-        self.mentions = _mentioned_users()
-        self.conversation_labels = _labels_of_conversations()
-        self.template = _by_id(models.MessageTemplate)
-        self.app_templates = _grouped(models.MessageTemplate, "app_id")
+    """Each made on first use: a request reads a few of them (a DataLoader each, made per request)."""
+
+    @cached_property
+    def user(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.User)
+
+    @cached_property
+    def app(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.MessagingApp)
+
+    @cached_property
+    def contact(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Contact)
+
+    @cached_property
+    def message(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Message)
+
+    @cached_property
+    def conversation(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Conversation)
+
+    @cached_property
+    def person(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Person)
+
+    @cached_property
+    def lead(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Lead)
+
+    @cached_property
+    def deal(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.Deal)
+
+    @cached_property
+    def person_notes(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.Note, "person_id")
+
+    @cached_property
+    def lead_notes(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.Note, "lead_id")
+
+    @cached_property
+    def deal_notes(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.Note, "deal_id")
+
+    @cached_property
+    def conversation_links(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.ConversationLink, "conversation_id")
+
+    @cached_property
+    def mentions(self) -> DataLoader[int, list[Any]]:
+        return _mentioned_users()
+
+    @cached_property
+    def conversation_labels(self) -> DataLoader[int, list[Any]]:
+        return _labels_of_conversations()
+
+    @cached_property
+    def template(self) -> DataLoader[int | None, Any]:
+        return _by_id(models.MessageTemplate)
+
+    @cached_property
+    def app_templates(self) -> DataLoader[int, list[Any]]:
+        return _grouped(models.MessageTemplate, "app_id")
 
 
 class FreshLoaders(FieldExtension):
@@ -99,18 +149,35 @@ class FreshLoaders(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
+class Loading(Generic[T]):
+    """`then` of the row of `key` in a request's loader; None when there is none. Awaitable, so
+    graphql-core awaits it as any other value; the planner instead starts every Loading of a level
+    at once and reads the loaders' answers in one pass: no coroutine, Task or wake-up per row."""
+
+    __slots__ = ("key", "loader", "then")
+
+    def __init__(self, loader: DataLoader[Any, Any], key: Any, then: Callable[[Any], T]) -> None:
+        self.loader = loader
+        self.key = key
+        self.then = then
+
+    def __await__(self) -> Generator[Any, None, T | None]:
+        return self.settled(self.loader.load(self.key)).__await__()
+
+    async def settled(self, pending: Awaitable[Any]) -> T | None:
+        return self.finish(await pending)
+
+    def finish(self, row: Any) -> T | None:
+        return None if row is None else self.then(row)
+
+
 def related(
     row: Model, name: str, loader: DataLoader[int | None, Any], wrap: Callable[[Any], T]
-) -> T | Awaitable[T | None] | None:
-    """`wrap` of the related row `name`: at once when select_related joined it (no task, no await
-    per row on the hot path of a section page), else batched through `loader`."""
-    joined = row.__dict__.get(f"_{name}")
+) -> T | Loading[T] | None:
+    """`wrap` of the related row `name`: at once when the row's statement joined it (no task, no
+    await per row on the hot path of a section page), else batched through `loader`."""
+    joined = getattr(row, f"_{name}", None) if isinstance(row, Row) else row.__dict__.get(f"_{name}")
     if joined is not None:
         return wrap(joined)
     pk = getattr(row, f"{name}_id")
-    return None if pk is None else _loaded(loader.load(pk), wrap)
-
-
-async def _loaded(pending: Awaitable[Any], wrap: Callable[[Any], T]) -> T | None:
-    row = await pending
-    return None if row is None else wrap(row)
+    return None if pk is None else Loading(loader, pk, wrap)

@@ -19,6 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
+from models.pg import request_connection
 from resolvers.errors import ValidationFailed
 from resolvers.viewer import authenticate, bearer_token
 from schema.context import Context
@@ -91,7 +92,8 @@ class GraphQLView(GraphQL[Context, None]):
             )
             return
         try:
-            response = await self.run(request)
+            async with request_connection():  # the request's reads share one connection (models/pg.py)
+                response = await self.run(request)
         except HTTPException as error:
             response = refusal(error)
         await response(scope, receive, send)

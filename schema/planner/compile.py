@@ -59,7 +59,7 @@ class Unplannable(Exception):
 class Output:
     """How a value of one GraphQL type is written at one position."""
 
-    __slots__ = ("abstract", "coerce", "fast", "item", "kind", "nullable", "object", "type")
+    __slots__ = ("abstract", "coerce", "fast", "item", "kind", "nullable", "object", "plain", "type")
 
     def __init__(self, kind: int, nullable: bool, type_: GraphQLOutputType) -> None:
         self.kind = kind
@@ -67,6 +67,7 @@ class Output:
         self.type = type_
         self.coerce: Callable[[Any], Any] | None = None
         self.fast: Callable[[Any], bool] | None = None  # a value it accepts as it is
+        self.plain: type | None = None  # every value of exactly this type is accepted as it is (`fast` without a call)
         self.item: Output | None = None
         self.object: ObjectPlan | None = None
         self.abstract: AbstractPlan | None = None
@@ -368,6 +369,7 @@ class Compiler:
             output = Output(LEAF, nullable, type_)
             output.coerce = type_.coerce_output_value
             output.fast = _fast_scalar(type_)
+            output.plain = {"String": str, "ID": str, "Boolean": bool}.get(type_.name)
             return output
         if isinstance(type_, GraphQLEnumType):
             output = Output(LEAF, nullable, type_)

@@ -5,6 +5,8 @@ into the result as JSON-ready Python values, errors located and null propagated 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, is_object_type, located_error
@@ -13,6 +15,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, inspect, is_iterable
 from strawberry.types.arguments import convert_arguments
 
+from schema.loaders import Loading
 from schema.planner.compile import (
     ABSTRACT,
     ATTRIBUTE,
@@ -51,6 +54,7 @@ class Run:
         self._arguments: dict[int, Any] = {}
         self._raw_infos: dict[int, GraphQLResolveInfo[Any]] = {}
         self._infos: dict[int, Any] = {}
+        self._bound: dict[int, Callable[[Any], Any]] = {}
 
     async def execute(self) -> ExecutionResult:
         root = self.plan.root
@@ -67,42 +71,76 @@ class Run:
 
     async def _level(self, fields: list[FieldPlan], rows: list[Row]) -> None:
         pending: list[Any] = []
-        waiting: list[tuple[FieldPlan, dict[str, Any], Holder]] = []
+        # Each awaited value in field order: a Loading with its loader's future, or (None, None) for
+        # the next of `pending`'s outcomes.
+        waiting: list[tuple[FieldPlan, dict[str, Any], Holder, Loading[Any] | None, Any]] = []
         children: dict[int, tuple[ObjectPlan, list[Row]]] = {}
         is_awaitable = self.is_awaitable
         complete = self._complete
+        resolve = self._resolve
+        # What each field's value needs, read once per level rather than once per row.
+        specs = [
+            (field, field.mode, field.key, field.attribute, field.output, field.output and field.output.plain)
+            for field in fields  # __typename has no output
+        ]
         for source, out, holder in rows:
-            for field in fields:
-                mode = field.mode
+            for field, mode, key, attribute, output, plain in specs:
                 try:
                     if mode is ATTRIBUTE:
-                        value = getattr(source, field.attribute)
-                        fast = field.output.fast  # type: ignore[union-attr]
-                        if fast is not None and fast(value):  # most leaves: written as they are
-                            out[field.key] = value
+                        value = getattr(source, attribute)
+                        if plain is not None and type(value) is plain:  # most leaves: written as they are
+                            out[key] = value
+                            continue
+                        fast = output.fast  # type: ignore[union-attr]
+                        if fast is not None and fast(value):
+                            out[key] = value
                             continue
                     elif mode is TYPENAME:
-                        out[field.key] = field.typename
+                        out[key] = field.typename
                         continue
                     else:
-                        value = self._resolve(field, source)
+                        value = resolve(field, source)
+                        if type(value) is Loading:  # its load starts now; no coroutine for it
+                            waiting.append((field, out, holder, value, value.loader.load(value.key)))
+                            continue
                         if is_awaitable(value):
                             pending.append(value)
-                            waiting.append((field, out, holder))
+                            waiting.append((field, out, holder, None, None))
                             continue
                 except Exception as error:
-                    self._error(error, field, out, field.key, holder, field.output.nullable)  # type: ignore[union-attr]
+                    self._error(error, field, out, key, holder, output.nullable)  # type: ignore[union-attr]
                     continue
-                complete(field.output, value, out, field.key, holder, field, children)  # type: ignore[arg-type]
-        if pending:
-            if len(pending) == 1:
-                try:
-                    values = [await pending[0]]
-                except Exception as error:
-                    values = [error]
-            else:
-                values = await settle(pending)
-            for (field, out, holder), value in zip(waiting, values, strict=True):
+                if value is not None and output.kind is OBJECT:  # type: ignore[union-attr]
+                    # `_complete`'s object case, inline: the one for every row of a page
+                    plan: ObjectPlan = output.object  # type: ignore[union-attr,assignment]
+                    child = out[key] = dict.fromkeys(plan.keys)
+                    entry = children.get(id(plan))
+                    if entry is None:
+                        entry = children[id(plan)] = (plan, [])
+                    entry[1].append((value, child, (holder, out, key, output.nullable)))  # type: ignore[union-attr]
+                    continue
+                if value is not None and output.kind is LEAF and output.coerce is not None:  # type: ignore[union-attr]
+                    # `_complete`'s leaf case, inline (enums, dates); a refusal is reported by `_complete`
+                    try:
+                        coerced = output.coerce(value)  # type: ignore[union-attr]
+                    except Exception:
+                        coerced = None
+                    if coerced is not None and coerced is not Undefined:
+                        out[key] = coerced
+                        continue
+                complete(output, value, out, key, holder, field, children)  # type: ignore[arg-type]
+        if waiting:
+            outcomes = iter(await self._settled(pending))
+            for field, out, holder, loading, future in waiting:
+                if loading is None:
+                    value = next(outcomes)
+                else:
+                    # The loaders batch a level's keys into one statement: once the first future is
+                    # done the others mostly are too, and awaiting a done future does not suspend.
+                    try:
+                        value = loading.finish(await future)
+                    except Exception as error:
+                        value = error
                 if isinstance(value, BaseException):
                     if not isinstance(value, Exception):
                         raise value
@@ -118,6 +156,16 @@ class Run:
             for outcome in await settle([self._level(plan.fields, next_rows) for plan, next_rows in children.values()]):
                 if isinstance(outcome, BaseException):  # a field's error never gets here: only what stops the request
                     raise outcome
+
+    async def _settled(self, pending: list[Any]) -> list[Any]:
+        if not pending:
+            return []
+        if len(pending) == 1:
+            try:
+                return [await pending[0]]
+            except Exception as error:
+                return [error]
+        return await settle(pending)
 
     # ---------------------------------------------------------------- values
 
@@ -206,12 +254,38 @@ class Run:
         if field.mode is GRAPHQL:
             arguments = self._arguments_of(field) if field.has_args else {}
             return field.call(source, self._raw_info(field), **arguments)  # type: ignore[misc]
-        kwargs = dict(self._arguments_of(field)) if field.has_args else {}
+        bound = self._bound.get(field.index)
+        if bound is None:
+            bound = self._bound[field.index] = self._bind(field)
+        return bound(source)
+
+    def _bind(self, field: FieldPlan) -> Callable[[Any], Any]:
+        """The field's resolver as a function of the source alone, its arguments and info bound
+        once per request (a field of every row of a page is called with the same ones)."""
+        try:
+            kwargs = dict(self._arguments_of(field)) if field.has_args else {}
+        except Exception as error:
+            refusal = error
+
+            def refuse(source: Any) -> Any:  # each row reports the error at its own path
+                raise refusal
+
+            return refuse
         if field.info_name is not None:
             kwargs[field.info_name] = self._info(field)
-        for name in field.source_names:
-            kwargs[name] = source
-        return field.call(source, **kwargs) if field.wants_self else field.call(**kwargs)  # type: ignore[misc]
+        call: Callable[..., Any] = field.call  # type: ignore[assignment]
+        if field.source_names:
+            names = field.source_names
+            wants_self = field.wants_self
+
+            def with_source(source: Any) -> Any:
+                given = {**kwargs, **dict.fromkeys(names, source)}
+                return call(source, **given) if wants_self else call(**given)
+
+            return with_source
+        if field.wants_self:
+            return partial(call, **kwargs)
+        return lambda source: call(**kwargs)
 
     def _arguments_of(self, field: FieldPlan) -> dict[str, Any]:
         """The resolver's keyword arguments, once per request: coerced by graphql-core, then converted by

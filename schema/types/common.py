@@ -4,6 +4,7 @@ enums described for GraphQL, and the arguments several fields take."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import types
 from collections.abc import Callable, Sequence
 from enum import Enum
@@ -78,9 +79,43 @@ def wrap(cls: Callable[..., W], type_name: str, row: Any, scalars: tuple[str, ..
     """A type over `row` (its `row`, and `id` as the API gives it) with the scalar fields named
     copied: a plain attribute costs graphql-core a getattr, a method field a whole resolver call,
     for every row of a page."""
-    return cls(
-        id=strawberry.ID(to_api_id(type_name, row.id)), row=row, **{name: getattr(row, name) for name in scalars}
+    make = _wrappers.get((cls, scalars))
+    if make is None:
+        make = _wrappers[(cls, scalars)] = _wrapper(cls, scalars)
+    return make(type_name, row)  # type: ignore[no-any-return]
+
+
+_wrappers: dict[tuple[Any, tuple[str, ...]], Callable[[str, Any], Any]] = {}
+
+
+def _wrapper(cls: Any, scalars: tuple[str, ...]) -> Callable[[str, Any], Any]:
+    """What `wrap` makes of a row of `cls`, without the dataclass constructor's keyword call: the
+    attributes it would set, set on a new object by a function written once per type (when they are
+    all of the type's own fields)."""
+    fields = dataclasses.fields(cls)
+    initialised = {field.name for field in fields if field.init}
+    defaulted = any(
+        field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+        for field in fields
+        if not field.init
     )
+    if initialised != {"id", "row", *scalars} or defaulted or hasattr(cls, "__post_init__"):
+        return lambda type_name, row: cls(
+            id=strawberry.ID(to_api_id(type_name, row.id)), row=row, **{name: getattr(row, name) for name in scalars}
+        )
+    names: dict[str, Any] = {"new": cls.__new__, "cls": cls, "to_api_id": to_api_id}
+    lines = [
+        "def make(type_name, row):",
+        " made = new(cls)",
+        " made.id = to_api_id(type_name, row.id)",
+        " made.row = row",
+    ]
+    if not all(name.isidentifier() for name in scalars):
+        raise ValueError(f"not attribute names: {scalars}")
+    lines += [f" made.{name} = row.{name}" for name in scalars]
+    exec("\n".join([*lines, " return made"]), names)
+    make: Callable[[str, Any], Any] = names["make"]
+    return make
 
 
 N = TypeVar("N")

@@ -16,7 +16,7 @@ from resolvers.replies import can_reply, reply_window_ends_at
 from resolvers.sections import Section as SectionValue
 from resolvers.sections import section_of
 from schema.context import loaders_of, viewer_of
-from schema.loaders import related
+from schema.loaders import Loading, related
 from schema.types.apps import MessagingApp
 from schema.types.common import After, Connection, First, Node, connection, describe_enum, wrap
 from schema.types.presence import Presence
@@ -239,11 +239,10 @@ class Conversation(Node):
         return related(self.row, "assignee", loaders_of(info).user, User.of)  # type: ignore[return-value]
 
     @strawberry.field(description="Its newest message, either way; never a comment (R-COMMENT). Null when it has none.")
-    async def last_message(self, info: Info) -> Message | None:
+    def last_message(self, info: Info) -> Message | None:
         if self.row.last_message_id is None:
             return None
-        row = await loaders_of(info).message.load(self.row.last_message_id)
-        return Message.of(row) if row else None
+        return Loading(loaders_of(info).message, self.row.last_message_id, Message.of)  # type: ignore[return-value]
 
     @strawberry.field(description="Oldest first; `last`/`before` page backwards from the newest.")
     async def messages(
