@@ -365,6 +365,7 @@ class Hub:
                 len(group.members),
             )
             group.over_budget = True
+            scratch.clear()  # what the cancelled render shared with the event's other groups may be cut short too
             for member in {*members, *group.members}:
                 member.end(error)
             return

@@ -5,6 +5,7 @@ into the result as JSON-ready Python values, errors located and null propagated 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -30,6 +31,11 @@ from schema.planner.compile import (
     Output,
 )
 from schema.planner.settle import settle
+
+# Values a level writes between two yields to the event loop: a page (50 rows of a dozen fields) never
+# yields; a level of thousands of rows (a heavy but legal document) lets other requests and other
+# groups' renders run between its slices, and a render budget end it (issue 10 item 3).
+VALUES_PER_SLICE = 4096
 
 # Where a composite value sits: (holder of its container, container, key, whether null may stand there).
 Holder = tuple[Any, Any, Any, bool] | None
@@ -83,7 +89,12 @@ class Run:
             (field, field.mode, field.key, field.attribute, field.output, field.output and field.output.plain)
             for field in fields  # __typename has no output
         ]
+        written = 0
         for source, out, holder in rows:
+            written += len(specs)
+            if written > VALUES_PER_SLICE:
+                written = 0
+                await asyncio.sleep(0)
             for field, mode, key, attribute, output, plain in specs:
                 try:
                     if mode is ATTRIBUTE:

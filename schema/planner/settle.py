@@ -99,16 +99,26 @@ def _end(child: _Child, results: list[Any], outcome: Any) -> bool:
 
 def _cancel(waiting: list[_Child]) -> None:
     """The caller is cancelled: each child still waiting is cancelled as a Task would be (what it
-    waits on is cancelled, or, after a bare yield, CancelledError is thrown in) and handed to a Task
+    waits on is cancelled, or CancelledError is thrown in) and handed to a Task
     of its own, in its context, so that cleanup which itself awaits (a driver ending its query)
     runs to its end after the caller has gone."""
     loop = asyncio.get_running_loop()
     for child in waiting:
-        if child.waits_on is not None:
-            child.waits_on.cancel()
-        task = loop.create_task(_rest(child.iterator), context=child.context)
-        if child.waits_on is None:
-            task.cancel()
+        waits_on = child.waits_on
+        if waits_on is not None and not waits_on.done():
+            waits_on.cancel()  # it sees CancelledError when resumed
+        else:
+            # Resumable already (what it waits on is done) or after a bare yield: CancelledError is
+            # thrown in where it stands, as a Task does; resumed instead, it would run on, its loads
+            # and rows for a caller that has gone. (Cancelling its Task before its first step would
+            # not reach it at all, and leave what it holds, a lock, held.)
+            try:
+                waits_on = child.context.run(child.iterator.throw, asyncio.CancelledError())
+            except BaseException:  # it ended: nothing more to run
+                continue
+            if waits_on is not None:
+                waits_on._asyncio_future_blocking = False
+        task = loop.create_task(_rest(child.iterator, waits_on), context=child.context)
         _finishing.add(task)
         task.add_done_callback(_finished)
 
@@ -122,7 +132,9 @@ def _finished(task: asyncio.Task[Any]) -> None:
         task.exception()  # retrieved: the request that started it has already ended
 
 
-async def _rest(iterator: Generator[Any, None, Any]) -> Any:
+async def _rest(iterator: Generator[Any, None, Any], waits_on: asyncio.Future[Any] | None) -> Any:
+    if waits_on is not None:
+        await asyncio.wait([waits_on])  # done, whatever its outcome: the child reads it when resumed
     return await _Resumed(iterator)
 
 

@@ -10,6 +10,7 @@ of the web app, the README and the docs, which must all compile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -387,6 +388,33 @@ async def test_a_cancelled_request_cancels_what_its_resolvers_wait_on_and_their_
     assert batch.cancelled() and cleaned == []
     await asyncio.sleep(0.1)
     assert sorted(cleaned) == [0, 1, 2]
+
+
+async def test_a_cancelled_request_stops_resolvers_whose_batch_is_in_and_releases_what_they_hold() -> None:
+    """Given resolvers whose batch arrived just before the request was cancelled (resumable, not yet
+    resumed), when it is cancelled, then they stop where they stand, as tasks would: none runs on to
+    its next load (work for a caller that has gone: a render over its budget kept the loop busy for
+    others), and the lock one holds is released for the next request."""
+    lock = asyncio.Lock()
+    batch: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    ran_on: list[int] = []
+
+    async def resolver(n: int) -> int:
+        async with lock if n == 0 else contextlib.nullcontext():
+            value = await batch
+            ran_on.append(n)
+            await asyncio.sleep(0)  # its next load
+            return value
+
+    settling = asyncio.ensure_future(settle([resolver(n) for n in range(3)]))
+    await asyncio.sleep(0)
+    batch.set_result(1)  # every resolver resumable; the request's task is woken
+    settling.cancel()  # and cancelled before it resumes them
+    with pytest.raises(asyncio.CancelledError):
+        await settling
+    await asyncio.sleep(0.05)
+    assert ran_on == []
+    await asyncio.wait_for(lock.acquire(), 1)
 
 
 async def test_a_resolver_waiting_on_a_lock_another_resolver_of_its_level_holds_gets_it() -> None:
