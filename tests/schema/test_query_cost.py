@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -35,11 +36,16 @@ def cpu_spent(timeout: float = 10.0) -> Iterator[Callable[[], float]]:
     previous = signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
     # this thread's CPU, which runs the event loop: not the process's, which other tests' leftover
-    # threads (SMTP sinks, the S3 server, password hashing) share
+    # threads (SMTP sinks, the S3 server, password hashing) share; and no garbage collection, which
+    # at the end of a full run walks the whole session's heap for a second, no document's doing
+    collecting = gc.isenabled()
+    gc.disable()
     started = time.thread_time()
     try:
         yield lambda: time.thread_time() - started
     finally:
+        if collecting:
+            gc.enable()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
