@@ -3,6 +3,7 @@ notification, the conversation's life cycle, and delivery statuses of a reply.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from urllib.parse import urlsplit
@@ -162,6 +163,35 @@ async def test_deep_link_opens_the_conversation(open_inbox, team) -> None:
 
     await expect(again.page.locator("#thread-title")).to_have_text("Carla Cliente")
     await expect(again.page.locator("#messages")).to_contain_text("Hello?")
+
+
+async def test_typing_as_soon_as_the_thread_shows_keeps_the_caret_while_the_list_catches_up(open_inbox, team) -> None:
+    ana, _, app = team
+    await app.receive("cust-1", "Hello?", name="Carla Cliente")
+    ana_inbox = await open_inbox(ana)
+    page = ana_inbox.page
+    # given the list's reload is slow on the wire (a busy server)
+    list_held = asyncio.Event()
+
+    async def hold_the_list(route: object) -> None:
+        if "query Inbox" in (route.request.post_data or ""):
+            await list_held.wait()
+        await route.continue_()
+
+    await page.route("**/graphql", hold_the_list)
+
+    # when Ana opens the conversation and starts her reply before the list has caught up
+    await ana_inbox.open_conversation("Carla Cliente")
+    reply = page.get_by_label("Reply")
+    await reply.press_sequentially("Yes, it")
+    async with page.expect_response(lambda response: "query Inbox" in (response.request.post_data or "")):
+        list_held.set()
+    await expect(ana_inbox.row("Carla Cliente").get_by_role("link")).to_have_attribute("aria-current", "true")
+    await page.keyboard.type(" is")
+
+    # then every key went into her reply: the list arriving took nothing from her
+    await expect(reply).to_have_value("Yes, it is")
+    await expect(reply).to_be_focused()
 
 
 async def test_after_a_drop_the_app_resumes_from_its_last_cursor(open_inbox, team) -> None:

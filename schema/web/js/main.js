@@ -487,9 +487,11 @@ async function route({ fromLocation }) {
     return;
   }
   const conversation = await loadThread();
+  // Focus moves with the click, as soon as the thread shows: later, it would take the caret from
+  // someone who has begun to type.
+  if (conversation && !fromLocation) $("#thread-title").focus({ preventScroll: true });
   if (conversation && fromLocation && conversation.section !== state.section) await selectSection(conversation.section);
   else await loadInbox();
-  if (!fromLocation) $("#thread-title") && $("#thread-title").focus({ preventScroll: true });
 }
 
 async function loadThread() {
