@@ -86,11 +86,19 @@ def served(type_name: str, field_name: str) -> bool:
 
 
 @asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Serves `app` with uvicorn on a free loopback port in this event loop; yields its base URL."""
+async def serve(app: Any, settings: Settings | None = None) -> AsyncIterator[str]:
+    """Serves `app` with uvicorn on a free loopback port in this event loop; yields its base URL.
+    Given Switchboard's settings, with the protocols and limits `switchboard serve` uses."""
+    from app import server_options
+
+    protocols: dict[str, Any] = {}
+    if settings is not None:
+        options = server_options(settings)
+        protocols = {name: options[name] for name in ("http", "ws", "ws_max_size", "ws_per_message_deflate")}
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", ws="websockets"))
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", **protocols)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
@@ -109,7 +117,10 @@ async def server(db: str, clock: ManualClock, test_settings: Settings) -> AsyncI
     """The whole app served by uvicorn on loopback, over the test database."""
     from app import create_app
 
-    async with serve(create_app(test_settings, clock=clock, manage_database=False)) as url, LoopbackApi(url) as api:
+    async with (
+        serve(create_app(test_settings, clock=clock, manage_database=False), test_settings) as url,
+        LoopbackApi(url) as api,
+    ):
         yield Server(url, api, clock)
 
 

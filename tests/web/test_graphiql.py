@@ -172,7 +172,7 @@ class TestInProduction:
         from app import create_app
 
         settings = replace(test_settings, env="production", secret_key="a-production-secret-for-this-test")
-        async with serve(create_app(settings, clock=clock, manage_database=False)) as url:
+        async with serve(create_app(settings, clock=clock, manage_database=False), settings) as url:
             yield url
 
     @pytest.fixture

@@ -37,7 +37,10 @@ async def server(db: str, clock: ManualClock, test_settings: Settings, sink: Smt
     from app import create_app
 
     settings = replace(test_settings, smtp_url=sink.url)
-    async with serve(create_app(settings, clock=clock, manage_database=False)) as url, LoopbackApi(url) as api:
+    async with (
+        serve(create_app(settings, clock=clock, manage_database=False), settings) as url,
+        LoopbackApi(url) as api,
+    ):
         yield Server(url, api, clock)
 
 

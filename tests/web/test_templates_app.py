@@ -36,7 +36,10 @@ async def server(
         pytest.skip("sendTemplate is not served yet")
     fake_twilio.reset()
     settings = replace(test_settings, twilio_api_base_url=fake_twilio.url, send_retry_seconds=0)
-    async with serve(create_app(settings, clock=clock, manage_database=False)) as url, LoopbackApi(url) as api:
+    async with (
+        serve(create_app(settings, clock=clock, manage_database=False), settings) as url,
+        LoopbackApi(url) as api,
+    ):
         fake_twilio.webhooks = api.http
         yield Server(url, api, clock)
 
