@@ -306,7 +306,8 @@ def select_list(model: type[Model], alias: str, prefix: str | None = None) -> st
 
 
 def instances(model: type[M], rows: list[Record]) -> list[M]:
-    """Rows read with `select_list(model, …)` as models, converted as the ORM converts its own reads."""
+    """Rows of `model`'s columns (`select_list(model, …)` or `SELECT *`) as models, converted as the
+    ORM converts its own reads."""
     make = model._init_from_db
     return [make(**row) for row in rows]
 

@@ -35,10 +35,15 @@ def _model_named(type_name: str) -> type[Model] | None:
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def to_api_id(type_name: str, pk: int) -> str:
-    """URL-safe base64 of "Type:pk", unpadded (`base64.urlsafe_b64encode`'s bytes, in fewer calls: one per row of a page)."""
-    raw = f"{type_name}:{pk}".encode()
+def urlsafe_unpadded(raw: bytes) -> str:
+    """URL-safe base64 without its padding (`base64.urlsafe_b64encode`'s bytes, in fewer calls): API
+    ids and cursors, written for every row of a page."""
     return binascii.b2a_base64(raw, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
+
+
+def to_api_id(type_name: str, pk: int) -> str:
+    """ "Type:pk" as `urlsafe_unpadded` writes it."""
+    return urlsafe_unpadded(f"{type_name}:{pk}".encode())
 
 
 def parse_api_id(api_id: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from typing import Any
 from tortoise.models import Model
 
 from resolvers.errors import ValidationFailed
-from resolvers.ids import largest_id
+from resolvers.ids import largest_id, urlsafe_unpadded
 
 MAX_PAGE = 100
 
@@ -28,17 +28,14 @@ def page_size(first: int | None, default: int = 25) -> int:
 _CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
-_URL_SAFE = bytes.maketrans(b"+/", b"-_")
-
-
 def encode_cursor(*key: Any) -> str:
-    """URL-safe base64 of the key as compact JSON, unpadded; written for every row of a page, so a
+    """The key as compact JSON, `urlsafe_unpadded`; written for every row of a page, so a
     (string, integer) key, the most common, is written by hand as `_CURSOR_JSON` writes it."""
     if len(key) == 2 and type(key[0]) is str and type(key[1]) is int:
         text = f"[{encode_basestring_ascii(key[0])},{int.__repr__(key[1])}]"
     else:
         text = _CURSOR_JSON.encode(key)
-    return binascii.b2a_base64(text.encode(), newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
+    return urlsafe_unpadded(text.encode())
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:

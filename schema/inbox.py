@@ -13,6 +13,7 @@ from resolvers.errors import NotFound
 from resolvers.ids import to_api_id
 from resolvers.nodes import find_node
 from schema.context import viewer_of
+from schema.strawberry_internals import raw_info
 from schema.types import (
     Account,
     After,
@@ -67,7 +68,7 @@ def _selects(info: Info, name: str) -> bool:
     """Whether the field's selection asks for `name`, directly or through fragments (counting costs a
     query). Read from the document's nodes: `info.selected_fields` converts the whole selection on
     every request."""
-    raw = info._raw_info
+    raw = raw_info(info)
     return _in_selection(raw.field_nodes[0].selection_set, raw.fragments, name)
 
 
